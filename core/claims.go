@@ -1,0 +1,410 @@
+package entra
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// IdentityType tells an application calling on its own behalf (client
+// credentials, app-only) from a signed-in user (delegated).
+type IdentityType string
+
+// Identity types.
+const (
+	IdentityUser IdentityType = "user"
+	IdentityApp  IdentityType = "app"
+)
+
+// Claims are the validated claims of an Entra token.
+//
+// Claims are immutable: every accessor returns a copy or a value, so one
+// Claims may be shared by concurrent requests (the verified-token cache does
+// that). Claims of a value not exposed by a method are available through
+// [Claims.Raw] and [Claims.Get].
+type Claims struct {
+	raw string // the payload JSON, as signed
+
+	issuer, subject, objectID, tenantID string
+	name, preferredUsername, upn, email string
+	uniqueName, givenName, familyName   string
+	azp, appid, idtyp, version          string
+	idp, nonce, uti, scp                string
+	acct                                int // -1 when absent
+
+	audience, scopes, roles, groups []string
+	wids, xmsCC, amr                []string
+	groupsOverage                   bool
+
+	expires, notBefore, issuedAt time.Time
+}
+
+// numericDate limits: a NumericDate outside [0, year 10000) is refused as
+// malformed rather than read as "never expires".
+const maxNumericDate = 253402300800
+
+func numericDate(r *jsonReader) (time.Time, error) {
+	f, err := r.number()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if math.IsNaN(f) || f < 0 || f >= maxNumericDate {
+		return time.Time{}, errJSONType
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+// claimError names the claim whose value has the wrong type.
+type claimError struct {
+	name string
+	err  error
+}
+
+func (e *claimError) Error() string { return "claim " + e.name + ": " + e.err.Error() }
+func (e *claimError) Unwrap() error { return e.err }
+
+// parseClaims reads a payload. It refuses duplicate claims, invalid UTF-8
+// and claims of the wrong type.
+func parseClaims(payload string) (*Claims, error) {
+	c := &Claims{raw: payload, acct: -1}
+	r := jsonReader{s: payload}
+	err := r.object(func(name string) error {
+		var err error
+		switch name {
+		case "iss":
+			c.issuer, err = r.str()
+		case "sub":
+			c.subject, err = r.str()
+		case "oid":
+			c.objectID, err = r.str()
+		case "tid":
+			c.tenantID, err = r.str()
+		case "name":
+			c.name, err = r.str()
+		case "preferred_username":
+			c.preferredUsername, err = r.str()
+		case "upn":
+			c.upn, err = r.str()
+		case "email":
+			c.email, err = r.str()
+		case "unique_name":
+			c.uniqueName, err = r.str()
+		case "given_name":
+			c.givenName, err = r.str()
+		case "family_name":
+			c.familyName, err = r.str()
+		case "azp":
+			c.azp, err = r.str()
+		case "appid":
+			c.appid, err = r.str()
+		case "idtyp":
+			c.idtyp, err = r.str()
+		case "ver":
+			c.version, err = r.str()
+		case "idp":
+			c.idp, err = r.str()
+		case "nonce":
+			c.nonce, err = r.str()
+		case "uti":
+			c.uti, err = r.str()
+		case "scp":
+			if c.scp, err = r.str(); err == nil {
+				c.scopes = fields(c.scp)
+			}
+		case "acct":
+			var f float64
+			if f, err = r.number(); err == nil {
+				if f != 0 && f != 1 {
+					err = errJSONType
+				}
+				c.acct = int(f)
+			}
+		case "aud":
+			c.audience, err = r.strings(true)
+		case "roles":
+			c.roles, err = r.strings(false)
+		case "groups":
+			c.groups, err = r.strings(false)
+		case "wids":
+			c.wids, err = r.strings(false)
+		case "xms_cc":
+			c.xmsCC, err = r.strings(false)
+		case "amr":
+			c.amr, err = r.strings(false)
+		case "hasgroups":
+			var b bool
+			if b, err = r.boolean(); err == nil && b {
+				c.groupsOverage = true
+			}
+		case "_claim_names":
+			// {"groups": "src1"} marks a groups overage.
+			start := r.i
+			if err = r.skip(1); err == nil && strings.Contains(payload[start:r.i], `"groups"`) {
+				c.groupsOverage = true
+			}
+		case "exp":
+			c.expires, err = numericDate(&r)
+		case "nbf":
+			c.notBefore, err = numericDate(&r)
+		case "iat":
+			c.issuedAt, err = numericDate(&r)
+		default:
+			err = r.skip(1)
+		}
+		if err != nil && err != errJSONDuplicate && err != errJSONDepth {
+			return &claimError{name: name, err: err}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fields splits s at spaces into one allocated slice of substrings of s.
+func fields(s string) []string {
+	n := 0
+	inField := false
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			inField = false
+		} else if !inField {
+			inField = true
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ' ' {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	return out
+}
+
+// Issuer returns the iss claim.
+func (c *Claims) Issuer() string { return c.issuer }
+
+// Subject returns the sub claim: pairwise per application, stable for a user
+// or app and this API. Use ObjectID to identify a principal across apps.
+func (c *Claims) Subject() string { return c.subject }
+
+// ObjectID returns the oid claim: the immutable object ID of the user or of
+// the calling app's service principal in the tenant.
+func (c *Claims) ObjectID() string { return c.objectID }
+
+// TenantID returns the tid claim: the tenant the caller signed in to.
+func (c *Claims) TenantID() string { return c.tenantID }
+
+// Name returns the name claim (display name; delegated tokens only).
+func (c *Claims) Name() string { return c.name }
+
+// PreferredUsername returns the preferred_username claim (v2 tokens). It is
+// mutable and not unique: never authorize on it.
+func (c *Claims) PreferredUsername() string { return c.preferredUsername }
+
+// UPN returns the upn claim (v1 tokens), or "" when absent.
+func (c *Claims) UPN() string { return c.upn }
+
+// Email returns the email claim, or "" when absent.
+func (c *Claims) Email() string { return c.email }
+
+// Username returns the best human-readable sign-in name: preferred_username,
+// else upn, else unique_name, else email.
+func (c *Claims) Username() string {
+	for _, s := range [...]string{c.preferredUsername, c.upn, c.uniqueName, c.email} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// AppID returns the client ID of the calling application: azp in v2 tokens,
+// appid in v1 tokens.
+func (c *Claims) AppID() string {
+	if c.azp != "" {
+		return c.azp
+	}
+	return c.appid
+}
+
+// IdentityType reports whether the caller is an application on its own
+// behalf or a user: [IdentityApp] when idtyp is "app", or, when idtyp is
+// absent, when the token carries no scp (Entra issues scp only to delegated
+// tokens); otherwise [IdentityUser].
+func (c *Claims) IdentityType() IdentityType {
+	switch c.idtyp {
+	case "app":
+		return IdentityApp
+	case "user":
+		return IdentityUser
+	}
+	if c.scp == "" {
+		return IdentityApp
+	}
+	return IdentityUser
+}
+
+// IsApp reports whether the token is app-only (client credentials).
+func (c *Claims) IsApp() bool { return c.IdentityType() == IdentityApp }
+
+// IsUser reports whether the token was issued to a signed-in user (delegated).
+func (c *Claims) IsUser() bool { return c.IdentityType() == IdentityUser }
+
+// Version returns the ver claim: "1.0" or "2.0".
+func (c *Claims) Version() string { return c.version }
+
+// Audience returns the aud claim's values.
+func (c *Claims) Audience() []string { return slices.Clone(c.audience) }
+
+// Scopes returns the delegated scopes (the scp claim split at spaces).
+func (c *Claims) Scopes() []string { return slices.Clone(c.scopes) }
+
+// Roles returns the roles claim: app roles assigned to the user or the app.
+func (c *Claims) Roles() []string { return slices.Clone(c.roles) }
+
+// Groups returns the groups claim: group object IDs. It is empty when the
+// token carries a groups overage instead; see [Claims.HasGroupsOverage].
+func (c *Claims) Groups() []string { return slices.Clone(c.groups) }
+
+// WIDs returns the wids claim: directory role template IDs of the user.
+func (c *Claims) WIDs() []string { return slices.Clone(c.wids) }
+
+// ClientCapabilities returns the xms_cc claim; "cp1" means the client can
+// handle claims challenges (Continuous Access Evaluation).
+func (c *Claims) ClientCapabilities() []string { return slices.Clone(c.xmsCC) }
+
+// AMR returns the amr claim (authentication methods), v1 tokens only.
+func (c *Claims) AMR() []string { return slices.Clone(c.amr) }
+
+// IdentityProvider returns the idp claim: the issuer that authenticated the
+// user when it is not the token's tenant (guests, personal accounts).
+func (c *Claims) IdentityProvider() string { return c.idp }
+
+// ExpiresAt returns the exp claim.
+func (c *Claims) ExpiresAt() time.Time { return c.expires }
+
+// NotBefore returns the nbf claim, or the zero time when absent.
+func (c *Claims) NotBefore() time.Time { return c.notBefore }
+
+// IssuedAt returns the iat claim, or the zero time when absent.
+func (c *Claims) IssuedAt() time.Time { return c.issuedAt }
+
+// HasScope reports whether scp contains s (exact, case-sensitive).
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.scopes, s) }
+
+// HasRole reports whether roles contains r (exact, case-sensitive).
+func (c *Claims) HasRole(r string) bool { return slices.Contains(c.roles, r) }
+
+// InGroup reports whether groups contains the group object ID id.
+// It is false when the token has a groups overage.
+func (c *Claims) InGroup(id string) bool { return slices.Contains(c.groups, id) }
+
+// HasWID reports whether wids contains the directory role template ID id.
+func (c *Claims) HasWID(id string) bool { return slices.Contains(c.wids, id) }
+
+// HasGroupsOverage reports whether Entra left the groups out because the
+// user is in too many (hasgroups, or _claim_names.groups); the groups must
+// then be read from Microsoft Graph.
+func (c *Claims) HasGroupsOverage() bool { return c.groupsOverage }
+
+// HasClientCapability reports whether xms_cc contains cap (e.g. "cp1").
+func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.xmsCC, cp) }
+
+// IsGuest reports whether the user is a guest in the token's tenant: acct is
+// 1, or idp names another issuer than the token's own tenant. App-only
+// tokens are never guests.
+func (c *Claims) IsGuest() bool {
+	if c.IsApp() {
+		return false
+	}
+	if c.acct == 1 {
+		return true
+	}
+	if c.idp == "" || c.idp == c.issuer {
+		return false
+	}
+	// A v1 token's idp for a member equals its issuer; any other idp
+	// (another tenant, live.com, a social provider) is a guest.
+	return !strings.Contains(c.idp, c.tenantID) || c.tenantID == ""
+}
+
+// Get returns the raw value of a claim as encoding/json decodes it (numbers
+// as json.Number), and whether the claim is present.
+func (c *Claims) Get(name string) (any, bool) {
+	m := c.Raw()
+	v, ok := m[name]
+	return v, ok
+}
+
+// Raw returns a fresh map of all claims (numbers as json.Number). Changing
+// it does not change c.
+func (c *Claims) Raw() map[string]any {
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(c.raw))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// RawJSON returns the payload exactly as signed.
+func (c *Claims) RawJSON() []byte { return []byte(c.raw) }
+
+// claimsJSON is the shape of MarshalJSON.
+type claimsJSON struct {
+	ObjectID          string       `json:"oid"`
+	TenantID          string       `json:"tid"`
+	Subject           string       `json:"sub"`
+	Name              string       `json:"name"`
+	PreferredUsername string       `json:"preferred_username"`
+	AppID             string       `json:"app_id"`
+	IdentityType      IdentityType `json:"identity_type"`
+	Scopes            []string     `json:"scopes"`
+	Roles             []string     `json:"roles"`
+	Groups            []string     `json:"groups"`
+	TokenVersion      string       `json:"token_version"`
+}
+
+// MarshalJSON writes a summary of the caller (oid, tid, sub, name,
+// preferred_username, app_id, identity_type, scopes, roles, groups,
+// token_version), never the raw token. Use Raw for every claim.
+func (c *Claims) MarshalJSON() ([]byte, error) {
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	var b bytes.Buffer
+	err := json.NewEncoder(&b).Encode(claimsJSON{
+		ObjectID:          c.objectID,
+		TenantID:          c.tenantID,
+		Subject:           c.subject,
+		Name:              c.name,
+		PreferredUsername: c.Username(),
+		AppID:             c.AppID(),
+		IdentityType:      c.IdentityType(),
+		Scopes:            nonNil(c.scopes),
+		Roles:             nonNil(c.roles),
+		Groups:            nonNil(c.groups),
+		TokenVersion:      c.version,
+	})
+	return bytes.TrimRight(b.Bytes(), "\n"), err
+}

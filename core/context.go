@@ -1,0 +1,40 @@
+package entra
+
+import "context"
+
+// ctxKey is the unexported type of this package's context key.
+type ctxKey struct{}
+
+// ctxValue travels in a request's context once it is authenticated: the
+// claims, and the Authenticator whose options shape later answers (guards).
+type ctxValue struct {
+	claims *Claims
+	auth   *Authenticator
+}
+
+// NewContext returns a copy of ctx carrying claims, as the middleware does.
+// Tests of handlers can use it to simulate an authenticated request.
+func NewContext(ctx context.Context, claims *Claims) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &ctxValue{claims: claims})
+}
+
+func newContext(ctx context.Context, claims *Claims, a *Authenticator) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &ctxValue{claims: claims, auth: a})
+}
+
+// ClaimsFromContext returns the claims the middleware stored in ctx, and
+// whether there are any (false for anonymous requests).
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	v, _ := ctx.Value(ctxKey{}).(*ctxValue)
+	if v == nil || v.claims == nil {
+		return nil, false
+	}
+	return v.claims, true
+}
+
+func authFromContext(ctx context.Context) *Authenticator {
+	if v, _ := ctx.Value(ctxKey{}).(*ctxValue); v != nil && v.auth != nil {
+		return v.auth
+	}
+	return defaultAuthenticator
+}

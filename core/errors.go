@@ -1,0 +1,116 @@
+package entra
+
+import (
+	"errors"
+	"time"
+)
+
+// Code identifies a class of failure. Codes are stable: they appear in logs,
+// metrics and the docs' troubleshooting table, and are safe to show callers.
+type Code string
+
+// The failure codes. Each has a sentinel error for errors.Is.
+const (
+	CodeConfig             Code = "config_invalid"
+	CodeInvalidRequest     Code = "invalid_request"
+	CodeTokenMissing       Code = "token_missing"
+	CodeTokenMalformed     Code = "token_malformed"
+	CodeTokenUnsupported   Code = "token_unsupported"
+	CodeAlgorithm          Code = "algorithm_not_allowed"
+	CodeFirstPartyToken    Code = "first_party_token"
+	CodeUnknownKey         Code = "unknown_key"
+	CodeSignature          Code = "signature_invalid"
+	CodeExpired            Code = "token_expired"
+	CodeNotYetValid        Code = "token_not_yet_valid"
+	CodeMissingClaim       Code = "claim_missing"
+	CodeIssuer             Code = "issuer_invalid"
+	CodeAudience           Code = "audience_invalid"
+	CodeTenant             Code = "tenant_not_allowed"
+	CodeTokenVersion       Code = "token_version_not_allowed"
+	CodeNoPermissions      Code = "no_scope_or_role"
+	CodeForbidden          Code = "forbidden"
+	CodeGroupsOverage      Code = "groups_overage"
+	CodeInsufficientClaims Code = "insufficient_claims"
+	CodeKeysUnavailable    Code = "keys_unavailable"
+)
+
+// Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
+// *Error whose Code is CodeExpired.
+var (
+	ErrConfig             = &Error{Code: CodeConfig}
+	ErrInvalidRequest     = &Error{Code: CodeInvalidRequest}
+	ErrTokenMissing       = &Error{Code: CodeTokenMissing}
+	ErrTokenMalformed     = &Error{Code: CodeTokenMalformed}
+	ErrTokenUnsupported   = &Error{Code: CodeTokenUnsupported}
+	ErrAlgorithm          = &Error{Code: CodeAlgorithm}
+	ErrFirstPartyToken    = &Error{Code: CodeFirstPartyToken}
+	ErrUnknownKey         = &Error{Code: CodeUnknownKey}
+	ErrSignature          = &Error{Code: CodeSignature}
+	ErrExpired            = &Error{Code: CodeExpired}
+	ErrNotYetValid        = &Error{Code: CodeNotYetValid}
+	ErrMissingClaim       = &Error{Code: CodeMissingClaim}
+	ErrIssuer             = &Error{Code: CodeIssuer}
+	ErrAudience           = &Error{Code: CodeAudience}
+	ErrTenant             = &Error{Code: CodeTenant}
+	ErrTokenVersion       = &Error{Code: CodeTokenVersion}
+	ErrNoPermissions      = &Error{Code: CodeNoPermissions}
+	ErrForbidden          = &Error{Code: CodeForbidden}
+	ErrGroupsOverage      = &Error{Code: CodeGroupsOverage}
+	ErrInsufficientClaims = &Error{Code: CodeInsufficientClaims}
+	ErrKeysUnavailable    = &Error{Code: CodeKeysUnavailable}
+)
+
+// Error is the one error type of this package. Its Description is written
+// for the caller of the API: it says what is wrong and what to fix, and never
+// contains the token, its signature or key material. Err, when set, is the
+// internal cause (a network error, say); it is for logs, never for callers.
+type Error struct {
+	// Code classifies the failure; see the Code constants.
+	Code Code
+	// Description is a safe, human-readable explanation.
+	Description string
+	// Err is the underlying cause, if any. It is not shown to callers.
+	Err error
+	// Scopes are the delegated scopes that would satisfy a failed
+	// requirement; sent as the scope parameter of an insufficient_scope answer.
+	Scopes []string
+	// Claims is the claims challenge (JSON) of an insufficient_claims answer.
+	Claims string
+	// RetryAfter is, for CodeKeysUnavailable, how long a caller should wait.
+	RetryAfter time.Duration
+}
+
+// Error returns "entra: " followed by the description (or the code) and the cause.
+func (e *Error) Error() string {
+	msg := e.Description
+	if msg == "" {
+		msg = string(e.Code)
+	}
+	if e.Err != nil {
+		return "entra: " + msg + ": " + e.Err.Error()
+	}
+	return "entra: " + msg
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that the
+// sentinels (ErrExpired, ...) match every error of their class.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or "" if there is none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func newError(code Code, desc string) *Error {
+	return &Error{Code: code, Description: desc}
+}

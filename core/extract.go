@@ -1,0 +1,113 @@
+package entra
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Request is what the authenticator reads from an HTTP request. The
+// net/http middleware and each adapter implement it over their framework's
+// request; extraction rules live here once, so every adapter behaves alike.
+type Request interface {
+	// HeaderValues returns every value of the named header, in order.
+	HeaderValues(name string) []string
+	// Cookie returns the named cookie's value, or "".
+	Cookie(name string) string
+	// Query returns the named query parameter, or "".
+	Query(name string) string
+	// Path returns the request's URL path.
+	Path() string
+}
+
+// HTTPRequest adapts an *http.Request to [Request]. It is a pointer-shaped
+// value, so passing it as a Request does not allocate.
+type HTTPRequest struct{ R *http.Request }
+
+// HeaderValues implements [Request].
+func (h HTTPRequest) HeaderValues(name string) []string { return h.R.Header.Values(name) }
+
+// Cookie implements [Request].
+func (h HTTPRequest) Cookie(name string) string {
+	c, err := h.R.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// Query implements [Request].
+func (h HTTPRequest) Query(name string) string { return h.R.URL.Query().Get(name) }
+
+// Path implements [Request].
+func (h HTTPRequest) Path() string { return h.R.URL.Path }
+
+// tokenSource is one place a token may come from.
+type tokenSource struct {
+	kind int // sourceAuthorization, sourceHeader, sourceCookie, sourceQuery
+	name string
+}
+
+const (
+	sourceAuthorization = iota
+	sourceHeader
+	sourceCookie
+	sourceQuery
+)
+
+var errMultipleAuthorization = &Error{Code: CodeInvalidRequest, Description: "the request has more than one Authorization header"}
+var errMultipleTokens = &Error{Code: CodeInvalidRequest, Description: "the request carries a token in more than one place"}
+
+// extract finds the bearer token. It returns "" and nil when there is none
+// (an Authorization header with another scheme, such as Basic, counts as
+// none), and an *Error for a request it must refuse.
+func extract(req Request, sources []tokenSource) (string, *Error) {
+	token := ""
+	for _, src := range sources {
+		var t string
+		switch src.kind {
+		case sourceAuthorization:
+			vals := req.HeaderValues("Authorization")
+			if len(vals) > 1 {
+				return "", errMultipleAuthorization
+			}
+			if len(vals) == 1 {
+				t = bearer(vals[0])
+			}
+		case sourceHeader:
+			vals := req.HeaderValues(src.name)
+			if len(vals) > 1 {
+				return "", &Error{Code: CodeInvalidRequest, Description: "the request has more than one " + src.name + " header"}
+			}
+			if len(vals) == 1 {
+				t = strings.TrimSpace(vals[0])
+				if b := bearer(t); b != "" {
+					t = b
+				}
+			}
+		case sourceCookie:
+			t = strings.TrimSpace(req.Cookie(src.name))
+		case sourceQuery:
+			t = strings.TrimSpace(req.Query("access_token"))
+		}
+		if t == "" {
+			continue
+		}
+		if token != "" {
+			// RFC 6750 §2: clients MUST NOT use more than one method.
+			return "", errMultipleTokens
+		}
+		token = t
+	}
+	return token, nil
+}
+
+// bearer returns the credentials of a "Bearer" Authorization value: the
+// scheme is case-insensitive, surrounding spaces are tolerated, and any
+// other scheme yields "".
+func bearer(v string) string {
+	v = strings.TrimLeft(v, " \t")
+	if len(v) < 7 || !strings.EqualFold(v[:6], "bearer") || (v[6] != ' ' && v[6] != '\t') {
+		return ""
+	}
+	return strings.Trim(v[7:], " \t")
+}

@@ -1,0 +1,441 @@
+package entra
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds a small, strict JSON reader for token headers and
+// payloads. encoding/json is not used on the request path because it silently
+// takes the last of duplicate keys ({"alg":"RS256","alg":"none"}), accepts
+// invalid UTF-8, and allocates for every string; this reader refuses
+// duplicates at the top level, refuses invalid UTF-8 and control characters,
+// bounds nesting, and returns strings that share the input's memory unless
+// they contain escapes.
+
+var (
+	errJSONSyntax    = errors.New("invalid JSON")
+	errJSONDuplicate = errors.New("duplicate member name")
+	errJSONDepth     = errors.New("JSON nested too deeply")
+	errJSONType      = errors.New("unexpected JSON type")
+)
+
+const maxJSONDepth = 32
+
+type jsonReader struct {
+	s string
+	i int
+}
+
+func (r *jsonReader) ws() {
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (r *jsonReader) peek() byte {
+	r.ws()
+	if r.i < len(r.s) {
+		return r.s[r.i]
+	}
+	return 0
+}
+
+func (r *jsonReader) expect(c byte) error {
+	if r.peek() != c {
+		return errJSONSyntax
+	}
+	r.i++
+	return nil
+}
+
+// object reads a top-level object and calls member for each name, with the
+// reader positioned at the value; member must consume the value. Duplicate
+// names are refused. The whole input must be the object.
+func (r *jsonReader) object(member func(name string) error) error {
+	if err := r.expect('{'); err != nil {
+		return err
+	}
+	var seenArr [48]string
+	seen := seenArr[:0]
+	var seenMap map[string]struct{}
+	if r.peek() == '}' {
+		r.i++
+	} else {
+		for {
+			if r.peek() != '"' {
+				return errJSONSyntax
+			}
+			name, err := r.str()
+			if err != nil {
+				return err
+			}
+			if seenMap != nil {
+				if _, dup := seenMap[name]; dup {
+					return errJSONDuplicate
+				}
+				seenMap[name] = struct{}{}
+			} else {
+				for _, n := range seen {
+					if n == name {
+						return errJSONDuplicate
+					}
+				}
+				if len(seen) < cap(seen) {
+					seen = append(seen, name)
+				} else {
+					seenMap = make(map[string]struct{}, 2*len(seen))
+					for _, n := range seen {
+						seenMap[n] = struct{}{}
+					}
+					seenMap[name] = struct{}{}
+				}
+			}
+			if err := r.expect(':'); err != nil {
+				return err
+			}
+			r.ws()
+			if err := member(name); err != nil {
+				return err
+			}
+			switch r.peek() {
+			case ',':
+				r.i++
+				continue
+			case '}':
+				r.i++
+			default:
+				return errJSONSyntax
+			}
+			break
+		}
+	}
+	if r.peek() != 0 || r.i != len(r.s) {
+		return errJSONSyntax
+	}
+	return nil
+}
+
+// str reads a string value.
+func (r *jsonReader) str() (string, error) {
+	if r.peek() != '"' {
+		return "", errJSONType
+	}
+	r.i++
+	start := r.i
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case c == '"':
+			out := r.s[start:r.i]
+			r.i++
+			return out, nil
+		case c == '\\':
+			return r.strSlow(start)
+		case c < 0x20:
+			return "", errJSONSyntax
+		case c < utf8.RuneSelf:
+			r.i++
+		default:
+			ru, size := utf8.DecodeRuneInString(r.s[r.i:])
+			if ru == utf8.RuneError && size == 1 {
+				return "", errJSONSyntax
+			}
+			r.i += size
+		}
+	}
+	return "", errJSONSyntax
+}
+
+// strSlow decodes a string with escapes, from start (after the quote).
+func (r *jsonReader) strSlow(start int) (string, error) {
+	var b strings.Builder
+	b.WriteString(r.s[start:r.i])
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case c == '"':
+			r.i++
+			return b.String(), nil
+		case c == '\\':
+			if r.i+1 >= len(r.s) {
+				return "", errJSONSyntax
+			}
+			e := r.s[r.i+1]
+			r.i += 2
+			switch e {
+			case '"', '\\', '/':
+				b.WriteByte(e)
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				ru, ok := r.hex4()
+				if !ok {
+					return "", errJSONSyntax
+				}
+				if utf16.IsSurrogate(ru) {
+					// A high surrogate must be followed by an escaped low one.
+					if r.i+1 < len(r.s) && r.s[r.i] == '\\' && r.s[r.i+1] == 'u' {
+						r.i += 2
+						lo, ok := r.hex4()
+						if !ok {
+							return "", errJSONSyntax
+						}
+						ru = utf16.DecodeRune(ru, lo)
+					} else {
+						ru = utf8.RuneError
+					}
+					if ru == utf8.RuneError {
+						return "", errJSONSyntax
+					}
+				}
+				b.WriteRune(ru)
+			default:
+				return "", errJSONSyntax
+			}
+		case c < 0x20:
+			return "", errJSONSyntax
+		case c < utf8.RuneSelf:
+			b.WriteByte(c)
+			r.i++
+		default:
+			ru, size := utf8.DecodeRuneInString(r.s[r.i:])
+			if ru == utf8.RuneError && size == 1 {
+				return "", errJSONSyntax
+			}
+			b.WriteString(r.s[r.i : r.i+size])
+			r.i += size
+		}
+	}
+	return "", errJSONSyntax
+}
+
+func (r *jsonReader) hex4() (rune, bool) {
+	if r.i+4 > len(r.s) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range []byte(r.s[r.i : r.i+4]) {
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	r.i += 4
+	return v, true
+}
+
+// number reads a JSON number as a float64.
+func (r *jsonReader) number() (float64, error) {
+	c := r.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, errJSONType
+	}
+	start := r.i
+	if err := r.skipNumber(); err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(r.s[start:r.i], 64)
+}
+
+// skipNumber consumes a number following the JSON grammar exactly.
+func (r *jsonReader) skipNumber() error {
+	digits := func() int {
+		n := 0
+		for r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
+			r.i++
+			n++
+		}
+		return n
+	}
+	if r.i < len(r.s) && r.s[r.i] == '-' {
+		r.i++
+	}
+	if r.i < len(r.s) && r.s[r.i] == '0' {
+		r.i++
+	} else if digits() == 0 {
+		return errJSONSyntax
+	}
+	if r.i < len(r.s) && r.s[r.i] == '.' {
+		r.i++
+		if digits() == 0 {
+			return errJSONSyntax
+		}
+	}
+	if r.i < len(r.s) && (r.s[r.i] == 'e' || r.s[r.i] == 'E') {
+		r.i++
+		if r.i < len(r.s) && (r.s[r.i] == '+' || r.s[r.i] == '-') {
+			r.i++
+		}
+		if digits() == 0 {
+			return errJSONSyntax
+		}
+	}
+	return nil
+}
+
+// boolean reads true or false.
+func (r *jsonReader) boolean() (bool, error) {
+	switch r.peek() {
+	case 't':
+		if strings.HasPrefix(r.s[r.i:], "true") {
+			r.i += 4
+			return true, nil
+		}
+	case 'f':
+		if strings.HasPrefix(r.s[r.i:], "false") {
+			r.i += 5
+			return false, nil
+		}
+	default:
+		return false, errJSONType
+	}
+	return false, errJSONSyntax
+}
+
+// strings reads an array of strings (or a lone string when single is true,
+// as the aud claim allows). It allocates only the returned slice.
+func (r *jsonReader) strings(single bool) ([]string, error) {
+	if single && r.peek() == '"' {
+		s, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	}
+	if r.peek() != '[' {
+		return nil, errJSONType
+	}
+	// Count first so the slice is allocated once.
+	save := r.i
+	if err := r.skip(0); err != nil {
+		return nil, err
+	}
+	end := r.i
+	r.i = save + 1
+	n := 0
+	for r.peek() != ']' {
+		if n > 0 {
+			if err := r.expect(','); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := r.str(); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	out := make([]string, 0, n)
+	r.i = save + 1
+	for r.peek() != ']' {
+		if len(out) > 0 {
+			r.i++ // the comma, checked above
+		}
+		s, _ := r.str()
+		out = append(out, s)
+	}
+	r.i = end
+	return out, nil
+}
+
+// skip consumes any value, checking its syntax.
+func (r *jsonReader) skip(depth int) error {
+	if depth > maxJSONDepth {
+		return errJSONDepth
+	}
+	switch c := r.peek(); {
+	case c == '"':
+		_, err := r.str()
+		return err
+	case c == '{':
+		r.i++
+		if r.peek() == '}' {
+			r.i++
+			return nil
+		}
+		for {
+			if _, err := r.str(); err != nil {
+				return errJSONSyntax
+			}
+			if err := r.expect(':'); err != nil {
+				return err
+			}
+			if err := r.skip(depth + 1); err != nil {
+				return err
+			}
+			switch r.peek() {
+			case ',':
+				r.i++
+			case '}':
+				r.i++
+				return nil
+			default:
+				return errJSONSyntax
+			}
+		}
+	case c == '[':
+		r.i++
+		if r.peek() == ']' {
+			r.i++
+			return nil
+		}
+		for {
+			if err := r.skip(depth + 1); err != nil {
+				return err
+			}
+			switch r.peek() {
+			case ',':
+				r.i++
+			case ']':
+				r.i++
+				return nil
+			default:
+				return errJSONSyntax
+			}
+		}
+	case c == 't' || c == 'f':
+		_, err := r.boolean()
+		return err
+	case c == 'n':
+		if strings.HasPrefix(r.s[r.i:], "null") {
+			r.i += 4
+			return nil
+		}
+		return errJSONSyntax
+	case c == '-' || c >= '0' && c <= '9':
+		return r.skipNumber()
+	}
+	return errJSONSyntax
+}
+
+// isNull consumes a null if one is next.
+func (r *jsonReader) isNull() bool {
+	if r.peek() == 'n' && strings.HasPrefix(r.s[r.i:], "null") {
+		r.i += 4
+		return true
+	}
+	return false
+}

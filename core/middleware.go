@@ -1,0 +1,252 @@
+package entra
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Option configures an [Authenticator], the net/http [Middleware] and the
+// adapters' middleware, which all take the same options.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+type options struct {
+	realm              string
+	authURI            bool
+	sources            []tokenSource
+	customSources      bool
+	optional           bool
+	allowNoPermissions bool
+	skip               []string
+	render             func(*Error, *Response)
+	onAuthenticated    func(context.Context, *Claims)
+	onRejected         func(context.Context, *Error)
+	logger             *slog.Logger
+}
+
+func defaultOptions() options {
+	return options{authURI: true, sources: []tokenSource{{kind: sourceAuthorization}}}
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges. Default: "".
+func WithRealm(realm string) Option {
+	return optionFunc(func(o *options) { o.realm = realm })
+}
+
+// WithoutAuthorizationURI leaves the tenant's authorization_uri out of 401
+// challenges. Default: it is included once metadata is loaded, so that
+// clients can discover where to get a token, as Microsoft's APIs do.
+func WithoutAuthorizationURI() Option {
+	return optionFunc(func(o *options) { o.authURI = false })
+}
+
+func addSource(o *options, s tokenSource) {
+	if !o.customSources {
+		o.customSources = true
+	}
+	o.sources = append(o.sources, s)
+}
+
+// WithTokenFromHeader also accepts the token in the named header (its value
+// may be the bare token or "Bearer <token>"). A request may carry a token in
+// one place only. Default: only the Authorization header.
+func WithTokenFromHeader(name string) Option {
+	if strings.TrimSpace(name) == "" {
+		panic("entra: WithTokenFromHeader needs a header name")
+	}
+	return optionFunc(func(o *options) { addSource(o, tokenSource{kind: sourceHeader, name: http.CanonicalHeaderKey(name)}) })
+}
+
+// WithTokenFromCookie also accepts the token in the named cookie. Default: off.
+func WithTokenFromCookie(name string) Option {
+	if strings.TrimSpace(name) == "" {
+		panic("entra: WithTokenFromCookie needs a cookie name")
+	}
+	return optionFunc(func(o *options) { addSource(o, tokenSource{kind: sourceCookie, name: name}) })
+}
+
+// WithTokenFromQuery also accepts the token in the access_token query
+// parameter (RFC 6750 §2.3). Default: off, because URLs end up in logs,
+// proxies and browser history; enable it only where nothing else works
+// (e.g. WebSocket handshakes from browsers).
+func WithTokenFromQuery() Option {
+	return optionFunc(func(o *options) { addSource(o, tokenSource{kind: sourceQuery}) })
+}
+
+// Optional lets requests without a token through as anonymous (no claims in
+// the context); a request with a token that fails validation is still
+// refused. Guards still refuse anonymous requests. Default: a token is required.
+func Optional() Option {
+	return optionFunc(func(o *options) { o.optional = true })
+}
+
+// AllowNoScopeOrRole admits tokens that carry neither scp nor roles (ID
+// tokens, apps authorized by an access list). Default: such tokens are
+// refused with [CodeNoPermissions], as Microsoft.Identity.Web does (IDW10201).
+func AllowNoScopeOrRole() Option {
+	return optionFunc(func(o *options) { o.allowNoPermissions = true })
+}
+
+// SkipPaths lets requests for exactly these paths through without any check
+// (health probes). Prefer mounting the middleware on a route group where the
+// framework allows it.
+func SkipPaths(paths ...string) Option {
+	return optionFunc(func(o *options) { o.skip = append(o.skip, paths...) })
+}
+
+// WithErrorRenderer lets fn reshape refusals, e.g. to render another body.
+// fn receives the error and the default response and may change its Status,
+// Header and Body; a status below 400 is ignored, so a refusal stays one.
+func WithErrorRenderer(fn func(err *Error, r *Response)) Option {
+	return optionFunc(func(o *options) { o.render = fn })
+}
+
+// OnAuthenticated calls fn for every authenticated request (audit logs,
+// metrics). fn must not block.
+func OnAuthenticated(fn func(ctx context.Context, c *Claims)) Option {
+	return optionFunc(func(o *options) { o.onAuthenticated = fn })
+}
+
+// OnRejected calls fn for every refused request, authentication or
+// authorization. fn must not block.
+func OnRejected(fn func(ctx context.Context, err *Error)) Option {
+	return optionFunc(func(o *options) { o.onRejected = fn })
+}
+
+// WithLogger logs each refusal (code and status; never the token) at Info
+// level. Default: the Validator's Config.Logger.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o *options) { o.logger = l })
+}
+
+// Authenticator authenticates requests for the net/http middleware and the
+// adapters: it finds the token, validates it, applies the default policy and
+// the options, and maps every refusal to its [Response]. Create it once.
+type Authenticator struct {
+	v *Validator
+	o options
+}
+
+var defaultAuthenticator = &Authenticator{o: defaultOptions()}
+
+// NewAuthenticator returns an Authenticator for v. It panics at set-up if v
+// is nil.
+func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
+	if v == nil {
+		panic("entra: NewAuthenticator needs a Validator (NewValidator returned an error you did not check?)")
+	}
+	a := &Authenticator{v: v, o: defaultOptions()}
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&a.o)
+		}
+	}
+	if a.o.customSources && a.o.sources[0].kind != sourceAuthorization {
+		a.o.sources = append([]tokenSource{{kind: sourceAuthorization}}, a.o.sources...)
+	}
+	if a.o.logger == nil {
+		a.o.logger = v.s.logger
+	}
+	return a
+}
+
+// Authenticate authenticates req. On success it returns ctx carrying the
+// claims (see [ClaimsFromContext]) and a nil Response; on refusal, the
+// Response to write. Skipped paths and anonymous requests allowed by
+// [Optional] return ctx unchanged.
+func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.Context, *Response) {
+	if len(a.o.skip) > 0 && slices.Contains(a.o.skip, req.Path()) {
+		return ctx, nil
+	}
+	token, xerr := extract(req, a.o.sources)
+	if xerr != nil {
+		return ctx, a.reject(ctx, xerr)
+	}
+	if token == "" {
+		if a.o.optional {
+			return ctx, nil
+		}
+		return ctx, a.reject(ctx, &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"})
+	}
+	c, err := a.v.Validate(ctx, token)
+	if err != nil {
+		return ctx, a.reject(ctx, err)
+	}
+	if !a.o.allowNoPermissions && len(c.scopes) == 0 && len(c.roles) == 0 {
+		return ctx, a.reject(ctx, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+	}
+	if a.o.onAuthenticated != nil {
+		a.o.onAuthenticated(ctx, c)
+	}
+	return newContext(ctx, c, a), nil
+}
+
+// Authorize checks the claims in ctx against reqs (all must be met) and
+// returns nil, or the Response to write: 401 when ctx carries no claims
+// (the guard is not behind the middleware, or the request was anonymous),
+// 403 when a requirement is not met.
+func Authorize(ctx context.Context, reqs ...Requirement) *Response {
+	a := authFromContext(ctx)
+	c, _ := ClaimsFromContext(ctx)
+	if c == nil {
+		return a.reject(ctx, &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"})
+	}
+	for _, r := range reqs {
+		if err := r.eval(c); err != nil {
+			return a.reject(ctx, err)
+		}
+	}
+	return nil
+}
+
+func (a *Authenticator) reject(ctx context.Context, err error) *Response {
+	r := a.Response(err)
+	if a.o.logger != nil {
+		a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
+			slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status))
+	}
+	if a.o.onRejected != nil {
+		a.o.onRejected(ctx, r.Err)
+	}
+	return r
+}
+
+// Middleware returns net/http middleware that authenticates every request
+// with v (see [Authenticator.Authenticate]) and refuses the others with
+// their RFC 6750 answer. Handlers read the caller with [ClaimsFromContext].
+// It panics at set-up if v is nil.
+func Middleware(v *Validator, opts ...Option) func(http.Handler) http.Handler {
+	a := NewAuthenticator(v, opts...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, resp := a.Authenticate(r.Context(), HTTPRequest{r})
+			if resp != nil {
+				resp.Write(w)
+				return
+			}
+			if ctx != r.Context() {
+				r = r.WithContext(ctx)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Middleware returns net/http middleware that lets a request through only
+// when the claims put in its context by [Middleware] meet r. Use it per
+// route: mux.Handle("GET /orders", entra.RequireScope("Orders.Read").Middleware(h)).
+func (r Requirement) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if resp := Authorize(req.Context(), r); resp != nil {
+			resp.Write(w)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}

@@ -1,0 +1,337 @@
+package entra
+
+import (
+	"errors"
+	"slices"
+	"strings"
+)
+
+// Requirement is an authorization rule, built once at set-up and checked
+// per request against validated [Claims]. Build one with RequireScope,
+// RequireRole, ... or Require; combine with AllOf and AnyOf.
+//
+// Constructors panic when given no names: a guard that names nothing is a
+// programming error, never a guard that lets everyone through. The zero
+// Requirement refuses everyone.
+type Requirement struct {
+	desc   string               // what is required, for logs and descriptions
+	scopes []string             // delegated scopes that would satisfy it (scope= in 403)
+	check  func(*Claims) *Error // nil: refuse
+}
+
+// String describes the requirement, e.g. `scope "Orders.Read"`.
+func (r Requirement) String() string {
+	if r.desc == "" {
+		return "nothing (the zero Requirement refuses everyone)"
+	}
+	return r.desc
+}
+
+// Check reports whether c meets r: nil, or an *Error with Code
+// [CodeForbidden] (or [CodeGroupsOverage]) that says what was required,
+// without listing the caller's own claims.
+func (r Requirement) Check(c *Claims) error {
+	if err := r.eval(c); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (r Requirement) eval(c *Claims) *Error {
+	if c == nil {
+		return &Error{Code: CodeTokenMissing, Description: "no token was presented"}
+	}
+	if r.check == nil {
+		return &Error{Code: CodeForbidden, Description: "access denied (empty requirement)"}
+	}
+	return r.check(c)
+}
+
+func forbidden(r *Requirement) *Error {
+	return &Error{Code: CodeForbidden, Description: "the token does not meet the requirement: " + r.desc, Scopes: r.scopes}
+}
+
+func needNames(fn string, names []string) []string {
+	if len(names) == 0 {
+		panic("entra: " + fn + " needs at least one name")
+	}
+	for _, n := range names {
+		if strings.TrimSpace(n) == "" || n != strings.TrimSpace(n) {
+			panic("entra: " + fn + " was given an empty or padded name")
+		}
+	}
+	return slices.Clone(names)
+}
+
+func describe(kind string, all bool, names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote(n)
+	}
+	switch {
+	case len(names) == 1:
+		return kind + " " + q[0]
+	case all:
+		return "all of the " + kind + "s " + strings.Join(q, ", ")
+	default:
+		return "one of the " + kind + "s " + strings.Join(q, ", ")
+	}
+}
+
+func anyIn(have func(string) bool, names []string) bool {
+	for _, n := range names {
+		if have(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func allIn(have func(string) bool, names []string) bool {
+	for _, n := range names {
+		if !have(n) {
+			return false
+		}
+	}
+	return true
+}
+
+func nameRequirement(fn, kind string, all bool, names []string, have func(*Claims, string) bool) Requirement {
+	names = needNames(fn, names)
+	r := Requirement{desc: describe(kind, all, names)}
+	if kind == "scope" {
+		r.scopes = names
+	}
+	match := anyIn
+	if all {
+		match = allIn
+	}
+	r.check = func(c *Claims) *Error {
+		if match(func(n string) bool { return have(c, n) }, names) {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireScope requires one of the delegated scopes (scp), matched exactly
+// and case-sensitively. App-only tokens have no scopes and never meet it.
+// Panics at set-up if no scope is named.
+func RequireScope(scopes ...string) Requirement {
+	return nameRequirement("RequireScope", "scope", false, scopes, (*Claims).HasScope)
+}
+
+// RequireAllScopes requires every one of the delegated scopes.
+// Panics at set-up if no scope is named.
+func RequireAllScopes(scopes ...string) Requirement {
+	return nameRequirement("RequireAllScopes", "scope", true, scopes, (*Claims).HasScope)
+}
+
+// RequireRole requires one of the app roles (roles), assigned to the user or
+// to the calling app. Panics at set-up if no role is named.
+func RequireRole(roles ...string) Requirement {
+	return nameRequirement("RequireRole", "role", false, roles, (*Claims).HasRole)
+}
+
+// RequireAllRoles requires every one of the app roles.
+// Panics at set-up if no role is named.
+func RequireAllRoles(roles ...string) Requirement {
+	return nameRequirement("RequireAllRoles", "role", true, roles, (*Claims).HasRole)
+}
+
+// RequireScopeOrAppRole is Microsoft.Identity.Web's RequiredScopeOrAppPermission:
+// a delegated (user) token needs one of scopes; an app-only token needs one of
+// roles. Panics at set-up if either list is empty.
+func RequireScopeOrAppRole(scopes, roles []string) Requirement {
+	scopes = needNames("RequireScopeOrAppRole (scopes)", scopes)
+	roles = needNames("RequireScopeOrAppRole (roles)", roles)
+	r := Requirement{
+		desc:   describe("scope", false, scopes) + " for users, or " + describe("app role", false, roles) + " for applications",
+		scopes: scopes,
+	}
+	r.check = func(c *Claims) *Error {
+		if c.IsApp() {
+			if anyIn(c.HasRole, roles) {
+				return nil
+			}
+		} else if anyIn(c.HasScope, scopes) {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireGroup requires membership of one of the groups (object IDs in the
+// groups claim). A token with a groups overage (too many groups for the
+// token) fails with [CodeGroupsOverage] rather than as a non-member: read
+// the groups from Microsoft Graph, or configure group filtering or app roles.
+// Panics at set-up if no group is named.
+func RequireGroup(ids ...string) Requirement {
+	ids = needNames("RequireGroup", ids)
+	r := Requirement{desc: describe("group", false, ids)}
+	r.check = func(c *Claims) *Error {
+		if anyIn(c.InGroup, ids) {
+			return nil
+		}
+		if c.HasGroupsOverage() {
+			return &Error{Code: CodeGroupsOverage, Description: "the token has a groups overage (the user is in too many groups for the token to list them): " + r.desc + " cannot be checked; use app roles or group filtering, or read the groups from Microsoft Graph"}
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireApp requires the calling application (azp in v2, appid in v1) to
+// be one of clientIDs: an inbound access policy. Panics at set-up if no
+// client ID is named.
+func RequireApp(clientIDs ...string) Requirement {
+	ids := needNames("RequireApp", clientIDs)
+	r := Requirement{desc: describe("calling application", false, ids)}
+	r.check = func(c *Claims) *Error {
+		if slices.Contains(ids, c.AppID()) {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireTenant requires the token's tenant (tid) to be one of ids,
+// compared case-insensitively. Panics at set-up if no tenant is named.
+func RequireTenant(ids ...string) Requirement {
+	ids = needNames("RequireTenant", ids)
+	for i, id := range ids {
+		ids[i] = strings.ToLower(id)
+	}
+	r := Requirement{desc: describe("tenant", false, ids)}
+	r.check = func(c *Claims) *Error {
+		if slices.Contains(ids, strings.ToLower(c.TenantID())) {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireUser requires a delegated token (a signed-in user).
+func RequireUser() Requirement {
+	r := Requirement{desc: "a signed-in user (delegated token)"}
+	r.check = func(c *Claims) *Error {
+		if c.IsUser() {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireAppOnly requires an app-only token (client credentials).
+func RequireAppOnly() Requirement {
+	r := Requirement{desc: "an application token (app-only)"}
+	r.check = func(c *Claims) *Error {
+		if c.IsApp() {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// RequireMember refuses guest users (see [Claims.IsGuest]). App-only tokens
+// pass.
+func RequireMember() Requirement {
+	r := Requirement{desc: "a member of the tenant (guests are not allowed)"}
+	r.check = func(c *Claims) *Error {
+		if !c.IsGuest() {
+			return nil
+		}
+		return forbidden(&r)
+	}
+	return r
+}
+
+// Require builds a requirement from a function: nil allows, an error
+// refuses. An *Error is used as it is (choose its Code); any other error
+// becomes a [CodeForbidden] error whose description is the error's text, so
+// write it for the caller. desc names the rule in logs. Panics if fn is nil.
+func Require(desc string, fn func(*Claims) error) Requirement {
+	if fn == nil {
+		panic("entra: Require needs a function")
+	}
+	if desc == "" {
+		desc = "a custom rule"
+	}
+	r := Requirement{desc: desc}
+	r.check = func(c *Claims) *Error {
+		err := fn(c)
+		if err == nil {
+			return nil
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return &Error{Code: CodeForbidden, Description: err.Error()}
+	}
+	return r
+}
+
+// AllOf requires every one of reqs. Panics at set-up if reqs is empty.
+func AllOf(reqs ...Requirement) Requirement {
+	if len(reqs) == 0 {
+		panic("entra: AllOf needs at least one requirement")
+	}
+	reqs = slices.Clone(reqs)
+	descs := make([]string, len(reqs))
+	var scopes []string
+	for i, q := range reqs {
+		descs[i] = q.String()
+		scopes = append(scopes, q.scopes...)
+	}
+	r := Requirement{desc: "all of (" + strings.Join(descs, "; ") + ")", scopes: scopes}
+	r.check = func(c *Claims) *Error {
+		for _, q := range reqs {
+			if err := q.eval(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r
+}
+
+// AnyOf requires at least one of reqs. When none is met, the error is that
+// of the first requirement, except that a groups overage is reported as such.
+// Panics at set-up if reqs is empty.
+func AnyOf(reqs ...Requirement) Requirement {
+	if len(reqs) == 0 {
+		panic("entra: AnyOf needs at least one requirement")
+	}
+	reqs = slices.Clone(reqs)
+	descs := make([]string, len(reqs))
+	var scopes []string
+	for i, q := range reqs {
+		descs[i] = q.String()
+		scopes = append(scopes, q.scopes...)
+	}
+	r := Requirement{desc: "any of (" + strings.Join(descs, "; ") + ")", scopes: scopes}
+	r.check = func(c *Claims) *Error {
+		var overage *Error
+		for _, q := range reqs {
+			err := q.eval(c)
+			if err == nil {
+				return nil
+			}
+			if err.Code == CodeGroupsOverage && overage == nil {
+				overage = err
+			}
+		}
+		if overage != nil {
+			return overage
+		}
+		return forbidden(&r)
+	}
+	return r
+}

@@ -1,0 +1,421 @@
+package entra
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Validator validates Entra tokens for one API. Create it once with
+// [NewValidator] and share it: it is safe for concurrent use. It keeps the
+// authority's metadata and signing keys fresh in the background until Close.
+type Validator struct {
+	s     *settings
+	src   *source
+	cache *tokenCache
+}
+
+// NewValidator checks cfg and returns a Validator. It starts loading the
+// authority's metadata and keys in the background and returns without
+// waiting; use [Validator.Ready] to wait for them (e.g. in a readiness
+// probe). Errors are *Error with Code [CodeConfig] and say what to fix.
+func NewValidator(cfg Config) (*Validator, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{s: s}
+	if s.cacheSize > 0 {
+		v.cache = newTokenCache(s.cacheSize)
+	}
+	v.src = newSource(s, v.flushCache)
+	return v, nil
+}
+
+func (v *Validator) flushCache() {
+	if v.cache != nil {
+		v.cache.clear()
+	}
+}
+
+// Close stops the background refresh and waits for fetches in flight to
+// end. Validate keeps working on the keys already loaded. Close is idempotent.
+func (v *Validator) Close() {
+	v.src.close()
+}
+
+// Ready waits until the signing keys are loaded, or ctx ends. It returns nil
+// at once when they already are; otherwise an *Error with Code
+// [CodeKeysUnavailable] whose cause tells why the keys could not be loaded.
+func (v *Validator) Ready(ctx context.Context) error {
+	return v.src.ready(ctx)
+}
+
+// Keys returns the signing keys currently loaded.
+func (v *Validator) Keys() []Key {
+	if snap := v.src.cur.Load(); snap != nil {
+		return slices.Clone(snap.list)
+	}
+	return nil
+}
+
+// AuthorizationURL returns the tenant's authorization endpoint from its
+// metadata, or "" before metadata is loaded. HTTP challenges carry it as
+// authorization_uri so that clients can find where to get a token.
+func (v *Validator) AuthorizationURL() string {
+	if snap := v.src.cur.Load(); snap != nil {
+		return snap.authorizeURL
+	}
+	return ""
+}
+
+// Validate checks token (the compact JWS, without "Bearer ") and returns its
+// claims. Checks run cheapest first: size, structure, header and algorithm,
+// key, signature, then exp, nbf, issuer, tenant, signing-key issuer,
+// audience and version. Every failure is an *Error; see the Code constants.
+//
+// Validate waits for keys only while a fetch is in flight and ctx allows;
+// it never waits for the refresh rate limit.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	if token == "" {
+		return nil, newError(CodeTokenMissing, "no token was presented")
+	}
+	if len(token) > v.s.maxTokenSize {
+		return nil, newError(CodeTokenMalformed, fmt.Sprintf("token is larger than %d bytes", v.s.maxTokenSize))
+	}
+	now := v.s.now()
+	var gen uint64
+	if v.cache != nil {
+		if snap := v.src.cur.Load(); snap != nil {
+			gen = snap.gen
+			if c := v.cache.get(token, now, gen); c != nil {
+				return c, nil
+			}
+		}
+	}
+	c, snap, err := v.validate(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.put(token, c, snap.gen)
+	}
+	return c, nil
+}
+
+// b64url marks the bytes of base64url's alphabet; '.' is handled apart.
+var b64url = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+var rawURL = base64.RawURLEncoding.Strict()
+
+// header is what the JOSE header may say.
+type header struct {
+	alg, kid, typ, cty    string
+	nonce, crit, embedded bool
+	embeddedName          string
+	jwe                   bool
+}
+
+func parseHeader(s string) (header, error) {
+	var h header
+	r := jsonReader{s: s}
+	err := r.object(func(name string) error {
+		var err error
+		switch name {
+		case "alg":
+			h.alg, err = r.str()
+		case "kid":
+			h.kid, err = r.str()
+		case "typ":
+			h.typ, err = r.str()
+		case "cty":
+			h.cty, err = r.str()
+		case "nonce":
+			h.nonce = true
+			err = r.skip(1)
+		case "crit":
+			h.crit = true
+			err = r.skip(1)
+		case "jku", "jwk", "x5u", "x5c":
+			h.embedded = true
+			h.embeddedName = name
+			err = r.skip(1)
+		case "enc", "zip", "epk":
+			h.jwe = true
+			err = r.skip(1)
+		default:
+			err = r.skip(1)
+		}
+		return err
+	})
+	return h, err
+}
+
+func (v *Validator) validate(ctx context.Context, token string, now time.Time) (*Claims, *snapshot, error) {
+	// Structure: three segments of strict base64url. Go's decoder would
+	// skip newlines, so the alphabet is checked here first.
+	dot1, dot2, dots := -1, -1, 0
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if c == '.' {
+			switch dots {
+			case 0:
+				dot1 = i
+			case 1:
+				dot2 = i
+			}
+			dots++
+			continue
+		}
+		if !b64url[c] {
+			return nil, nil, newError(CodeTokenMalformed, "token is not a compact JWT: it has characters outside base64url")
+		}
+	}
+	switch {
+	case dots == 4:
+		return nil, nil, newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported; turn off token encryption for this API")
+	case dots != 2:
+		return nil, nil, newError(CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments")
+	case dot1 == 0 || dot2 == dot1+1 || dot2 == len(token)-1:
+		return nil, nil, newError(CodeTokenMalformed, "token has an empty segment (a signature is required)")
+	}
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	hLen := rawURL.DecodedLen(dot1)
+	pLen := rawURL.DecodedLen(dot2 - dot1 - 1)
+	sLen := rawURL.DecodedLen(len(token) - dot2 - 1)
+	need := len(token) + hLen + pLen + sLen
+	if cap(*bp) < need {
+		*bp = make([]byte, 0, need)
+	}
+	buf := (*bp)[:need]
+	in := buf[:len(token)]
+	copy(in, token)
+	hdrB := buf[len(token) : len(token)+hLen]
+	payB := buf[len(token)+hLen : len(token)+hLen+pLen]
+	sigB := buf[len(token)+hLen+pLen:]
+
+	n, err := rawURL.Decode(hdrB, in[:dot1])
+	if err != nil {
+		return nil, nil, newError(CodeTokenMalformed, "token header is not valid base64url")
+	}
+	h, err := parseHeader(string(hdrB[:n]))
+	if err != nil {
+		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token header is not a valid JSON object (" + err.Error() + ")"}
+	}
+	if h.jwe {
+		return nil, nil, newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported")
+	}
+	if h.alg == "" {
+		return nil, nil, newError(CodeAlgorithm, "token header has no alg")
+	}
+	a := algByName(h.alg)
+	if !v.s.algs.has(a) {
+		return nil, nil, newError(CodeAlgorithm, "token algorithm "+quote(h.alg)+" is not accepted; this API accepts "+v.s.algs.String())
+	}
+	if h.embedded {
+		return nil, nil, newError(CodeTokenUnsupported, "token header carries "+h.embeddedName+": keys named or embedded in a token are never trusted")
+	}
+	if h.crit {
+		return nil, nil, newError(CodeTokenUnsupported, "token header has crit extensions, which this API does not understand")
+	}
+	if h.cty != "" {
+		return nil, nil, newError(CodeTokenUnsupported, "token header has cty "+quote(h.cty)+": nested tokens are not supported")
+	}
+	if h.typ != "" && !strings.EqualFold(h.typ, "JWT") && !strings.EqualFold(h.typ, "at+jwt") && !strings.EqualFold(h.typ, "application/at+jwt") {
+		return nil, nil, newError(CodeTokenUnsupported, "token type "+quote(h.typ)+" is not a JWT")
+	}
+	if h.nonce {
+		return nil, nil, newError(CodeFirstPartyToken, "token is for a Microsoft API such as Microsoft Graph (its header has a nonce) and no other API can validate it: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
+	}
+	if h.kid == "" {
+		return nil, nil, newError(CodeUnknownKey, "token header has no kid")
+	}
+
+	snap, err := v.src.snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := snap.keys[h.kid]
+	if key == nil {
+		snap = v.src.refreshForKid(ctx, snap)
+		if key = snap.keys[h.kid]; key == nil {
+			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
+		}
+	}
+	if !key.allows(a) {
+		return nil, nil, newError(CodeAlgorithm, "token algorithm "+a.String()+" does not fit its signing key "+quote(h.kid))
+	}
+
+	n, err = rawURL.Decode(sigB, in[dot2+1:])
+	if err != nil {
+		return nil, nil, newError(CodeSignature, "token signature is not valid base64url")
+	}
+	sig := sigB[:n]
+	signed := in[:dot2]
+	var ok bool
+	switch a.hash() {
+	case crypto.SHA256:
+		d := sha256.Sum256(signed)
+		ok = verifySig(a, key.pub, d[:], sig)
+	case crypto.SHA384:
+		d := sha512.Sum384(signed)
+		ok = verifySig(a, key.pub, d[:], sig)
+	default:
+		d := sha512.Sum512(signed)
+		ok = verifySig(a, key.pub, d[:], sig)
+	}
+	if !ok {
+		return nil, nil, newError(CodeSignature, "token signature is not valid")
+	}
+
+	n, err = rawURL.Decode(payB, in[dot1+1:dot2])
+	if err != nil {
+		return nil, nil, newError(CodeTokenMalformed, "token payload is not valid base64url")
+	}
+	c, err := parseClaims(string(payB[:n]))
+	if err != nil {
+		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
+	}
+	if err := v.checkClaims(c, key, snap, now); err != nil {
+		return nil, nil, err
+	}
+	return c, snap, nil
+}
+
+func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now time.Time) error {
+	if c.expires.IsZero() {
+		return newError(CodeMissingClaim, "token has no exp claim")
+	}
+	if now.After(c.expires.Add(v.s.skew)) {
+		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
+	}
+	if !c.notBefore.IsZero() && now.Add(v.s.skew).Before(c.notBefore) {
+		return newError(CodeNotYetValid, "token is not valid before "+c.notBefore.Format(time.RFC3339)+": check the clocks")
+	}
+	if c.issuer == "" {
+		return newError(CodeMissingClaim, "token has no iss claim")
+	}
+	tid := c.tenantID
+	if tid != "" && !isGUID(tid) {
+		return newError(CodeTenant, "token tid is not a tenant GUID")
+	}
+	var m *issuer
+	for i := range snap.issuers {
+		if snap.issuers[i].match(c.issuer, tid) {
+			m = &snap.issuers[i]
+			break
+		}
+	}
+	if m == nil {
+		return v.issuerError(c, snap)
+	}
+	if !m.templated {
+		switch {
+		case tid == "" && !v.s.custom:
+			return newError(CodeMissingClaim, "token has no tid claim")
+		case tid != "" && m.tenant != "" && !strings.EqualFold(tid, m.tenant):
+			return newError(CodeTenant, "token tid "+tid+" is not the tenant of its issuer")
+		}
+	}
+	if v.s.allowedTenants != nil {
+		if _, ok := v.s.allowedTenants[strings.ToLower(tid)]; !ok {
+			return newError(CodeTenant, "tenant "+quote(tid)+" is not allowed to call this API")
+		}
+	}
+	if key.hasIssuer && !m.v1 {
+		var ok bool
+		if key.templated {
+			ok = tid != "" && (&issuer{pre: key.issuerPre, suf: key.issuerSuf, templated: true}).match(c.issuer, tid)
+		} else {
+			ok = c.issuer == key.issuerPre
+		}
+		if !ok {
+			return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
+		}
+	}
+	if !v.audienceOK(c.audience) {
+		return v.audienceError(c)
+	}
+	if len(v.s.versions) > 0 && !slices.Contains(v.s.versions, c.version) {
+		return newError(CodeTokenVersion, "token version "+quote(c.version)+" is not accepted; this API accepts "+strings.Join(v.s.versions, ", ")+" (set accessTokenAcceptedVersion in the app manifest)")
+	}
+	return nil
+}
+
+func (v *Validator) audienceOK(aud []string) bool {
+	for _, a := range aud {
+		for _, ok := range v.s.audiences {
+			if a == ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const graphAppID = "00000003-0000-0000-c000-000000000000"
+
+func (v *Validator) audienceError(c *Claims) error {
+	if len(c.audience) == 0 {
+		return newError(CodeAudience, "token has no aud claim")
+	}
+	for _, a := range c.audience {
+		if a == graphAppID || strings.HasPrefix(a, "https://graph.microsoft.") {
+			return newError(CodeAudience, "token is for Microsoft Graph, not for this API: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
+		}
+	}
+	return newError(CodeAudience, "token audience "+quote(strings.Join(c.audience, " "))+" is not accepted by this API; accepted: "+strings.Join(v.s.audiences, ", "))
+}
+
+func (v *Validator) issuerError(c *Claims, snap *snapshot) error {
+	want := make([]string, 0, len(snap.issuers))
+	for _, is := range snap.issuers {
+		want = append(want, is.display)
+	}
+	if !v.s.multiTenant && c.tenantID != "" {
+		for _, is := range snap.issuers {
+			if is.tenant != "" && !strings.EqualFold(is.tenant, c.tenantID) {
+				return newError(CodeIssuer, "token was issued by tenant "+c.tenantID+", but this API accepts tokens of tenant "+is.tenant+" only")
+			}
+		}
+	}
+	return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not accepted; accepted: "+strings.Join(want, ", "))
+}
+
+// quote makes a value taken from a token safe to show: quoted, ASCII,
+// at most 64 characters of it.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 64 {
+		r := []rune(s)
+		s = string(r[:64]) + "…"
+	}
+	return strconv.QuoteToASCII(s)
+}
+
+func (s algSet) String() string {
+	var names []string
+	for a := algRS256; a <= algES512; a++ {
+		if s.has(a) {
+			names = append(names, a.String())
+		}
+	}
+	return strings.Join(names, ", ")
+}

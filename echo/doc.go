@@ -1,0 +1,2 @@
+// Package entraecho adapts entraguard to echo. See issue: adapters.
+package entraecho

@@ -1,0 +1,2 @@
+// Package entrafiber adapts entraguard to fiber. See issue: adapters.
+package entrafiber

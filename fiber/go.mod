@@ -1,0 +1,7 @@
+module github.com/entraguard/entraguard/fiber
+
+go 1.26.0
+
+require github.com/entraguard/entraguard/core v0.0.0
+
+replace github.com/entraguard/entraguard/core => ../core

@@ -1,0 +1,2 @@
+// Package entragin adapts entraguard to gin. See issue: adapters.
+package entragin
