@@ -96,3 +96,14 @@ func (c *tokenCache) clear() {
 		sh.mu.Unlock()
 	}
 }
+
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}

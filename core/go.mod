@@ -2,4 +2,7 @@ module github.com/entraguard/entraguard/core
 
 go 1.26.0
 
-require golang.org/x/sync v0.24.0 // indirect
+require (
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.24.0
+)

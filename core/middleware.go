@@ -159,10 +159,10 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 // Authenticate authenticates req. On success it returns ctx carrying the
 // claims (see [ClaimsFromContext]) and a nil Response; on refusal, the
 // Response to write. Skipped paths and anonymous requests allowed by
-// [Optional] return ctx unchanged.
+// [Optional] get a context without claims.
 func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.Context, *Response) {
 	if len(a.o.skip) > 0 && slices.Contains(a.o.skip, req.Path()) {
-		return ctx, nil
+		return newContext(ctx, nil, a), nil
 	}
 	token, xerr := extract(req, a.o.sources)
 	if xerr != nil {
@@ -170,7 +170,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 	}
 	if token == "" {
 		if a.o.optional {
-			return ctx, nil
+			// No claims, but guards downstream answer with these options.
+			return newContext(ctx, nil, a), nil
 		}
 		return ctx, a.reject(ctx, &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"})
 	}

@@ -50,7 +50,9 @@ type source struct {
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
 
-	metaTime atomic.Int64 // when metadata was last fetched (UnixNano)
+	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
+	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
+	refreshes, failures atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -172,6 +174,12 @@ func (src *source) wait(ctx context.Context, ch <-chan singleflight.Result) erro
 func (src *source) load() (any, error) {
 	defer src.wg.Done()
 	snap, err := src.fetchSnapshot()
+	src.refreshes.Add(1)
+	if err != nil {
+		src.failures.Add(1)
+	} else {
+		src.okTime.Store(time.Now().UnixNano())
+	}
 	src.mu.Lock()
 	src.fetching = false
 	if err != nil {

@@ -68,6 +68,40 @@ func (v *Validator) Keys() []Key {
 	return nil
 }
 
+// Stats describe a Validator's key source and cache, for metrics and
+// readiness checks.
+type Stats struct {
+	// Keys is the number of signing keys loaded (0 before the first load).
+	Keys int
+	// KeysLoadedAt is when keys were last loaded successfully.
+	KeysLoadedAt time.Time
+	// Refreshes and RefreshFailures count attempts to load metadata and keys.
+	Refreshes, RefreshFailures uint64
+	// LastRefreshError is the error of the last attempt, or nil if it succeeded.
+	LastRefreshError error
+	// CachedTokens is the number of verified tokens in the cache.
+	CachedTokens int
+}
+
+// Stats returns current figures. It takes locks briefly; do not call it per request.
+func (v *Validator) Stats() Stats {
+	st := Stats{
+		Refreshes:       v.src.refreshes.Load(),
+		RefreshFailures: v.src.failures.Load(),
+	}
+	if snap := v.src.cur.Load(); snap != nil {
+		st.Keys = len(snap.keys)
+		st.KeysLoadedAt = time.Unix(0, v.src.okTime.Load())
+	}
+	v.src.mu.Lock()
+	st.LastRefreshError = v.src.lastErr
+	v.src.mu.Unlock()
+	if v.cache != nil {
+		st.CachedTokens = v.cache.len()
+	}
+	return st
+}
+
 // AuthorizationURL returns the tenant's authorization endpoint from its
 // metadata, or "" before metadata is loaded. HTTP challenges carry it as
 // authorization_uri so that clients can find where to get a token.
@@ -192,8 +226,8 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported; turn off token encryption for this API")
 	case dots != 2:
 		return nil, nil, newError(CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments")
-	case dot1 == 0 || dot2 == dot1+1 || dot2 == len(token)-1:
-		return nil, nil, newError(CodeTokenMalformed, "token has an empty segment (a signature is required)")
+	case dot1 == 0 || dot2 == dot1+1:
+		return nil, nil, newError(CodeTokenMalformed, "token has an empty header or payload")
 	}
 
 	bp := bufPool.Get().(*[]byte)
@@ -264,6 +298,9 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeAlgorithm, "token algorithm "+a.String()+" does not fit its signing key "+quote(h.kid))
 	}
 
+	if dot2 == len(token)-1 {
+		return nil, nil, newError(CodeSignature, "token has no signature")
+	}
 	n, err = rawURL.Decode(sigB, in[dot2+1:])
 	if err != nil {
 		return nil, nil, newError(CodeSignature, "token signature is not valid base64url")

@@ -1,0 +1,154 @@
+package entra_test
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+)
+
+// fakeClock is a settable clock for Config.Now.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *fakeClock { c := &fakeClock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *fakeClock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+
+func TestCacheReturnsSameClaimsUntilExp(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	now := time.Now()
+	clock := newClock(now)
+	cfg := srv.Config()
+	cfg.Now = clock.Now
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	exp := now.Add(10 * time.Minute).Truncate(time.Second)
+	tok := srv.Mint(entratest.Token{ExpiresAt: exp, Scopes: []string{"a"}})
+
+	c1, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1 != c2 {
+		t.Fatal("second validation of the same token did not come from the cache")
+	}
+	// Past exp but within skew: the cached entry is not used (skew does
+	// not extend it); the full validation still accepts the token.
+	clock.Set(exp.Add(time.Minute))
+	c3, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatalf("within skew: %v", err)
+	}
+	if c3 == c1 {
+		t.Fatal("cache served a token past its exp")
+	}
+	clock.Set(exp.Add(entra.DefaultClockSkew + time.Second))
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrExpired) {
+		t.Fatalf("past exp and skew: got %v", entra.CodeOf(err))
+	}
+}
+
+// A failure is never cached as a success, and a token differing only in its
+// signature is not served from the cache.
+func TestCacheNeverCachesFailures(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	tok := srv.UserToken("a")
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	forged := tok[:len(tok)-4] + "AAAA"
+	if forged == tok {
+		forged = tok[:len(tok)-4] + "BBBB"
+	}
+	for range 2 {
+		if _, err := v.Validate(ctx, forged); !errors.Is(err, entra.ErrSignature) {
+			t.Fatalf("forged signature: got %v", entra.CodeOf(err))
+		}
+	}
+}
+
+// When the key set changes, cached validations are dropped: a token signed
+// with a removed key stops validating.
+func TestCacheFlushedWhenKeyRemoved(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	oldKid := srv.CurrentKeyID()
+	tok := srv.UserToken("a")
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	srv.RotateKeys()
+	srv.RemoveKey(oldKid)
+	// A token with the new key triggers the refresh that drops the old key.
+	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrUnknownKey) {
+		t.Fatalf("token of a removed key: got %v, want unknown_key", entra.CodeOf(err))
+	}
+}
+
+func TestCacheDisabled(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.CacheSize = -1
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	tok := srv.UserToken("a")
+	c1, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1 == c2 {
+		t.Fatal("CacheSize -1 still cached")
+	}
+}
+
+// The cache stays within its bound.
+func TestCacheBounded(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.CacheSize = 16
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	toks := make([]string, 200)
+	for i := range toks {
+		toks[i] = srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"n": i}})
+		if _, err := v.Validate(ctx, toks[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := v.Stats().CachedTokens; n == 0 || n > 16 {
+		t.Fatalf("cache holds %d tokens, want 1..16", n)
+	}
+	hits := 0
+	for _, tok := range toks {
+		c1, _ := v.Validate(ctx, tok)
+		c2, _ := v.Validate(ctx, tok)
+		if c1 == c2 {
+			hits++
+		}
+	}
+	if hits == 0 {
+		t.Fatal("bounded cache never hit")
+	}
+}

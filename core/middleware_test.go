@@ -1,0 +1,271 @@
+package entra_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+)
+
+// The net/http middleware passes the shared conformance table (which the
+// adapters run too), over a real HTTP server.
+func TestMiddlewareConformance(t *testing.T) {
+	entratest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
+		return entratest.ReferenceAPI(t, v, opts...)
+	})
+}
+
+func okHandler(w http.ResponseWriter, r *http.Request) {
+	c, ok := entra.ClaimsFromContext(r.Context())
+	if !ok {
+		_, _ = io.WriteString(w, "anonymous")
+		return
+	}
+	_, _ = io.WriteString(w, c.ObjectID())
+}
+
+func get(t *testing.T, h http.Handler, target string, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("GET", target, nil)
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestTokenSources(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	tok := srv.UserToken("Orders.Read")
+	h := entra.Middleware(v, entra.WithTokenFromHeader("X-Api-Token"), entra.WithTokenFromCookie("at"), entra.WithTokenFromQuery())(http.HandlerFunc(okHandler))
+	plain := entra.Middleware(v)(http.HandlerFunc(okHandler))
+	tests := []struct {
+		name   string
+		h      http.Handler
+		target string
+		header http.Header
+		status int
+	}{
+		{"named header", h, "/", http.Header{"X-Api-Token": {tok}}, 200},
+		{"named header with Bearer", h, "/", http.Header{"X-Api-Token": {"Bearer " + tok}}, 200},
+		{"cookie", h, "/", http.Header{"Cookie": {"at=" + tok}}, 200},
+		{"query when enabled", h, "/?access_token=" + url.QueryEscape(tok), nil, 200},
+		{"query off by default", plain, "/?access_token=" + url.QueryEscape(tok), nil, 401},
+		{"cookie off by default", plain, "/", http.Header{"Cookie": {"at=" + tok}}, 401},
+		{"two places at once", h, "/", http.Header{"Authorization": {"Bearer " + tok}, "X-Api-Token": {tok}}, 400},
+		{"two named headers", h, "/", http.Header{"X-Api-Token": {tok, tok}}, 400},
+		{"Authorization still works", h, "/", http.Header{"Authorization": {"Bearer " + tok}}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(t, tc.h, tc.target, tc.header)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+		})
+	}
+}
+
+func TestSkipPathsAndOptional(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	h := entra.Middleware(v, entra.SkipPaths("/healthz"))(http.HandlerFunc(okHandler))
+	if rec := get(t, h, "/healthz", nil); rec.Code != 200 || rec.Body.String() != "anonymous" {
+		t.Errorf("skipped path: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "/healthz/x", nil); rec.Code != 401 {
+		t.Errorf("only exact paths are skipped: %d", rec.Code)
+	}
+	opt := entra.Middleware(v, entra.Optional())(http.HandlerFunc(okHandler))
+	if rec := get(t, opt, "/", nil); rec.Code != 200 || rec.Body.String() != "anonymous" {
+		t.Errorf("optional without token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, opt, "/", http.Header{"Authorization": {"Bearer x.y.z"}}); rec.Code != 401 {
+		t.Errorf("optional with a bad token: %d", rec.Code)
+	}
+	guarded := entra.Middleware(v, entra.Optional())(entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)))
+	if rec := get(t, guarded, "/", nil); rec.Code != 401 {
+		t.Errorf("guard behind optional auth let an anonymous request through: %d", rec.Code)
+	}
+	// A guard without the middleware refuses (fail closed).
+	if rec := get(t, entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)), "/", nil); rec.Code != 401 {
+		t.Errorf("guard without middleware: %d", rec.Code)
+	}
+}
+
+func TestAllowNoScopeOrRole(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	idToken := srv.Mint(entratest.Token{})
+	hdr := http.Header{"Authorization": {"Bearer " + idToken}}
+	if rec := get(t, entra.Middleware(v)(http.HandlerFunc(okHandler)), "/", hdr); rec.Code != 401 || !strings.Contains(rec.Body.String(), "no_scope_or_role") {
+		t.Errorf("default policy: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, entra.Middleware(v, entra.AllowNoScopeOrRole())(http.HandlerFunc(okHandler)), "/", hdr); rec.Code != 200 {
+		t.Errorf("AllowNoScopeOrRole: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestHooksAndLoggingNeverSeeTheToken(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	var logs bytes.Buffer
+	var authed, rejected atomic.Int32
+	var lastCode atomic.Value
+	h := entra.Middleware(v,
+		entra.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		entra.OnAuthenticated(func(ctx context.Context, c *entra.Claims) { authed.Add(1) }),
+		entra.OnRejected(func(ctx context.Context, e *entra.Error) { rejected.Add(1); lastCode.Store(e.Code) }),
+	)(entra.RequireRole("Admin").Middleware(http.HandlerFunc(okHandler)))
+	good := srv.AppToken("Admin")
+	weak := srv.AppToken("Reader")
+	bad := good[:len(good)-8] + "AAAAAAAA"
+	for _, tok := range []string{good, weak, bad} {
+		get(t, h, "/", http.Header{"Authorization": {"Bearer " + tok}})
+	}
+	if authed.Load() != 2 || rejected.Load() != 2 {
+		t.Errorf("OnAuthenticated %d times, OnRejected %d times; want 2 and 2", authed.Load(), rejected.Load())
+	}
+	if lastCode.Load() != entra.CodeSignature {
+		t.Errorf("last rejection code %v", lastCode.Load())
+	}
+	for _, tok := range []string{good, weak, bad} {
+		for _, part := range strings.Split(tok, ".") {
+			if len(part) > 16 && strings.Contains(logs.String(), part) {
+				t.Fatalf("a log line contains part of a token")
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), `"code":"forbidden"`) || !strings.Contains(logs.String(), `"code":"signature_invalid"`) {
+		t.Errorf("logs do not record the rejection codes: %s", logs.String())
+	}
+}
+
+func TestErrorRendererCannotTurnRefusalIntoSuccess(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	h := entra.Middleware(v, entra.WithErrorRenderer(func(e *entra.Error, r *entra.Response) {
+		r.Status = 200
+		r.Body = []byte(`{"message":"custom ` + string(e.Code) + `"}`)
+	}))(http.HandlerFunc(okHandler))
+	rec := get(t, h, "/", nil)
+	if rec.Code != 401 || rec.Body.String() != `{"message":"custom token_missing"}` {
+		t.Fatalf("renderer: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestResponseMapping(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		status    int
+		challenge string
+		retry     string
+	}{
+		{"missing", entra.ErrTokenMissing, 401, `Bearer realm=""`, ""},
+		{"expired", &entra.Error{Code: entra.CodeExpired, Description: `say "hi" \ bye`}, 401, `Bearer realm="", error="invalid_token", error_description="say \"hi\" \\ bye"`, ""},
+		{"header injection", &entra.Error{Code: entra.CodeSignature, Description: "a\r\nSet-Cookie: x=1"}, 401, `error_description="a??Set-Cookie: x=1"`, ""},
+		{"forbidden with scope", &entra.Error{Code: entra.CodeForbidden, Description: "d", Scopes: []string{"A", "B"}}, 403, `error="insufficient_scope", error_description="d", scope="A B"`, ""},
+		{"overage", &entra.Error{Code: entra.CodeGroupsOverage, Description: "d"}, 403, `error="insufficient_scope"`, ""},
+		{"claims challenge", entra.ClaimsChallenge(`{"access_token":{"nbf":{"essential":true,"value":"1"}}}`), 401, `error="insufficient_claims", error_description=`, ""},
+		{"keys unavailable", &entra.Error{Code: entra.CodeKeysUnavailable, RetryAfter: 0}, 503, "", "1"},
+		{"bad request", entra.ErrInvalidRequest, 400, `error="invalid_request"`, ""},
+		{"plain error", io.ErrUnexpectedEOF, 500, "", ""},
+		{"config error", entra.ErrConfig, 500, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := entra.ResponseFor(tc.err)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d", r.Status, tc.status)
+			}
+			ch := r.Header.Get("WWW-Authenticate")
+			if !strings.Contains(ch, tc.challenge) || (tc.challenge == "" && ch != "") {
+				t.Errorf("WWW-Authenticate = %q, want %q", ch, tc.challenge)
+			}
+			if strings.ContainsAny(ch, "\r\n") {
+				t.Errorf("header has a line break")
+			}
+			if got := r.Header.Get("Retry-After"); got != tc.retry {
+				t.Errorf("Retry-After = %q, want %q", got, tc.retry)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(r.Body, &body); err != nil || body["error"] == "" || body["error_description"] == "" {
+				t.Errorf("body %s", r.Body)
+			}
+			if tc.status == 500 && (strings.Contains(string(r.Body), "EOF") || body["code"] != "internal") {
+				t.Errorf("500 reveals its cause: %s", r.Body)
+			}
+		})
+	}
+	r := entra.ResponseFor(entra.ClaimsChallenge(`{"a":1}`))
+	if !strings.Contains(r.Header.Get("WWW-Authenticate"), `claims="`+base64.StdEncoding.EncodeToString([]byte(`{"a":1}`))+`"`) {
+		t.Errorf("claims challenge = %q", r.Header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestIntrospectionHandler(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	h := entra.IntrospectionHandler(v)
+	post := func(ct, body string) (int, map[string]any) {
+		req := httptest.NewRequest("POST", "/introspect", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var m map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &m)
+		return rec.Code, m
+	}
+	tok := srv.UserToken("Orders.Read")
+	code, m := post("application/json", `{"identity_provider":"entra_id","token":"`+tok+`"}`)
+	if code != 200 || m["active"] != true || m["tid"] != srv.TenantID || m["scp"] != "Orders.Read" {
+		t.Errorf("valid token: %d %v", code, m)
+	}
+	code, m = post("application/x-www-form-urlencoded", "identity_provider=azuread&token="+url.QueryEscape(tok))
+	if code != 200 || m["active"] != true {
+		t.Errorf("form: %d %v", code, m)
+	}
+	code, m = post("application/json", `{"identity_provider":"entra_id","token":"`+tok[:len(tok)-5]+`AAAAA"}`)
+	if code != 200 || m["active"] != false || m["error"] == "" || len(m) != 2 {
+		t.Errorf("forged token: %d %v", code, m)
+	}
+	code, m = post("application/json", `{"identity_provider":"tokenx","token":"`+tok+`"}`)
+	if code != 200 || m["active"] != false {
+		t.Errorf("other provider: %d %v", code, m)
+	}
+	code, _ = post("application/json", `{not json`)
+	if code != 400 {
+		t.Errorf("bad body: %d", code)
+	}
+	code, _ = post("application/json", `{"token":"`+strings.Repeat("A", 70000)+`"}`)
+	if code != 413 {
+		t.Errorf("huge body: %d", code)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/introspect", nil))
+	if rec.Code != 405 {
+		t.Errorf("GET: %d", rec.Code)
+	}
+}

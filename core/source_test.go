@@ -1,0 +1,214 @@
+package entra_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+)
+
+// A cold validator under a burst of 1,000 concurrent requests fetches each
+// metadata document and the key set exactly once.
+func TestColdBurstFetchesOnce(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	// Slow keys, so that every request arrives while the fetch is in flight.
+	srv.SetFault(entratest.EndpointJWKS, entratest.Delay(200*time.Millisecond))
+	tok := srv.UserToken("Orders.Read")
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for range 1000 {
+		wg.Go(func() {
+			if _, err := v.Validate(ctx, tok); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Validate during a cold burst: %v", err)
+	}
+	for _, ep := range []entratest.Endpoint{entratest.EndpointMetadataV2, entratest.EndpointMetadataV1, entratest.EndpointJWKS} {
+		if n := srv.Fetches(ep); n != 1 {
+			t.Errorf("endpoint %v fetched %d times, want 1", ep, n)
+		}
+	}
+}
+
+// A flood of tokens with random unknown kids costs at most one key fetch
+// per MinRefreshInterval, and none of those requests waits for the limit.
+func TestUnknownKidFloodIsRateLimited(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config()) // MinRefreshInterval: 30s default
+	ctx := ctxT(t)
+	if err := v.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Fetches(entratest.EndpointJWKS)
+	var wg sync.WaitGroup
+	for i := range 500 {
+		tok := srv.Mint(entratest.Token{Header: map[string]any{"kid": "random-kid-" + string(rune('a'+i%26)) + time.Now().Format("150405.000000000")}})
+		wg.Go(func() {
+			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrUnknownKey) {
+				t.Errorf("unknown kid: got %v", entra.CodeOf(err))
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.Fetches(entratest.EndpointJWKS) - before; n > 1 {
+		t.Fatalf("500 unknown kids caused %d key fetches, want at most 1 per window", n)
+	}
+	// The legitimate token still validates from the cached keys.
+	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A key rotated in by the authority is picked up by the unknown-kid refresh.
+func TestRotatedKeyIsAccepted(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
+		t.Fatal(err)
+	}
+	oldKid := srv.CurrentKeyID()
+	newKid := srv.RotateKeys()
+	if newKid == oldKid {
+		t.Fatal("RotateKeys kept the kid")
+	}
+	tok := srv.UserToken("a")
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatalf("token signed with the rotated-in key: %v", err)
+	}
+	found := false
+	for _, k := range v.Keys() {
+		found = found || k.ID == newKid
+	}
+	if !found {
+		t.Fatal("Keys() does not list the new key")
+	}
+}
+
+// During a key endpoint outage the last good keys keep serving.
+func TestOutageKeepsServingCachedKeys(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	tok := srv.UserToken("a")
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []entratest.Fault{entratest.Status(500), entratest.Body("text/html", []byte("<html>down</html>")), entratest.Body("application/json", []byte(`{"keys":[]}`))} {
+		srv.SetFault(entratest.EndpointJWKS, f)
+		// An unknown kid forces a refresh, which fails.
+		_, err := v.Validate(ctx, srv.Mint(entratest.Token{Header: map[string]any{"kid": "forces-refresh"}}))
+		if !errors.Is(err, entra.ErrUnknownKey) {
+			t.Fatalf("unknown kid during outage: got %v", entra.CodeOf(err))
+		}
+		for _, tk := range []string{tok, srv.UserToken("b")} {
+			if _, err := v.Validate(ctx, tk); err != nil {
+				t.Fatalf("valid token during outage: %v", err)
+			}
+		}
+	}
+}
+
+// A validator that never loaded keys answers ErrKeysUnavailable (with a
+// retry hint), does not hammer the endpoint, and heals once it answers.
+func TestColdOutageHeals(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointJWKS, entratest.Status(503))
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	tok := srv.UserToken("a")
+	var e *entra.Error
+	for range 50 {
+		_, err := v.Validate(ctx, tok)
+		if !errors.As(err, &e) || e.Code != entra.CodeKeysUnavailable {
+			t.Fatalf("cold outage: got %v, want keys_unavailable", err)
+		}
+	}
+	if e.RetryAfter < time.Second {
+		t.Errorf("RetryAfter = %v", e.RetryAfter)
+	}
+	if n := srv.Fetches(entratest.EndpointJWKS); n > 2 {
+		t.Errorf("50 requests during a cold outage caused %d key fetches", n)
+	}
+	srv.ClearFaults()
+	if err := v.Ready(ctx); err != nil {
+		t.Fatalf("validator did not heal: %v", err)
+	}
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatalf("after healing: %v", err)
+	}
+}
+
+// A request never waits longer than its own context for a slow endpoint.
+func TestSlowEndpointHonoursRequestDeadline(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointJWKS, entratest.Hang())
+	v := newValidator(t, srv.Config())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := v.Validate(ctx, srv.UserToken("a"))
+	if !errors.Is(err, entra.ErrKeysUnavailable) {
+		t.Fatalf("got %v, want keys_unavailable", entra.CodeOf(err))
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("cause is not the request's deadline: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Validate waited %v past its deadline", d)
+	}
+	if err := v.Ready(ctx); err == nil {
+		t.Fatal("Ready succeeded while keys hang")
+	}
+}
+
+// Config.AppSpecificKeys adds ?appid= to the key URL.
+func TestAppSpecificKeys(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.AppSpecificKeys = true
+	v := newValidator(t, cfg)
+	if _, err := v.Validate(ctxT(t), srv.UserToken("a")); err != nil {
+		t.Fatal(err)
+	}
+	if q := srv.LastQuery(entratest.EndpointJWKS); q.Get("appid") != srv.ClientID {
+		t.Fatalf("key fetch query = %v, want appid=%s", q, srv.ClientID)
+	}
+}
+
+// Close ends every goroutine (goleak checks at exit) and is idempotent.
+func TestCloseIsIdempotent(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointJWKS, entratest.Hang())
+	v, err := entra.NewValidator(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { v.Close(); v.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked on a hanging fetch")
+	}
+}
