@@ -51,9 +51,9 @@ func forbidden(r *Requirement) *Error {
 	return &Error{Code: CodeForbidden, Description: "the token does not meet the requirement: " + r.desc, Scopes: r.scopes}
 }
 
-func needNames(fn string, names []string) []string {
+func needNames(fn, noun string, names []string) []string {
 	if len(names) == 0 {
-		panic("entra: " + fn + " needs at least one name")
+		panic("entra: " + fn + " needs at least one " + noun)
 	}
 	for _, n := range names {
 		if strings.TrimSpace(n) == "" || n != strings.TrimSpace(n) {
@@ -97,7 +97,7 @@ func allIn(have func(string) bool, names []string) bool {
 }
 
 func nameRequirement(fn, kind string, all bool, names []string, have func(*Claims, string) bool) Requirement {
-	names = needNames(fn, names)
+	names = needNames(fn, kind, names)
 	r := Requirement{desc: describe(kind, all, names)}
 	if kind == "scope" {
 		r.scopes = names
@@ -144,8 +144,8 @@ func RequireAllRoles(roles ...string) Requirement {
 // a delegated (user) token needs one of scopes; an app-only token needs one of
 // roles. Panics at set-up if either list is empty.
 func RequireScopeOrAppRole(scopes, roles []string) Requirement {
-	scopes = needNames("RequireScopeOrAppRole (scopes)", scopes)
-	roles = needNames("RequireScopeOrAppRole (roles)", roles)
+	scopes = needNames("RequireScopeOrAppRole", "scope", scopes)
+	roles = needNames("RequireScopeOrAppRole", "app role", roles)
 	r := Requirement{
 		desc:   describe("scope", false, scopes) + " for users, or " + describe("app role", false, roles) + " for applications",
 		scopes: scopes,
@@ -169,7 +169,7 @@ func RequireScopeOrAppRole(scopes, roles []string) Requirement {
 // the groups from Microsoft Graph, or configure group filtering or app roles.
 // Panics at set-up if no group is named.
 func RequireGroup(ids ...string) Requirement {
-	ids = needNames("RequireGroup", ids)
+	ids = needNames("RequireGroup", "group", ids)
 	r := Requirement{desc: describe("group", false, ids)}
 	r.check = func(c *Claims) *Error {
 		if anyIn(c.InGroup, ids) {
@@ -187,7 +187,7 @@ func RequireGroup(ids ...string) Requirement {
 // be one of clientIDs: an inbound access policy. Panics at set-up if no
 // client ID is named.
 func RequireApp(clientIDs ...string) Requirement {
-	ids := needNames("RequireApp", clientIDs)
+	ids := needNames("RequireApp", "client ID", clientIDs)
 	r := Requirement{desc: describe("calling application", false, ids)}
 	r.check = func(c *Claims) *Error {
 		if slices.Contains(ids, c.AppID()) {
@@ -201,7 +201,7 @@ func RequireApp(clientIDs ...string) Requirement {
 // RequireTenant requires the token's tenant (tid) to be one of ids,
 // compared case-insensitively. Panics at set-up if no tenant is named.
 func RequireTenant(ids ...string) Requirement {
-	ids = needNames("RequireTenant", ids)
+	ids = needNames("RequireTenant", "tenant", ids)
 	for i, id := range ids {
 		ids[i] = strings.ToLower(id)
 	}
