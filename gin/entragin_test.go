@@ -1,0 +1,171 @@
+package entragin_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+	entragin "github.com/entraguard/entraguard/gin"
+	"github.com/gin-gonic/gin"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	goleak.VerifyTestMain(m)
+}
+
+// newAPI serves the example contract of entratest.NewAPI with Gin.
+func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
+	r := gin.New()
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	api := r.Group("/api", entragin.Authenticate(v, opts...))
+	api.GET("/me", func(c *gin.Context) {
+		claims, _ := entragin.Claims(c)
+		c.JSON(http.StatusOK, claims) // null when anonymous, as the reference
+	})
+	api.GET("/orders", entragin.RequireScopeOrAppRole([]string{"Orders.Read"}, []string{"Orders.Read.All"}), func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"orders": []any{}})
+	})
+	api.POST("/orders", entragin.RequireScope("Orders.Write"), func(c *gin.Context) {
+		c.JSON(http.StatusCreated, gin.H{"created": true})
+	})
+	api.GET("/admin", entragin.RequireRole("Admin"), func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"admin": true})
+	})
+	return r
+}
+
+func TestConformance(t *testing.T) {
+	entratest.RunMiddlewareTests(t, newAPI)
+}
+
+func setup(t *testing.T) (*entratest.Server, *entra.Validator) {
+	t.Helper()
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	v, err := entra.NewValidator(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return srv, v
+}
+
+func serve(h http.Handler, method, path, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// sameAnswer fails unless got and want carry the same status, the same
+// headers the core sets, and the same body.
+func sameAnswer(t *testing.T, got, want *httptest.ResponseRecorder) {
+	t.Helper()
+	if got.Code != want.Code {
+		t.Errorf("status %d, reference %d", got.Code, want.Code)
+	}
+	for _, h := range []string{"Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type"} {
+		if g, w := strings.Join(got.Header().Values(h), "|"), strings.Join(want.Header().Values(h), "|"); g != w {
+			t.Errorf("header %s = %q, reference %q", h, g, w)
+		}
+	}
+	if g, w := got.Body.String(), want.Body.String(); g != w {
+		t.Errorf("body %q, reference %q", g, w)
+	}
+}
+
+func bodyCode(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	var b struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+		t.Fatalf("body %q: %v", rec.Body.Bytes(), err)
+	}
+	return b.Code
+}
+
+func ok(c *gin.Context) { c.String(http.StatusOK, "ok") }
+
+func TestGuards(t *testing.T) {
+	srv, v := setup(t)
+	r := gin.New()
+	api := r.Group("/api", entragin.Authenticate(v))
+	api.GET("/orders", entragin.RequireScope("Orders.Read"), ok) // route level
+	api.GET("/both", entragin.RequireScope("Orders.Read"), entragin.RequireRole("Admin"), ok)
+	api.GET("/all", entragin.Require(entra.RequireScope("Orders.Read"), entra.RequireRole("Admin")), ok)
+	admin := api.Group("/admin", entragin.RequireRole("Admin")) // group level
+	admin.GET("/users", ok)
+	admin.GET("/apps", entragin.RequireAppOnly(), ok)
+
+	readerAdmin := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Roles: []string{"Admin"}})
+	tests := []struct {
+		name     string
+		path     string
+		token    string
+		want     int
+		wantCode string
+	}{
+		{name: "route guard met", path: "/api/orders", token: srv.UserToken("Orders.Read"), want: 200},
+		{name: "route guard not met", path: "/api/orders", token: srv.UserToken("Orders.Write"), want: 403, wantCode: "forbidden"},
+		{name: "stacked guards met", path: "/api/both", token: readerAdmin, want: 200},
+		{name: "second stacked guard not met", path: "/api/both", token: srv.UserToken("Orders.Read"), want: 403, wantCode: "forbidden"},
+		{name: "Require of two met", path: "/api/all", token: readerAdmin, want: 200},
+		{name: "Require of two, second not met", path: "/api/all", token: srv.UserToken("Orders.Read"), want: 403, wantCode: "forbidden"},
+		{name: "group guard met", path: "/api/admin/users", token: srv.AppToken("Admin"), want: 200},
+		{name: "group guard not met", path: "/api/admin/users", token: srv.AppToken("Reader"), want: 403, wantCode: "forbidden"},
+		{name: "group and route guards met", path: "/api/admin/apps", token: srv.AppToken("Admin"), want: 200},
+		{name: "no token under a group guard", path: "/api/admin/users", want: 401, wantCode: "token_missing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(r, "GET", tc.path, tc.token)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d (body %s)", rec.Code, tc.want, rec.Body.Bytes())
+			}
+			if tc.wantCode != "" {
+				if got := bodyCode(t, rec); got != tc.wantCode {
+					t.Errorf("code %q, want %q", got, tc.wantCode)
+				}
+			}
+		})
+	}
+}
+
+func TestClaims(t *testing.T) {
+	srv, v := setup(t)
+	r := gin.New()
+	var got, fromCtx *entra.Claims
+	var gotOK, ctxOK bool
+	handler := func(c *gin.Context) {
+		got, gotOK = entragin.Claims(c)
+		fromCtx, ctxOK = entra.ClaimsFromContext(c.Request.Context())
+		c.Status(http.StatusNoContent)
+	}
+	r.GET("/api/me", entragin.Authenticate(v), handler)
+	r.GET("/anon", entragin.Authenticate(v, entra.Optional()), handler)
+
+	serve(r, "GET", "/api/me", srv.UserToken("Orders.Read"))
+	if !gotOK || !ctxOK || got == nil || got != fromCtx {
+		t.Fatalf("Claims = %p, %v; ClaimsFromContext = %p, %v; want the same claims", got, gotOK, fromCtx, ctxOK)
+	}
+	if !got.HasScope("Orders.Read") {
+		t.Errorf("claims scopes %v, want Orders.Read", got.Scopes())
+	}
+
+	if rec := serve(r, "GET", "/anon", ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("anonymous request under Optional: status %d", rec.Code)
+	}
+	if gotOK || got != nil || ctxOK {
+		t.Errorf("anonymous request: Claims = %v, %v; want nil, false", got, gotOK)
+	}
+}
