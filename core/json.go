@@ -430,12 +430,3 @@ func (r *jsonReader) skip(depth int) error {
 	}
 	return errJSONSyntax
 }
-
-// isNull consumes a null if one is next.
-func (r *jsonReader) isNull() bool {
-	if r.peek() == 'n' && strings.HasPrefix(r.s[r.i:], "null") {
-		r.i += 4
-		return true
-	}
-	return false
-}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +153,10 @@ func TestValidateTable(t *testing.T) {
 		{"signature stripped", strings.Join(strings.Split(good, ".")[:2], ".") + ".", entra.ErrSignature},
 		{"signature truncated", good[:len(good)-10], entra.ErrSignature},
 		{"duplicate alg in header", splice(good, b64(`{"alg":"RS256","alg":"none","kid":"`+srv.CurrentKeyID()+`"}`), ""), entra.ErrTokenMalformed},
-		{"duplicate claim", splice(good, "", b64(`{"aud":"`+srv.ClientID+`","aud":"x"}`)), entra.ErrSignature},
+		{"duplicate claim, unsigned", splice(good, "", b64(`{"aud":"`+srv.ClientID+`","aud":"x"}`)), entra.ErrSignature},
+		{"duplicate claim, signed", srv.SignBytes(srv.CurrentKeyID(), []byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`),
+			[]byte(`{"aud":"x","iss":"`+srv.Issuer("2.0", srv.TenantID)+`","tid":"`+srv.TenantID+`","exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`,"scp":"a","aud":"`+srv.ClientID+`"}`)), entra.ErrTokenMalformed},
+		{"signed payload not JSON", srv.SignBytes(srv.CurrentKeyID(), []byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), []byte(`hello`)), entra.ErrTokenMalformed},
 		{"JWE-shaped (5 segments)", "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", entra.ErrTokenUnsupported},
 		{"two segments", strings.Join(strings.Split(good, ".")[:2], "."), entra.ErrTokenMalformed},
 		{"four segments", good + ".x", entra.ErrTokenMalformed},
