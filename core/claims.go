@@ -244,9 +244,11 @@ func (c *Claims) AppID() string {
 }
 
 // IdentityType reports whether the caller is an application on its own
-// behalf or a user: [IdentityApp] when idtyp is "app", or, when idtyp is
-// absent, when the token carries no scp (Entra issues scp only to delegated
-// tokens); otherwise [IdentityUser].
+// behalf or a user. The idtyp claim decides when present ("app" or "user").
+// Without it, a token is an app's when it carries no scp (Entra issues scp
+// only to delegated tokens) and its sub is its oid (an app-only token's
+// subject is the app's service principal; a user's sub is pairwise and
+// differs from the oid, so an ID token counts as a user's).
 func (c *Claims) IdentityType() IdentityType {
 	switch c.idtyp {
 	case "app":
@@ -254,7 +256,7 @@ func (c *Claims) IdentityType() IdentityType {
 	case "user":
 		return IdentityUser
 	}
-	if c.scp == "" {
+	if c.scp == "" && c.subject != "" && c.subject == c.objectID {
 		return IdentityApp
 	}
 	return IdentityUser

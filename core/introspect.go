@@ -20,6 +20,11 @@ const maxIntrospectionBody = 64 << 10
 // {"active": true, ...every claim} or {"active": false, "error": "..."}.
 // "azuread" is accepted as another name of the provider. Bodies are limited
 // to 64 KiB; tokens are never logged.
+//
+// It runs [Validator.Validate] only: the middleware's policy that a token
+// carry scp or roles does not apply, so a valid ID token is active. It does
+// not authenticate its own callers: serve it only where they are trusted
+// (a sidecar on localhost, a private network).
 func IntrospectionHandler(v *Validator) http.Handler {
 	if v == nil {
 		panic("entra: IntrospectionHandler needs a Validator")

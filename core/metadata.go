@@ -34,7 +34,9 @@ func (is *issuer) match(iss, tid string) bool {
 	if !is.templated {
 		return iss == is.pre
 	}
-	return len(iss) == len(is.pre)+len(tid)+len(is.suf) &&
+	// A template needs a tenant: "https://sts.windows.net//" with no tid
+	// must not match "https://sts.windows.net/{tenantid}/".
+	return tid != "" && len(iss) == len(is.pre)+len(tid)+len(is.suf) &&
 		strings.HasPrefix(iss, is.pre) && strings.HasSuffix(iss, is.suf) &&
 		iss[len(is.pre):len(iss)-len(is.suf)] == tid
 }

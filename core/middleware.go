@@ -20,7 +20,6 @@ type options struct {
 	realm              string
 	authURI            bool
 	sources            []tokenSource
-	customSources      bool
 	optional           bool
 	allowNoPermissions bool
 	skip               []string
@@ -47,9 +46,6 @@ func WithoutAuthorizationURI() Option {
 }
 
 func addSource(o *options, s tokenSource) {
-	if !o.customSources {
-		o.customSources = true
-	}
 	o.sources = append(o.sources, s)
 }
 
@@ -146,9 +142,6 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 		if opt != nil {
 			opt.apply(&a.o)
 		}
-	}
-	if a.o.customSources && a.o.sources[0].kind != sourceAuthorization {
-		a.o.sources = append([]tokenSource{{kind: sourceAuthorization}}, a.o.sources...)
 	}
 	if a.o.logger == nil {
 		a.o.logger = v.s.logger

@@ -164,7 +164,7 @@ func RequireScopeOrAppRole(scopes, roles []string) Requirement {
 }
 
 // RequireGroup requires membership of one of the groups (object IDs in the
-// groups claim). A token with a groups overage (too many groups for the
+// groups claim, compared case-insensitively as GUIDs). A token with a groups overage (too many groups for the
 // token) fails with [CodeGroupsOverage] rather than as a non-member: read
 // the groups from Microsoft Graph, or configure group filtering or app roles.
 // Panics at set-up if no group is named.
@@ -172,8 +172,10 @@ func RequireGroup(ids ...string) Requirement {
 	ids = needNames("RequireGroup", "group", ids)
 	r := Requirement{desc: describe("group", false, ids)}
 	r.check = func(c *Claims) *Error {
-		if anyIn(c.InGroup, ids) {
-			return nil
+		for _, g := range c.groups {
+			if containsFold(ids, g) {
+				return nil
+			}
 		}
 		if c.HasGroupsOverage() {
 			return &Error{Code: CodeGroupsOverage, Description: "the token has a groups overage (the user is in too many groups for the token to list them): " + r.desc + " cannot be checked; use app roles or group filtering, or read the groups from Microsoft Graph"}
@@ -184,13 +186,14 @@ func RequireGroup(ids ...string) Requirement {
 }
 
 // RequireApp requires the calling application (azp in v2, appid in v1) to
-// be one of clientIDs: an inbound access policy. Panics at set-up if no
+// be one of clientIDs (compared case-insensitively, as GUIDs): an inbound
+// access policy. Panics at set-up if no
 // client ID is named.
 func RequireApp(clientIDs ...string) Requirement {
 	ids := needNames("RequireApp", "client ID", clientIDs)
 	r := Requirement{desc: describe("calling application", false, ids)}
 	r.check = func(c *Claims) *Error {
-		if slices.Contains(ids, c.AppID()) {
+		if containsFold(ids, c.AppID()) {
 			return nil
 		}
 		return forbidden(&r)
@@ -334,4 +337,13 @@ func AnyOf(reqs ...Requirement) Requirement {
 		return forbidden(&r)
 	}
 	return r
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -66,6 +66,8 @@ func TestRequirements(t *testing.T) {
 		{"not a group member", entra.RequireGroup(groupB), user, entra.ErrForbidden},
 		{"groups overage is its own error", entra.RequireGroup(groupA), overage, entra.ErrGroupsOverage},
 		{"calling app allowed", entra.RequireApp(app.AppID()), app, nil},
+		{"calling app, GUID in upper case", entra.RequireApp(strings.ToUpper(app.AppID())), app, nil},
+		{"group, GUID in upper case", entra.RequireGroup(strings.ToUpper(groupA)), user, nil},
 		{"calling app not allowed", entra.RequireApp("0a0a0a0a-0000-4000-8000-000000000000"), app, entra.ErrForbidden},
 		{"tenant allowed", entra.RequireTenant(strings.ToUpper(srv.TenantID)), user, nil},
 		{"tenant not allowed", entra.RequireTenant(srv.TenantID), foreign, entra.ErrForbidden},

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -176,8 +177,17 @@ func ClaimsChallenge(claims string) *Error {
 }
 
 // WriteError writes the HTTP answer to err, shaped by the options of the
-// middleware that authenticated r (realm, authorization_uri, rendering). Use
-// it in handlers, e.g. for a [ClaimsChallenge].
+// middleware that authenticated r (realm, authorization_uri, rendering), and
+// reports it to that middleware's logger and OnRejected hook. Use it in
+// handlers, e.g. for a [ClaimsChallenge].
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	authFromContext(r.Context()).Response(err).Write(w)
+	ResponseFromContext(r.Context(), err).Write(w)
+}
+
+// ResponseFromContext is [WriteError] for any framework: it returns the
+// answer to err shaped by the options of the middleware that authenticated
+// the request whose context is ctx, for the caller to write (Gin: set the
+// headers, then c.Data; Echo: c.Blob; Fiber: c.Set, c.Status, c.Send).
+func ResponseFromContext(ctx context.Context, err error) *Response {
+	return authFromContext(ctx).reject(ctx, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
@@ -252,6 +253,12 @@ func (src *source) fetchSnapshot() (*snapshot, error) {
 			})
 		}
 		wg.Wait()
+		// An authority without v1.0 metadata (404) serves v2.0 tokens only;
+		// any other failure fails the refresh, keeping the last good state.
+		if fe, ok := errs[len(errs)-1].(*fetchError); ok && len(errs) == 2 && fe.status == http.StatusNotFound && errs[0] == nil {
+			src.s.logger.Info("entra: the authority has no v1.0 metadata; accepting v2.0 tokens only")
+			errs[1], docs = nil, docs[:1]
+		}
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}

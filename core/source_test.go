@@ -212,3 +212,27 @@ func TestCloseIsIdempotent(t *testing.T) {
 		t.Fatal("Close blocked on a hanging fetch")
 	}
 }
+
+// An authority without v1.0 metadata (404) serves v2.0 tokens only: the
+// validator accepts those, and refuses v1.0 tokens by issuer.
+func TestAuthorityWithoutV1Metadata(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointMetadataV1, entratest.Status(404))
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
+		t.Fatalf("v2 token: %v", err)
+	}
+	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}})); !errors.Is(err, entra.ErrIssuer) {
+		t.Fatalf("v1 token: got %v, want issuer_invalid", entra.CodeOf(err))
+	}
+	// Any other failure of the v1.0 document fails the load.
+	srv2 := entratest.NewServer()
+	defer srv2.Close()
+	srv2.SetFault(entratest.EndpointMetadataV1, entratest.Status(500))
+	v2 := newValidator(t, srv2.Config())
+	if _, err := v2.Validate(ctx, srv2.UserToken("a")); !errors.Is(err, entra.ErrKeysUnavailable) {
+		t.Fatalf("v1 metadata 500: got %v, want keys_unavailable", entra.CodeOf(err))
+	}
+}

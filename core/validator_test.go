@@ -264,6 +264,14 @@ func TestValidateClaims(t *testing.T) {
 	if !v1.IsApp() || v1.AppID() == "" || v1.Version() != "1.0" {
 		t.Errorf("v1 app token without idtyp: identity %s appid %q", v1.IdentityType(), v1.AppID())
 	}
+	// An ID token (no scp, no idtyp, pairwise sub) is a user's, not an app's.
+	idt, err := v.Validate(ctx, srv.Mint(entratest.Token{Claims: map[string]any{"nonce": "n"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idt.IdentityType() != entra.IdentityUser {
+		t.Errorf("ID token: identity %s, want user", idt.IdentityType())
+	}
 	over, err := v.Validate(ctx, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"hasgroups": true}}))
 	if err != nil {
 		t.Fatal(err)
