@@ -116,7 +116,7 @@ func (a *Authenticator) Response(err error) *Response {
 	if status == http.StatusInternalServerError {
 		code = "internal"
 	}
-	r.Body, _ = json.Marshal(responseBody{Error: oauth, Description: desc, Code: code})
+	r.Body = marshalBody(responseBody{Error: oauth, Description: desc, Code: code})
 	if a.o.render != nil {
 		a.o.render(e, r)
 		if r.Status < 400 {
@@ -190,4 +190,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // headers, then c.Data; Echo: c.Blob; Fiber: c.Set, c.Status, c.Send).
 func ResponseFromContext(ctx context.Context, err error) *Response {
 	return authFromContext(ctx).reject(ctx, err)
+}
+
+// marshalBody encodes without HTML escaping, so that descriptions read as
+// written ("Bearer <token>", not "Bearer \u003ctoken\u003e"); the body is
+// served as application/json, never as HTML.
+func marshalBody(v responseBody) []byte {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return []byte(strings.TrimSuffix(b.String(), "\n"))
 }
