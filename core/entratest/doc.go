@@ -71,4 +71,21 @@
 // of your own; [Times] limits a fault to the next n requests.
 // [Server.Fetches] counts the requests of each endpoint, to check that a
 // validator caches, deduplicates and backs off.
+//
+// # Client credentials
+//
+// The token endpoint /{tenant}/oauth2/v2.0/token of the server's own tenant
+// serves the client-credentials grant for apps registered with
+// [Server.RegisterApp]: with a client_secret, or with a certificate-signed
+// client_assertion ([NewClientCertificate], [ClientAssertion]). It answers
+// as Entra ID does, with an app-only access token carrying the app's roles,
+// or an Entra-shaped error; [Server.TokenURL] is its address.
+//
+// # Conformance
+//
+// [RunMiddlewareTests] runs one table of requests against an API built with
+// any adapter and compares every answer with the core's net/http middleware
+// ([ReferenceAPI]); [RunHTTPTests] does the same for an API running as its
+// own process. entraguard's adapters and examples run them, and so can an
+// adapter for another framework.
 package entratest

@@ -1,13 +1,571 @@
 package entratest
 
-import "net/http"
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
 
-// serveToken answers the OAuth 2.0 token endpoint (EndpointToken, v2.0 and
-// v1.0 paths). The fake authority issues no tokens over HTTP: tests mint
-// them with [Server.Mint], so the endpoint answers 404.
+// An App is a client application registered with the fake authority by
+// [Server.RegisterApp]: a daemon or service that calls the API under test
+// on its own behalf, with the OAuth 2.0 client credentials grant at the
+// token endpoint ([Server.TokenURL]).
+type App struct {
+	// ClientID is the application (client) ID the app sends as client_id,
+	// and the azp of its tokens. Matched case-insensitively, as Entra ID
+	// matches GUIDs. Required.
+	ClientID string
+
+	// Secret is the app's client secret, accepted as client_secret in the
+	// form (client_secret_post) or in an Authorization: Basic header
+	// (client_secret_basic). Optional, but an app needs a Secret, a
+	// Certificate or both.
+	Secret string
+
+	// Certificate is the app's certificate credential: a client assertion
+	// (private_key_jwt) is accepted when it names this certificate's
+	// thumbprint in its x5t (SHA-1) or x5t#S256 header and is signed
+	// (RS256 or PS256) with its key. It must hold an RSA public key; see
+	// [NewClientCertificate] and [ClientAssertion]. Optional.
+	Certificate *x509.Certificate
+
+	// Roles are the app roles granted to the app (application permissions
+	// an administrator consented to): the roles claim of its tokens.
+	// Optional. Without roles a token has no roles claim and, as with Entra
+	// ID, the API refuses it unless it admits tokens without scp or roles.
+	Roles []string
+
+	// ObjectID is the object ID of the app's service principal: the oid and
+	// sub of its tokens. Optional. Default: a random GUID, fixed at
+	// registration.
+	ObjectID string
+}
+
+// Values of the client credentials grant.
+const (
+	// GrantClientCredentials is the grant_type of the client credentials grant.
+	GrantClientCredentials = "client_credentials"
+	// ClientAssertionType is the client_assertion_type of a JWT client
+	// assertion (RFC 7523, private_key_jwt).
+	ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+)
+
+// Lifetimes and limits of the token endpoint.
+const (
+	// appTokenLifetime is the lifetime of tokens issued by the endpoint, as
+	// its expires_in says it: Entra ID answers 3599.
+	appTokenLifetime = 3599 * time.Second
+	// assertionLifetime is the lifetime of assertions made by ClientAssertion,
+	// that of MSAL's.
+	assertionLifetime = 10 * time.Minute
+	// assertionSkew is the clock skew allowed on an assertion's nbf and exp.
+	assertionSkew = 5 * time.Minute
+	// maxTokenRequest bounds a token request's body.
+	maxTokenRequest = 64 << 10
+)
+
+// registeredApp is an App with its credentials prepared for checks.
+type registeredApp struct {
+	App
+	sha1Thumb, sha256Thumb []byte // of Certificate.Raw; nil without one
+}
+
+// appRegistry holds a Server's registered apps.
+type appRegistry struct {
+	mu   sync.RWMutex
+	apps map[string]*registeredApp // by lower-case client ID
+}
+
+func (s *Server) appRegistry() *appRegistry {
+	s.apps.mu.Lock()
+	if s.apps.apps == nil {
+		s.apps.apps = map[string]*registeredApp{}
+	}
+	s.apps.mu.Unlock()
+	return &s.apps
+}
+
+// lookupApp returns the registered app with that client ID, or nil.
+func (s *Server) lookupApp(clientID string) *registeredApp {
+	reg := &s.apps
+	reg.mu.RLock()
+	defer reg.mu.RUnlock()
+	return reg.apps[strings.ToLower(clientID)]
+}
+
+// RegisterApp registers a client application in the server's home tenant,
+// so that it can get app-only tokens for the API under test from the token
+// endpoint ([Server.TokenURL]) with the client credentials grant.
+// Registering an app again with the same ClientID replaces it.
+//
+// RegisterApp panics if the ClientID is empty or has white space, if the
+// app has neither a Secret nor a Certificate, or if the Certificate does
+// not hold an RSA public key.
+func (s *Server) RegisterApp(app App) {
+	if strings.TrimSpace(app.ClientID) == "" || strings.ContainsAny(app.ClientID, " \t\r\n") {
+		panic(fmt.Sprintf("entratest: RegisterApp: App.ClientID %q: a client ID is a GUID or an identifier without spaces", app.ClientID))
+	}
+	if app.Secret == "" && app.Certificate == nil {
+		panic(fmt.Sprintf("entratest: RegisterApp(%q): the app needs a Secret or a Certificate", app.ClientID))
+	}
+	ra := &registeredApp{App: app}
+	ra.Roles = slices.Clone(app.Roles)
+	if ra.ObjectID == "" {
+		ra.ObjectID = newGUID()
+	}
+	if c := app.Certificate; c != nil {
+		if _, ok := c.PublicKey.(*rsa.PublicKey); !ok {
+			panic(fmt.Sprintf("entratest: RegisterApp(%q): the Certificate holds a %T; Entra ID accepts RSA certificates", app.ClientID, c.PublicKey))
+		}
+		s1, s256 := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
+		ra.sha1Thumb, ra.sha256Thumb = s1[:], s256[:]
+	}
+	reg := s.appRegistry()
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	reg.apps[strings.ToLower(app.ClientID)] = ra
+}
+
+// TokenURL returns the v2.0 token endpoint of the server's home tenant,
+// URL + "/{TenantID}/oauth2/v2.0/token": where registered apps get tokens,
+// and the audience (aud) of their client assertions.
+func (s *Server) TokenURL() string {
+	return s.URL + "/" + s.TenantID + "/oauth2/v2.0/token"
+}
+
+// NewClientCertificate returns a self-signed certificate (CN=clientID,
+// valid for a year from an hour ago) and its RSA private key, to register
+// as an [App]'s Certificate and sign its client assertions with
+// [ClientAssertion]. Like the server's keys, the key may come from a pool
+// of keys of closed servers, to start fast; it is for tests and demos only.
+// It panics if the certificate cannot be created.
+func NewClientCertificate(clientID string) (*x509.Certificate, crypto.Signer) {
+	key := leaseKey(DefaultKeyBits)
+	now := time.Now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:          new(big.Int).SetUint64(randUint64() | 1<<63),
+		Subject:               pkix.Name{CommonName: clientID},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		SignatureAlgorithm:    x509.SHA256WithRSA,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic("entratest: NewClientCertificate: " + err.Error())
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic("entratest: NewClientCertificate: " + err.Error())
+	}
+	return cert, key
+}
+
+// ClientAssertion returns a client assertion (RFC 7523) for the client
+// credentials grant, shaped as Entra ID wants it and as MSAL makes it: a
+// JWT signed with key (RS256), whose header names cert's SHA-1 thumbprint
+// in x5t, with aud tokenURL (the token endpoint, see [Server.TokenURL]),
+// iss and sub clientID, a random jti, and nbf and iat now and exp ten
+// minutes later (time.Now, not a server's clock). Send it as
+// client_assertion with client_assertion_type [ClientAssertionType].
+//
+// It panics if cert is nil or key is not an RSA key.
+func ClientAssertion(tokenURL, clientID string, cert *x509.Certificate, key crypto.Signer) string {
+	if cert == nil {
+		panic("entratest: ClientAssertion needs the certificate whose thumbprint the assertion names")
+	}
+	if _, ok := key.Public().(*rsa.PublicKey); !ok {
+		panic(fmt.Sprintf("entratest: ClientAssertion needs an RSA key, not a %T (Entra ID accepts RS256 and PS256 assertions)", key.Public()))
+	}
+	thumb := sha1.Sum(cert.Raw)
+	now := time.Now()
+	header := map[string]any{"typ": "JWT", "alg": "RS256", "x5t": base64.RawURLEncoding.EncodeToString(thumb[:])}
+	claims := map[string]any{
+		"aud": tokenURL,
+		"iss": clientID,
+		"sub": clientID,
+		"jti": newGUID(),
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(assertionLifetime).Unix(),
+	}
+	input := base64.RawURLEncoding.EncodeToString(encodeObject("header", header, headerOrder)) + "." +
+		base64.RawURLEncoding.EncodeToString(encodeObject("claim", claims, claimOrder))
+	digest := sha256.Sum256([]byte(input))
+	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		panic("entratest: ClientAssertion: signing: " + err.Error())
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// tokenResponse is the token endpoint's answer, in Entra ID's field order.
+type tokenResponse struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	ExtExpiresIn int    `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+}
+
+// tokenError is a refusal of the token endpoint, before it is answered.
+type tokenError struct {
+	status int
+	err    string // the OAuth error code
+	code   int    // the AADSTS code
+	desc   string
+}
+
+// tokenErrorBody is a refusal as Entra ID writes it.
+type tokenErrorBody struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	ErrorCodes    []int  `json:"error_codes"`
+	Timestamp     string `json:"timestamp"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+	ErrorURI      string `json:"error_uri"`
+}
+
+func invalidRequest(code int, format string, args ...any) *tokenError {
+	return &tokenError{http.StatusBadRequest, "invalid_request", code, fmt.Sprintf(format, args...)}
+}
+
+func invalidClient(code int, format string, args ...any) *tokenError {
+	return &tokenError{http.StatusUnauthorized, "invalid_client", code, fmt.Sprintf(format, args...)}
+}
+
+func missingParam(name string) *tokenError {
+	return invalidRequest(900144, "The request body must contain the following parameter: '%s'.", name)
+}
+
+// malformedRequest is Entra ID's catch-all for requests it cannot read.
+func malformedRequest(detail string) *tokenError {
+	return invalidRequest(9002313, "Invalid request. Request is malformed or invalid. %s", detail)
+}
+
+const certificateCredentialsDoc = "Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+
+// serveToken answers the OAuth 2.0 token endpoint (EndpointToken).
+//
+// The v2.0 endpoint, POST /{tenant}/oauth2/v2.0/token, serves the client
+// credentials grant to the apps registered with [Server.RegisterApp], as
+// Entra ID does: a form with grant_type=client_credentials, client_id,
+// scope (the API's "api://{ClientID}/.default" or "{ClientID}/.default"),
+// and either client_secret (or an Authorization: Basic header) or
+// client_assertion_type and client_assertion. It answers a v2.0 app-only
+// access token for the API, or Entra ID's error JSON with its error codes.
+// Neither secrets nor assertions are ever logged or echoed.
+//
+// The v1.0 endpoint (/{tenant}/oauth2/token) is not served: it answers 404.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
-	answerJSON(w, http.StatusNotFound, noStore, map[string]string{
-		"error":             "not_found",
-		"error_description": "entratest: the token endpoint is not served; mint tokens with Server.Mint",
+	if strings.HasSuffix(r.URL.Path, "/oauth2/token") {
+		answerJSON(w, http.StatusNotFound, noStore, map[string]string{
+			"error":             "not_found",
+			"error_description": "entratest: the v1.0 token endpoint is not served; use /{tenant}/oauth2/v2.0/token, or mint tokens with Server.Mint",
+		})
+		return
+	}
+	resp, terr := s.issueToken(r, tenant)
+	w.Header().Set("Pragma", "no-cache")
+	if terr != nil {
+		s.answerTokenError(w, r, terr)
+		return
+	}
+	answerJSON(w, http.StatusOK, noStore, resp)
+}
+
+func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tokenError) {
+	now := s.opts.now().UTC()
+	ts := now.Format("2006-01-02 15:04:05Z")
+	trace := newGUID()
+	corr := strings.ToLower(r.Header.Get("client-request-id"))
+	if !isGUID(corr) {
+		corr = newGUID()
+	}
+	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.code, e.desc, trace, corr, ts)
+	answerJSON(w, e.status, noStore, tokenErrorBody{
+		Error:         e.err,
+		Description:   desc,
+		ErrorCodes:    []int{e.code},
+		Timestamp:     ts,
+		TraceID:       trace,
+		CorrelationID: corr,
+		ErrorURI:      s.baseURL(r) + "/error?code=" + fmt.Sprint(e.code),
 	})
+}
+
+// issueToken checks a token request and mints its token.
+func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, *tokenError) {
+	if r.Method != http.MethodPost {
+		return nil, invalidRequest(900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method)
+	}
+	t, ok := resolveTenant(tenantSeg)
+	if !ok {
+		return nil, invalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenantSeg)
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxTokenRequest)
+	if err := r.ParseForm(); err != nil {
+		return nil, malformedRequest("The body could not be read as an application/x-www-form-urlencoded form.")
+	}
+	form := r.PostForm // parameters in the query string do not count
+
+	grant := form.Get("grant_type")
+	switch {
+	case grant == "":
+		return nil, missingParam("grant_type")
+	case grant != GrantClientCredentials:
+		return nil, &tokenError{http.StatusBadRequest, "unsupported_grant_type", 70003,
+			fmt.Sprintf("The app requested an unsupported grant type '%s'. (entratest serves the client_credentials grant only; mint other tokens with Server.Mint.)", grant)}
+	}
+
+	clientID := form.Get("client_id")
+	secret, hasSecret := form.Get("client_secret"), form.Has("client_secret")
+	if user, pass, ok := r.BasicAuth(); ok {
+		// client_secret_basic: both parts are form-encoded (RFC 6749 §2.3.1).
+		u, err1 := url.QueryUnescape(user)
+		p, err2 := url.QueryUnescape(pass)
+		switch {
+		case err1 != nil || err2 != nil:
+			return nil, malformedRequest("The Authorization header could not be read.")
+		case clientID != "" && !strings.EqualFold(clientID, u):
+			return nil, malformedRequest("The client_id parameter and the Authorization header name different clients.")
+		case hasSecret:
+			return nil, malformedRequest("Send the client secret once: in the Authorization header or in the body, not both.")
+		}
+		clientID, secret, hasSecret = u, p, true
+	}
+	if clientID == "" {
+		return nil, missingParam("client_id")
+	}
+	scope := form.Get("scope")
+	if scope == "" {
+		return nil, missingParam("scope")
+	}
+	if t.tid == "" {
+		return nil, malformedRequest(fmt.Sprintf("The client credentials grant needs a tenant-specific endpoint, /{tenant-id}/oauth2/v2.0/token, not /%s.", t.path))
+	}
+	var app *registeredApp
+	if t.tid == strings.ToLower(s.TenantID) {
+		app = s.lookupApp(clientID)
+	}
+	if app == nil {
+		return nil, &tokenError{http.StatusBadRequest, "unauthorized_client", 700016,
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
+	}
+
+	assertion, hasAssertion := form.Get("client_assertion"), form.Has("client_assertion")
+	switch {
+	case hasSecret && hasAssertion:
+		return nil, malformedRequest("Send either a client secret or a client assertion, not both.")
+	case hasSecret:
+		if app.Secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.Secret)) != 1 {
+			return nil, invalidClient(7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", app.ClientID)
+		}
+	case hasAssertion:
+		switch typ := form.Get("client_assertion_type"); {
+		case typ == "":
+			return nil, missingParam("client_assertion_type")
+		case typ != ClientAssertionType:
+			return nil, malformedRequest(fmt.Sprintf("client_assertion_type must be '%s'.", ClientAssertionType))
+		}
+		root := s.baseURL(r) + "/" + tenantSeg
+		if terr := s.checkAssertion(app, clientID, assertion, []string{root + "/oauth2/v2.0/token", root + "/oauth2/token"}); terr != nil {
+			return nil, terr
+		}
+	default:
+		return nil, invalidClient(7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+	}
+
+	if terr := s.checkScope(scope, t.tid); terr != nil {
+		return nil, terr
+	}
+	now := s.opts.now()
+	exp := now.Add(appTokenLifetime)
+	token := s.Mint(Token{
+		App:       true,
+		TenantID:  t.tid,
+		ClientID:  app.ClientID,
+		ObjectID:  app.ObjectID,
+		Roles:     app.Roles,
+		IssuedAt:  now.Add(-backdate),
+		NotBefore: now.Add(-backdate),
+		ExpiresAt: exp,
+	})
+	secs := int(appTokenLifetime / time.Second)
+	return &tokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: token}, nil
+}
+
+// checkScope accepts the API's own resource with /.default, as the client
+// credentials grant requires.
+func (s *Server) checkScope(scope, tid string) *tokenError {
+	scopes := strings.Fields(scope)
+	if len(scopes) != 1 {
+		return &tokenError{http.StatusBadRequest, "invalid_scope", 70011,
+			fmt.Sprintf("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope %s is not valid. The client credentials grant takes one scope, the API's '{application ID URI}/.default'.", scope)}
+	}
+	resource, ok := strings.CutSuffix(scopes[0], "/.default")
+	if !ok {
+		return &tokenError{http.StatusBadRequest, "invalid_scope", 1002012,
+			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scopes[0])}
+	}
+	if !strings.EqualFold(resource, s.ClientID) && !strings.EqualFold(resource, "api://"+s.ClientID) {
+		return &tokenError{http.StatusBadRequest, "invalid_resource", 500011,
+			fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. (entratest issues tokens for its API only: api://%s/.default.)", resource, tid, s.ClientID)}
+	}
+	return nil
+}
+
+// checkAssertion verifies a client assertion of app: its header and
+// signature against the app's certificate, then iss, sub, aud, nbf, exp
+// and jti.
+func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, audiences []string) *tokenError {
+	malformed := func(detail string) *tokenError {
+		return invalidClient(50027, "JWT token is invalid or malformed. %s", detail)
+	}
+	parts := strings.Split(assertion, ".")
+	if len(parts) != 3 {
+		return malformed("The client assertion is not a compact JWS (three base64url parts).")
+	}
+	var header struct {
+		Alg     string `json:"alg"`
+		X5t     string `json:"x5t"`
+		X5tS256 string `json:"x5t#S256"`
+	}
+	if err := decodeSegment(parts[0], &header); err != nil {
+		return malformed("The client assertion's header is not a base64url JSON object.")
+	}
+	switch header.Alg {
+	case "RS256", "PS256":
+	default:
+		return malformed(fmt.Sprintf("The client assertion's alg %q is not supported: sign it with RS256 or PS256.", header.Alg))
+	}
+
+	var thumb, want []byte
+	var err error
+	switch {
+	case header.X5tS256 != "":
+		thumb, err = base64.RawURLEncoding.DecodeString(header.X5tS256)
+		want = app.sha256Thumb
+	case header.X5t != "":
+		thumb, err = base64.RawURLEncoding.DecodeString(header.X5t)
+		want = app.sha1Thumb
+	default:
+		return malformed("The client assertion's header names no certificate: set x5t to the base64url SHA-1 thumbprint of the app's certificate (or x5t#S256 to its SHA-256 thumbprint).")
+	}
+	if err != nil {
+		return malformed("The client assertion's x5t is not base64url.")
+	}
+	if want == nil || subtle.ConstantTimeCompare(thumb, want) != 1 {
+		return invalidClient(700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]", strings.ToUpper(hex.EncodeToString(thumb)), app.ClientID)
+	}
+
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return malformed("The client assertion's signature is not base64url.")
+	}
+	pub := app.Certificate.PublicKey.(*rsa.PublicKey)
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if header.Alg == "PS256" {
+		err = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+	} else {
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig)
+	}
+	if err != nil {
+		return invalidClient(700027, "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '%s']", strings.ToUpper(hex.EncodeToString(thumb)))
+	}
+
+	var claims map[string]any
+	if err := decodeSegment(parts[1], &claims); err != nil {
+		return malformed("The client assertion's payload is not a base64url JSON object.")
+	}
+	iss, _ := claims["iss"].(string)
+	sub, _ := claims["sub"].(string)
+	if !strings.EqualFold(iss, clientID) || !strings.EqualFold(sub, clientID) {
+		return invalidClient(700021, "Client assertion application identifier doesn't match 'client_id' parameter: its iss and sub must both be the client ID. %s", certificateCredentialsDoc)
+	}
+	if !audienceIn(claims["aud"], audiences) {
+		return invalidClient(700023, "Client assertion audience claim does not match Realm issuer: its aud must be the token endpoint, %s. %s", audiences[0], certificateCredentialsDoc)
+	}
+	now := s.opts.now()
+	exp, hasExp := numericClaim(claims["exp"])
+	nbf, hasNbf := numericClaim(claims["nbf"])
+	if !hasExp || now.After(exp.Add(assertionSkew)) || hasNbf && now.Before(nbf.Add(-assertionSkew)) {
+		from, until := "(none)", "(none)"
+		if hasNbf {
+			from = nbf.UTC().Format(time.RFC3339)
+		}
+		if hasExp {
+			until = exp.UTC().Format(time.RFC3339)
+		}
+		return invalidClient(700024, "Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. %s", now.UTC().Format(time.RFC3339), from, until, certificateCredentialsDoc)
+	}
+	if jti, _ := claims["jti"].(string); jti == "" {
+		return malformed("The client assertion has no jti: give each assertion a unique identifier (a GUID).")
+	}
+	return nil
+}
+
+// decodeSegment decodes a base64url JSON segment of a JWS into v.
+func decodeSegment(seg string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(b) || len(b) == 0 || b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(b, v)
+}
+
+// audienceIn reports whether aud, a string or an array of strings, holds
+// one of want (compared case-insensitively, as URLs of Entra ID).
+func audienceIn(aud any, want []string) bool {
+	var auds []string
+	switch a := aud.(type) {
+	case string:
+		auds = []string{a}
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				auds = append(auds, s)
+			}
+		}
+	}
+	for _, a := range auds {
+		for _, w := range want {
+			if strings.EqualFold(a, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// numericClaim reads a NumericDate claim.
+func numericClaim(v any) (time.Time, bool) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
 }

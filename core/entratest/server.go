@@ -62,6 +62,7 @@ type Server struct {
 	UserPrincipalName string
 
 	opts   options
+	apps   appRegistry // registered client apps (token endpoint)
 	ts     *httptest.Server
 	client *http.Client
 

@@ -170,7 +170,7 @@ func TestRoutes(t *testing.T) {
 		{"root", "GET", "/", 404, "not_found"},
 		{"tenant only", "GET", "/" + srv.TenantID, 404, "not_found"},
 		{"trailing slash", "GET", "/" + srv.TenantID + "/discovery/v2.0/keys/", 404, "not_found"},
-		{"token endpoint", "POST", "/" + srv.TenantID + "/oauth2/v2.0/token", 404, "not_found"},
+		{"token endpoint without a grant", "POST", "/" + srv.TenantID + "/oauth2/v2.0/token", 400, "invalid_request"},
 		{"v1 token endpoint", "POST", "/" + srv.TenantID + "/oauth2/token", 404, "not_found"},
 		{"unknown tenant", "GET", "/contoso.example/v2.0/.well-known/openid-configuration", 400, "invalid_tenant"},
 		{"POST to keys", "POST", "/" + srv.TenantID + "/discovery/v2.0/keys", 405, "method_not_allowed"},

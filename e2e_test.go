@@ -1,0 +1,369 @@
+package entraguard_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/entraguard/entraguard/core/entratest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// examples are the example programs, which must all serve the same contract.
+var examples = []string{"nethttp", "gin", "echo", "fiber"}
+
+// Bounds of the waits on a program.
+const (
+	startTimeout = 30 * time.Second // until it logs its URL and answers /healthz
+	stopTimeout  = 10 * time.Second // from SIGTERM to its exit
+)
+
+// TestExamples builds every example program and runs it as a separate
+// process: against the fake authority with the shared HTTP conformance
+// suite, so that the programs cannot drift apart, and in demo mode, where
+// the requests it prints must get the answers it promises.
+func TestExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example programs; skipped with -short")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("stops the programs with SIGTERM")
+	}
+	bins := buildExamples(t)
+
+	t.Run("conformance", func(t *testing.T) {
+		for _, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+					p := startProgram(t, bins[name], map[string]string{
+						"AZURE_TENANT_ID":      srv.TenantID,
+						"AZURE_CLIENT_ID":      srv.ClientID,
+						"AZURE_AUTHORITY_HOST": srv.URL + "/",
+						"ADDR":                 "127.0.0.1:0",
+					})
+					return p.url
+				})
+			})
+		}
+	})
+
+	t.Run("demo mode", func(t *testing.T) {
+		for _, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testDemo(t, bins[name])
+			})
+		}
+	})
+
+	t.Run("configuration error", func(t *testing.T) {
+		for _, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				p := runProgram(t, bins[name], map[string]string{"AZURE_TENANT_ID": "organizations", "ADDR": "127.0.0.1:0"})
+				select {
+				case <-p.done:
+				case <-time.After(startTimeout):
+					t.Fatalf("still running without AZURE_CLIENT_ID")
+				}
+				if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+					t.Errorf("exit code %d, want 1", code)
+				}
+				if !strings.Contains(p.stderr.String(), "AZURE_CLIENT_ID") {
+					t.Errorf("the error does not name AZURE_CLIENT_ID:\n%s", p.stderr.String())
+				}
+			})
+		}
+	})
+}
+
+// buildExamples builds the example programs into a temporary directory and
+// returns their paths by name.
+func buildExamples(t *testing.T) map[string]string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	dir := t.TempDir()
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	for _, name := range examples {
+		args = append(args, "./examples/"+name)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	bins := map[string]string{}
+	for _, name := range examples {
+		bins[name] = filepath.Join(dir, name)
+	}
+	return bins
+}
+
+// program is a running example program.
+type program struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan struct{} // closed when it has exited
+	err            error         // of Wait, once done
+	url            string        // its base URL, once it listens
+}
+
+// syncBuffer is a bytes.Buffer safe for the copying goroutines of os/exec.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runProgram starts bin with env on top of this process's environment
+// without its AZURE_*, ENTRA_* and ADDR variables. At cleanup it stops the
+// program with SIGTERM and checks that it exits cleanly.
+func runProgram(t *testing.T, bin string, env map[string]string) *program {
+	t.Helper()
+	p := &program{cmd: exec.Command(bin), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AZURE_") && !strings.HasPrefix(kv, "ENTRA_") && !strings.HasPrefix(kv, "ADDR=") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	for k, v := range env {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+			return // it exited on its own; the test checks how
+		default:
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+			if p.err != nil {
+				t.Errorf("%s did not exit cleanly on SIGTERM: %v\nstderr:\n%s", filepath.Base(bin), p.err, p.stderr.String())
+			}
+		case <-time.After(stopTimeout):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+			t.Errorf("%s did not stop within %v of SIGTERM; killed\nstderr:\n%s", filepath.Base(bin), stopTimeout, p.stderr.String())
+		}
+	})
+	return p
+}
+
+var listeningLine = regexp.MustCompile(`msg=listening .*\burl=(http://\S+)`)
+
+// startProgram runs bin and waits until it logs the URL it listens on and
+// answers GET /healthz with 200 {"status":"ok"}.
+func startProgram(t *testing.T, bin string, env map[string]string) *program {
+	t.Helper()
+	p := runProgram(t, bin, env)
+	deadline := time.Now().Add(startTimeout)
+	for p.url == "" {
+		if m := listeningLine.FindStringSubmatch(p.stderr.String()); m != nil {
+			p.url = m[1]
+			break
+		}
+		wait(t, p, deadline, "to log its URL")
+	}
+	client := newClient(t)
+	for {
+		resp, err := client.Get(p.url + "/healthz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				var h struct{ Status string }
+				if err := json.Unmarshal(body, &h); err != nil || h.Status != "ok" {
+					t.Fatalf("/healthz answered %s", body)
+				}
+				return p
+			}
+		}
+		wait(t, p, deadline, "to answer /healthz")
+	}
+}
+
+// wait pauses briefly, failing t if p has exited or the deadline passed.
+func wait(t *testing.T, p *program, deadline time.Time, what string) {
+	t.Helper()
+	select {
+	case <-p.done:
+		t.Fatalf("%s exited (%v) before it started\nstderr:\n%s", filepath.Base(p.cmd.Path), p.err, p.stderr.String())
+	case <-time.After(20 * time.Millisecond):
+	}
+	if time.Now().After(deadline) {
+		t.Fatalf("%s: waited %v %s\nstderr:\n%s", filepath.Base(p.cmd.Path), startTimeout, what, p.stderr.String())
+	}
+}
+
+func newClient(t *testing.T) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// The lines demo mode prints.
+var (
+	sampleLine  = regexp.MustCompile(`^curl -i (?:-H "Authorization: Bearer ([^"$]+)" )?(http://\S+)$`)
+	statusNote  = regexp.MustCompile(`: (\d{3})\b`)
+	tokenLine   = regexp.MustCompile(`^TOKEN=\$\(curl -s (http://\S+) ((?:-d \S+ ?)+) \| (sed .*)\)$`)
+	formParam   = regexp.MustCompile(`-d (\S+)`)
+	callLine    = regexp.MustCompile(`^curl -i -H "Authorization: Bearer \$TOKEN" (http://\S+)$`)
+	sedExtract  = `sed -E 's/.*"access_token":"([^"]+)".*/\1/'`
+	sedEquivRE  = regexp.MustCompile(`.*"access_token":"([^"]+)".*`)
+	demoBanners = []string{"DEMO MODE", "LOCAL ENTRA ID EMULATOR", "NOT Microsoft Entra ID"}
+)
+
+// testDemo starts bin in demo mode and sends the requests it prints, as
+// printed: each sample token must get the status its comment promises, and
+// both client credentials flows must get a token the API accepts.
+func testDemo(t *testing.T, bin string) {
+	p := startProgram(t, bin, map[string]string{"ADDR": "127.0.0.1:0"})
+	deadline := time.Now().Add(startTimeout)
+	for !strings.Contains(p.stdout.String(), "Press Ctrl+C to stop.") {
+		wait(t, p, deadline, "to print the demo")
+	}
+	out := p.stdout.String()
+	for _, b := range demoBanners {
+		if !strings.Contains(out, b) {
+			t.Errorf("the demo does not say %q", b)
+		}
+	}
+	client := newClient(t)
+
+	var samples, flows int
+	var note string // the last comment line
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	for i, line := range lines {
+		switch {
+		case strings.HasPrefix(line, "#"):
+			note = line
+		case sampleLine.MatchString(line):
+			m := sampleLine.FindStringSubmatch(line)
+			want := statusNote.FindStringSubmatch(note)
+			if want == nil {
+				t.Fatalf("no status promised before %q (comment %q)", line[:40], note)
+			}
+			if !strings.HasPrefix(m[2], p.url+"/api/") {
+				t.Errorf("the demo calls %s, not the API at %s", m[2], p.url)
+			}
+			code, body := call(t, client, "GET", m[2], m[1], nil)
+			if strconv.Itoa(code) != want[1] {
+				t.Errorf("%q: status %d, the demo promises %s: %s", note, code, want[1], body)
+			}
+			if samples == 0 && (code != http.StatusOK || !bytes.Contains(body, []byte(`"orders"`))) {
+				t.Errorf("the first sample request: %d %s, want 200 with the orders", code, body)
+			}
+			samples++
+		case tokenLine.MatchString(line):
+			m := tokenLine.FindStringSubmatch(line)
+			if m[3] != sedExtract {
+				t.Errorf("the token is extracted with %q", m[3])
+			}
+			form := url.Values{}
+			for _, d := range formParam.FindAllStringSubmatch(m[2], -1) {
+				k, v, _ := strings.Cut(d[1], "=")
+				form.Add(k, v)
+			}
+			resp, err := client.PostForm(m[1], form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("token endpoint (%s): %d %s", flow(form), resp.StatusCode, answer)
+			}
+			tm := sedEquivRE.FindSubmatch(bytes.TrimSpace(answer))
+			if tm == nil {
+				t.Fatalf("the printed sed finds no access_token in %s", answer)
+			}
+			if i+1 >= len(lines) || !callLine.MatchString(lines[i+1]) {
+				t.Fatalf("no call with $TOKEN after %q", line[:40])
+			}
+			apiURL := callLine.FindStringSubmatch(lines[i+1])[1]
+			if code, body := call(t, client, "GET", apiURL, string(tm[1]), nil); code != http.StatusOK {
+				t.Errorf("the API refuses the token from the endpoint (%s): %d %s", flow(form), code, body)
+			}
+			flows++
+		}
+	}
+	if samples != 6 || flows != 2 {
+		t.Errorf("found %d sample requests and %d client credentials flows, want 6 and 2:\n%s", samples, flows, out)
+	}
+}
+
+// call sends a request with an optional bearer token.
+func call(t *testing.T, client *http.Client, method, u, token string, body io.Reader) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// flow names a client credentials flow without its credential.
+func flow(form url.Values) string {
+	if form.Has("client_assertion") {
+		return "client assertion"
+	}
+	return "client secret"
+}

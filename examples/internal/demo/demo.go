@@ -1,0 +1,139 @@
+// Package demo holds what the example programs share, so that each main.go
+// shows only its own framework's code: the configuration read from the
+// environment, demo mode (a local Entra ID emulator and sample requests to
+// paste), the sample orders, and start-up logging.
+//
+// The programs read:
+//
+//	AZURE_TENANT_ID        tenant GUID, or "organizations" / "common"; unset: demo mode
+//	AZURE_CLIENT_ID        the API's application (client) ID; required unless demo mode
+//	ENTRA_AUDIENCES        more accepted audiences, comma-separated
+//	ENTRA_ALLOWED_TENANTS  tenant allow-list of a multi-tenant API, comma-separated
+//	AZURE_AUTHORITY_HOST   authority host; default https://login.microsoftonline.com/
+//	ADDR                   listen address; default 127.0.0.1:8080
+package demo
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	entra "github.com/entraguard/entraguard/core"
+)
+
+// DefaultAddr is the listen address when ADDR is unset.
+const DefaultAddr = "127.0.0.1:8080"
+
+// Env is an example program's set-up.
+type Env struct {
+	// Config configures the program's entra.Validator: entra.ConfigFromEnv(),
+	// or in demo mode the local emulator's configuration.
+	Config entra.Config
+
+	// Addr is the listen address: ADDR, or DefaultAddr.
+	Addr string
+
+	// Log writes to stderr. The validator logs key refreshes to it too.
+	Log *slog.Logger
+
+	framework string
+	demo      *demoMode // nil unless in demo mode
+}
+
+// Setup reads the environment. When AZURE_TENANT_ID is unset it starts demo
+// mode: a local Entra ID emulator on a loopback port, which Config then
+// trusts. framework names the program in logs ("gin", "echo"...).
+// Call Close when the program ends.
+func Setup(framework string) *Env {
+	e := &Env{
+		Config:    entra.ConfigFromEnv(),
+		Addr:      strings.TrimSpace(os.Getenv("ADDR")),
+		Log:       slog.New(slog.NewTextHandler(os.Stderr, nil)).With("example", framework),
+		framework: framework,
+	}
+	if e.Addr == "" {
+		e.Addr = DefaultAddr
+	}
+	if e.Config.TenantID == "" {
+		if e.Config.ClientID != "" {
+			e.Log.Warn("AZURE_CLIENT_ID is set but AZURE_TENANT_ID is not: starting in demo mode, with a local emulator instead of Entra ID")
+		}
+		e.demo = startDemo()
+		e.Config = e.demo.emulator.Config()
+	}
+	e.Config.Logger = e.Log
+	return e
+}
+
+// Demo reports whether the program runs in demo mode.
+func (e *Env) Demo() bool { return e.demo != nil }
+
+// Listen listens on Addr and announces the API: it logs its URL and, in
+// demo mode, prints the demo's banner and sample requests to stdout, ready
+// to paste, once they can be answered.
+func (e *Env) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", e.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s (set ADDR to change it): %w", e.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	if e.Demo() {
+		e.Log.Warn("demo mode: tokens are checked against a LOCAL EMULATOR, not Microsoft Entra ID; set AZURE_TENANT_ID and AZURE_CLIENT_ID to use Entra ID", "emulator", e.demo.emulator.URL)
+		e.demo.print(os.Stdout, e.framework, url)
+	}
+	e.Log.Info("listening", "url", url, "tenant", e.Config.TenantID, "client_id", e.Config.ClientID)
+	return ln, nil
+}
+
+// Close stops the demo's emulator, if any. Close the validator first.
+func (e *Env) Close() {
+	if e.demo != nil {
+		e.demo.emulator.Close()
+	}
+}
+
+// Order is a sample order.
+type Order struct {
+	ID        string `json:"id"`
+	Item      string `json:"item"`
+	Quantity  int    `json:"quantity"`
+	Status    string `json:"status"`
+	CreatedBy string `json:"created_by,omitempty"` // the creator's object ID (oid)
+}
+
+var lastOrder atomic.Int64
+
+func init() { lastOrder.Store(1002) }
+
+// Orders returns the sample orders that GET /api/orders lists.
+func Orders() []Order {
+	return []Order{
+		{ID: "ord-1001", Item: "Surface Laptop 7", Quantity: 1, Status: "shipped"},
+		{ID: "ord-1002", Item: "USB-C dock", Quantity: 3, Status: "processing"},
+	}
+}
+
+// NewOrder returns the order that POST /api/orders creates for the caller
+// c. The sample ignores the request body.
+func NewOrder(c *entra.Claims) Order {
+	return Order{
+		ID:        fmt.Sprintf("ord-%d", lastOrder.Add(1)),
+		Item:      "Ergonomic keyboard",
+		Quantity:  1,
+		Status:    "created",
+		CreatedBy: c.ObjectID(),
+	}
+}
+
+// newGUID returns a random GUID.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
