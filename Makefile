@@ -36,13 +36,19 @@ BENCH_DIRS  ?= core bench
 BENCH       ?= .
 BENCHFLAGS  ?=
 
+# True, in a recipe loop whose shell variable m is a module directory, when
+# that module holds no package, as the root module may (go test and go vet
+# fail on "matched no packages"). A go.mod that does not load counts as
+# having packages, so its error shows.
+NO_PACKAGES = [ -z "$$(cd "$$m" && { go list -e ./... 2>/dev/null || echo error; })" ]
+
 # Go files checked by gofmt: every module, nothing generated or fetched.
 GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path './.git/*' -not -path './.bin/*' -not -path './tmp/*' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
-	run run-gin run-echo run-fiber loadtest tidy clean modules
+	run run-gin run-echo run-fiber run-nethttp loadtest tidy clean modules check-modules
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
@@ -53,16 +59,18 @@ help: ## List the targets
 modules: ## Print the module directories read from go.work
 	@echo $(MODULES)
 
+check-modules:
+	@if [ -z "$(strip $(MODULES))" ]; then echo "no modules found: is go.work there, and go on PATH?" >&2; exit 1; fi
+
 # ---------------------------------------------------------------------------
 # test
 
-test: ## go test -race -count=1 ./... in every module; stops at the first failure
-	@if [ -z "$(strip $(MODULES))" ]; then echo "no modules found in go.work" >&2; exit 1; fi
-	log=$$(mktemp); trap 'rm -f "$$log"' EXIT
+test: check-modules ## go test -race -count=1 ./... in every module; stops at the first failure
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT
 	passed=0; failed=0; rc=0
 	for m in $(MODULES); do
 		echo "==> go test -race -count=1 ./... ($$m)"
-		if [ -z "$$(cd "$$m" && go list -e ./... 2>/dev/null)" ]; then
+		if $(NO_PACKAGES); then
 			echo "    no packages in $$m, skipped"
 			continue
 		fi
@@ -81,7 +89,7 @@ test: ## go test -race -count=1 ./... in every module; stops at the first failur
 # ---------------------------------------------------------------------------
 # lint
 
-lint: fmt-check vet staticcheck vulncheck ## gofmt check, go vet, staticcheck, govulncheck (every module)
+lint: check-modules fmt-check vet staticcheck vulncheck ## gofmt check, go vet, staticcheck, govulncheck (every module)
 	@echo "lint: ok"
 
 fmt: ## Rewrite unformatted Go files with gofmt
@@ -99,14 +107,14 @@ fmt-check: ## Fail listing the Go files gofmt would change
 vet: ## go vet ./... in every module
 	@for m in $(MODULES); do
 		echo "==> go vet ./... ($$m)"
-		if [ -z "$$(cd "$$m" && go list -e ./... 2>/dev/null)" ]; then echo "    no packages in $$m, skipped"; continue; fi
+		if $(NO_PACKAGES); then echo "    no packages in $$m, skipped"; continue; fi
 		(cd "$$m" && go vet ./...)
 	done
 
 staticcheck: $(STATICCHECK) ## staticcheck ./... in every module
 	@for m in $(MODULES); do
 		echo "==> staticcheck ./... ($$m)"
-		if [ -z "$$(cd "$$m" && go list -e ./... 2>/dev/null)" ]; then echo "    no packages in $$m, skipped"; continue; fi
+		if $(NO_PACKAGES); then echo "    no packages in $$m, skipped"; continue; fi
 		(cd "$$m" && $(STATICCHECK) ./...)
 	done
 
@@ -191,6 +199,9 @@ run-echo: ## Start the Echo example
 
 run-fiber: ## Start the Fiber example
 	$(call run-example,fiber)
+
+run-nethttp: ## Start the net/http example
+	$(call run-example,nethttp)
 
 loadtest: ## Run scripts/loadtest.sh (loopback only)
 	@if [ -f scripts/loadtest.sh ]; then

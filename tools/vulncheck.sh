@@ -76,7 +76,7 @@ trap 'rm -f "$out"' EXIT
 failed=()
 for m in "$@"; do
 	echo "==> govulncheck ($m)"
-	if [ -z "$(cd "$m" && go list -e ./... 2>/dev/null)" ]; then
+	if [ -z "$(cd "$m" && { go list -e ./... 2>/dev/null || echo error; })" ]; then
 		echo "    no packages in $m, skipped"
 		continue
 	fi
