@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // DefaultAuthorityHost is the authority of Microsoft Entra ID's global cloud.
@@ -240,7 +242,7 @@ func (c Config) settings() (*settings, error) {
 		s.allowedTenants = make(map[string]struct{}, len(c.AllowedTenants))
 		for _, t := range c.AllowedTenants {
 			t = strings.ToLower(strings.TrimSpace(t))
-			if !isGUID(t) {
+			if !guid.Is(t) {
 				return nil, configError("Config.AllowedTenants entry %q is not a tenant GUID", t)
 			}
 			s.allowedTenants[t] = struct{}{}
@@ -385,25 +387,4 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("refused redirect from https to %s", req.URL.Scheme)
 	}
 	return nil
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

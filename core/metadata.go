@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // maxDocumentSize caps a metadata or key set document.
@@ -49,7 +51,7 @@ func newIssuer(s string, v1 bool) issuer {
 	}
 	is.pre = s
 	for part := range strings.SplitSeq(s, "/") {
-		if isGUID(part) {
+		if guid.Is(part) {
 			is.tenant = strings.ToLower(part)
 			break
 		}

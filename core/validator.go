@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // Validator validates Entra tokens for one API. Create it once with
@@ -351,7 +353,7 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 		return newError(CodeMissingClaim, "token has no iss claim")
 	}
 	tid := c.tenantID
-	if tid != "" && !isGUID(tid) {
+	if tid != "" && !guid.Is(tid) {
 		return newError(CodeTenant, "token tid is not a tenant GUID")
 	}
 	var m *issuer

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // ConsumersTenantID is the tenant of personal Microsoft accounts: the tid
@@ -51,7 +52,7 @@ func resolveTenant(seg string) (tenant, bool) {
 		return tenant{path: lower}, true
 	case lower == entra.TenantConsumers:
 		return tenant{path: lower, tid: ConsumersTenantID}, true
-	case isGUID(lower):
+	case guid.Is(lower):
 		return tenant{path: lower, tid: lower}, true
 	}
 	return tenant{}, false

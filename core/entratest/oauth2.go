@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // An App is a client application registered with the fake authority by
@@ -298,7 +300,7 @@ func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tok
 	ts := now.Format("2006-01-02 15:04:05Z")
 	trace := newGUID()
 	corr := strings.ToLower(r.Header.Get("client-request-id"))
-	if !isGUID(corr) {
+	if !guid.Is(corr) {
 		corr = newGUID()
 	}
 	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.code, e.desc, trace, corr, ts)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // An Option configures a [Server] built by [NewServer] or [NewUnstartedServer].
@@ -82,7 +84,7 @@ func buildOptions(opts []Option) options {
 	}
 	if !o.tenantIDSet {
 		o.tenantID = newGUID()
-	} else if !isGUID(o.tenantID) {
+	} else if !guid.Is(o.tenantID) {
 		panic(fmt.Sprintf("entratest: WithTenantID(%q): a tenant ID is a GUID such as %q", o.tenantID, "72f988bf-86f1-41af-91ab-2d7cd011db47"))
 	}
 	o.tenantID = strings.ToLower(o.tenantID)
