@@ -109,8 +109,11 @@ type Config struct {
 	Now func() time.Time
 
 	// HTTPClient fetches metadata and keys. Its own Timeout, if any, is kept;
-	// each fetch is further bounded by FetchTimeout. Optional. Default: a
-	// client that follows at most 3 redirects and never from https to http.
+	// each fetch is further bounded by FetchTimeout. A redirect from https
+	// to http is refused whatever the client's own CheckRedirect says; its
+	// other redirect rules apply, or, if it has none, at most 3 redirects.
+	// Optional. Default: a client that follows at most 3 redirects and never
+	// from https to http.
 	HTTPClient *http.Client
 
 	// FetchTimeout bounds one metadata or key fetch. Optional. Default: 10s.
@@ -311,6 +314,21 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.client == nil {
 		s.client = &http.Client{CheckRedirect: checkRedirect}
+	} else {
+		// A copy whose redirect policy also refuses https→http; the
+		// caller's own policy still runs after that check.
+		c := *s.client
+		own := c.CheckRedirect
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("refused redirect from https to %s", req.URL.Scheme)
+			}
+			if own != nil {
+				return own(req, via)
+			}
+			return checkRedirect(req, via)
+		}
+		s.client = &c
 	}
 	switch {
 	case s.fetchTimeout == 0:
@@ -380,7 +398,7 @@ func isLoopback(host string) bool {
 // checkRedirect bounds redirects of metadata and key fetches and refuses a
 // downgrade from https to http.
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 3 {
+	if len(via) > 3 {
 		return fmt.Errorf("stopped after %d redirects", len(via))
 	}
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {

@@ -60,7 +60,9 @@ type verifyKey struct {
 	issuerSuf string
 	templated bool
 	hasIssuer bool
-	fp        [32]byte // fingerprint of the key material, to detect changes
+	// issuerTenant is the tenant GUID of a concrete issuer property, or "".
+	issuerTenant string
+	fp           [32]byte // fingerprint of the key material, to detect changes
 }
 
 // allows reports whether a token signed with a may use this key.
@@ -269,6 +271,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 			k.issuerPre, k.issuerSuf = pre, suf
 		} else {
 			k.issuerPre = j.Issuer
+			k.issuerTenant = newIssuer(j.Issuer, false).tenant
 		}
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)

@@ -379,12 +379,21 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 			return newError(CodeTenant, "tenant "+quote(tid)+" is not allowed to call this API")
 		}
 	}
-	if key.hasIssuer && !m.v1 {
+	if key.hasIssuer {
+		// The key's issuer property limits what it may sign (Entra's
+		// personal-account keys must never sign a work tenant's token).
 		var ok bool
-		if key.templated {
+		switch {
+		case !m.v1 && key.templated:
 			ok = tid != "" && (&issuer{pre: key.issuerPre, suf: key.issuerSuf, templated: true}).match(c.issuer, tid)
-		} else {
+		case !m.v1:
 			ok = c.issuer == key.issuerPre
+		case key.templated:
+			// A v1 issuer (sts.windows.net) never equals a v2 key issuer;
+			// the tenant must: the template takes the token's own tid.
+			ok = tid != ""
+		default:
+			ok = tid != "" && strings.EqualFold(key.issuerTenant, tid)
 		}
 		if !ok {
 			return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
