@@ -552,7 +552,7 @@ func TestAttacks(t *testing.T) {
 	add("signature of zeros", nil, gh+"."+gp+"."+b64u(make([]byte, 256)), entra.ErrSignature)
 	add("signature one byte short", nil, gh+"."+gp+"."+b64u(decodeSegment(t, gs)[1:]), entra.ErrSignature)
 	add("signature with a byte appended", nil, gh+"."+gp+"."+b64u(append(decodeSegment(t, gs), 0)), entra.ErrSignature)
-	add("signature with non-canonical base64url", nil, gh+"."+gp+"."+flipUnusedBit(gs), entra.ErrSignature)
+	add("signature with non-canonical base64url", nil, gh+"."+gp+"."+flipUnusedBit(gs), entra.ErrTokenMalformed)
 	add("signature with padding", nil, good+"==", entra.ErrTokenMalformed)
 	add("signature of another token", nil, gh+"."+gp+"."+func() string { _, _, s := segments(srv.AppToken("Admin")); return s }(), entra.ErrSignature)
 
@@ -560,7 +560,7 @@ func TestAttacks(t *testing.T) {
 	add("payload swapped with an app token's", nil, gh+"."+func() string { _, p, _ := segments(srv.AppToken("Admin")); return p }()+"."+gs, entra.ErrSignature)
 	add("payload tampered (scp)", nil, gh+"."+b64u(withPayload(`"scp":"Orders.Write"`))+"."+gs, entra.ErrSignature)
 	add("payload tampered (roles)", nil, gh+"."+b64u(append(payload[:len(payload)-1:len(payload)-1], []byte(`,"roles":["Admin"]}`)...))+"."+gs, entra.ErrSignature)
-	add("payload with non-canonical base64url", nil, gh+"."+flipUnusedBit(gp)+"."+gs, entra.ErrSignature)
+	add("payload with non-canonical base64url", nil, gh+"."+flipUnusedBit(gp)+"."+gs, entra.ErrTokenMalformed)
 	add("header swapped with a v1 token's", nil, func() string { h, _, _ := segments(srv.Mint(entratest.Token{Version: "1.0"})); return h }()+"."+gp+"."+gs, entra.ErrSignature)
 	add("alg swapped to RS384, all algorithms allowed", vAll, hdr(map[string]any{"alg": "RS384", "typ": "JWT", "kid": cur})+"."+gp+"."+gs, entra.ErrSignature)
 	add("alg swapped to PS256, all algorithms allowed", vAll, hdr(map[string]any{"alg": "PS256", "typ": "JWT", "kid": cur})+"."+gp+"."+gs, entra.ErrSignature)
@@ -710,6 +710,12 @@ func vectorOutcome(tok string, algs []string, keys []entra.Key) (want error, rea
 	hb, err := base64.RawURLEncoding.Strict().DecodeString(parts[0])
 	if err != nil {
 		return entra.ErrTokenMalformed, false
+	}
+	// All three segments are decoded before the header is read.
+	for _, p := range parts[1:] {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(p); err != nil {
+			return entra.ErrTokenMalformed, false
+		}
 	}
 	var h map[string]any
 	if err := json.Unmarshal(hb, &h); err != nil {

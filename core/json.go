@@ -65,8 +65,11 @@ func (r *jsonReader) object(member func(name string) error) error {
 	if err := r.expect('{'); err != nil {
 		return err
 	}
+	// Duplicate names are found by comparing a cheap signature (length,
+	// first and last byte) first, and the names only when it matches.
 	var seenArr [48]string
-	seen := seenArr[:0]
+	var sigArr [48]uint32
+	seen, sigs := seenArr[:0], sigArr[:0]
 	var seenMap map[string]struct{}
 	if r.peek() == '}' {
 		r.i++
@@ -85,13 +88,17 @@ func (r *jsonReader) object(member func(name string) error) error {
 				}
 				seenMap[name] = struct{}{}
 			} else {
-				for _, n := range seen {
-					if n == name {
+				sig := uint32(len(name)) << 16
+				if len(name) > 0 {
+					sig |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+				}
+				for i, s := range sigs {
+					if s == sig && seen[i] == name {
 						return errJSONDuplicate
 					}
 				}
 				if len(seen) < cap(seen) {
-					seen = append(seen, name)
+					seen, sigs = append(seen, name), append(sigs, sig)
 				} else {
 					seenMap = make(map[string]struct{}, 2*len(seen))
 					for _, n := range seen {
@@ -125,35 +132,90 @@ func (r *jsonReader) object(member func(name string) error) error {
 	return nil
 }
 
-// str reads a string value.
+// str reads a string value. The closing quote is found with
+// strings.IndexByte; a string without escapes is then checked for control
+// characters and invalid UTF-8 eight bytes at a time, and returned as a
+// substring of the input.
 func (r *jsonReader) str() (string, error) {
 	if r.peek() != '"' {
 		return "", errJSONType
 	}
 	r.i++
 	start := r.i
-	for r.i < len(r.s) {
-		c := r.s[r.i]
-		switch {
-		case c == '"':
-			out := r.s[start:r.i]
-			r.i++
-			return out, nil
-		case c == '\\':
-			return r.strSlow(start)
-		case c < 0x20:
-			return "", errJSONSyntax
-		case c < utf8.RuneSelf:
-			r.i++
-		default:
-			ru, size := utf8.DecodeRuneInString(r.s[r.i:])
-			if ru == utf8.RuneError && size == 1 {
-				return "", errJSONSyntax
+	// Most names and values are short: a byte loop finds their end faster
+	// than IndexByte's setup. Long values (tokens are mostly long opaque
+	// strings) go on with IndexByte.
+	for i := start; i < len(r.s) && i < start+16; i++ {
+		if !plain[r.s[i]] {
+			if r.s[i] != '"' {
+				return r.strLong(start)
 			}
-			r.i += size
+			r.i = i + 1
+			return r.s[start:i], nil
 		}
 	}
-	return "", errJSONSyntax
+	return r.strLong(start)
+}
+
+// plain marks the bytes a string may hold without a closer look: printable
+// ASCII other than '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// strLong finishes str for a string that starts at start and is long or
+// not plain ASCII.
+func (r *jsonReader) strLong(start int) (string, error) {
+	end := strings.IndexByte(r.s[start:], '"')
+	if end < 0 {
+		return "", errJSONSyntax
+	}
+	sub := r.s[start : start+end]
+	if strings.IndexByte(sub, '\\') >= 0 {
+		return r.strSlow(start)
+	}
+	if !printableASCII(sub) {
+		for i := 0; i < len(sub); {
+			c := sub[i]
+			switch {
+			case c < 0x20:
+				return "", errJSONSyntax
+			case c < utf8.RuneSelf:
+				i++
+			default:
+				ru, size := utf8.DecodeRuneInString(sub[i:])
+				if ru == utf8.RuneError && size == 1 {
+					return "", errJSONSyntax
+				}
+				i += size
+			}
+		}
+	}
+	r.i = start + end + 1
+	return sub, nil
+}
+
+// printableASCII reports whether every byte of s is in 0x20..0x7f.
+func printableASCII(s string) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte below 0x20 borrows in x-lo; a byte of 0x80 or more has its top bit.
+		if (x|(x-lo))&hi != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // strSlow decodes a string with escapes, from start (after the quote).
@@ -257,6 +319,19 @@ func (r *jsonReader) number() (float64, error) {
 	start := r.i
 	if err := r.skipNumber(); err != nil {
 		return 0, err
+	}
+	// Fast path for the usual case, a non-negative integer of at most 15
+	// digits (exactly representable); anything else goes to ParseFloat.
+	if n := r.i - start; n <= 15 {
+		var v int64
+		for i := start; i < r.i; i++ {
+			c := r.s[i]
+			if c < '0' || c > '9' {
+				return strconv.ParseFloat(r.s[start:r.i], 64)
+			}
+			v = v*10 + int64(c-'0')
+		}
+		return float64(v), nil
 	}
 	return strconv.ParseFloat(r.s[start:r.i], 64)
 }

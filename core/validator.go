@@ -148,14 +148,6 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	return c, nil
 }
 
-// b64url marks the bytes of base64url's alphabet; '.' is handled apart.
-var b64url = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
-	}
-	return t
-}()
-
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 var rawURL = base64.RawURLEncoding.Strict()
@@ -204,24 +196,16 @@ func parseHeader(s string) (header, error) {
 }
 
 func (v *Validator) validate(ctx context.Context, token string, now time.Time) (*Claims, *snapshot, error) {
-	// Structure: three segments of strict base64url. Go's decoder would
-	// skip newlines, so the alphabet is checked here first.
-	dot1, dot2, dots := -1, -1, 0
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if c == '.' {
-			switch dots {
-			case 0:
-				dot1 = i
-			case 1:
-				dot2 = i
-			}
-			dots++
-			continue
-		}
-		if !b64url[c] {
-			return nil, nil, newError(CodeTokenMalformed, "token is not a compact JWT: it has characters outside base64url")
-		}
+	// Structure: three segments of base64url. The strict decoder below
+	// refuses every byte outside the alphabet, padding included, except
+	// line breaks, which it would skip: those are refused here.
+	dots := strings.Count(token, ".")
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return nil, nil, newError(CodeTokenMalformed, "token is not a compact JWT: it has characters outside base64url")
+	}
+	dot1, dot2 := strings.IndexByte(token, '.'), -1
+	if dots >= 2 {
+		dot2 = dot1 + 1 + strings.IndexByte(token[dot1+1:], '.')
 	}
 	switch {
 	case dots == 4:
@@ -248,11 +232,22 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	payB := buf[len(token)+hLen : len(token)+hLen+pLen]
 	sigB := buf[len(token)+hLen+pLen:]
 
-	n, err := rawURL.Decode(hdrB, in[:dot1])
+	// All three segments are decoded first (the strict decoder refuses any
+	// byte outside the alphabet, padding included), so that a token with a
+	// broken segment is malformed whatever else it claims.
+	hn, err := rawURL.Decode(hdrB, in[:dot1])
 	if err != nil {
 		return nil, nil, newError(CodeTokenMalformed, "token header is not valid base64url")
 	}
-	h, err := parseHeader(string(hdrB[:n]))
+	pn, err := rawURL.Decode(payB, in[dot1+1:dot2])
+	if err != nil {
+		return nil, nil, newError(CodeTokenMalformed, "token payload is not valid base64url")
+	}
+	sn, err := rawURL.Decode(sigB, in[dot2+1:])
+	if err != nil {
+		return nil, nil, newError(CodeTokenMalformed, "token signature is not valid base64url")
+	}
+	h, err := parseHeader(string(hdrB[:hn]))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token header is not a valid JSON object (" + err.Error() + ")"}
 	}
@@ -303,11 +298,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	if dot2 == len(token)-1 {
 		return nil, nil, newError(CodeSignature, "token has no signature")
 	}
-	n, err = rawURL.Decode(sigB, in[dot2+1:])
-	if err != nil {
-		return nil, nil, newError(CodeSignature, "token signature is not valid base64url")
-	}
-	sig := sigB[:n]
+	sig := sigB[:sn]
 	signed := in[:dot2]
 	var ok bool
 	switch a.hash() {
@@ -325,11 +316,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
 	}
 
-	n, err = rawURL.Decode(payB, in[dot1+1:dot2])
-	if err != nil {
-		return nil, nil, newError(CodeTokenMalformed, "token payload is not valid base64url")
-	}
-	c, err := parseClaims(string(payB[:n]))
+	c, err := parseClaims(string(payB[:pn]))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
 	}

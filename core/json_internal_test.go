@@ -1,0 +1,125 @@
+package entra
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+const benchPayload = `{"aud":"6e74172b-be56-4843-9ff4-e66a39bb12e3","iss":"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0","iat":1700000000,"nbf":1700000000,"exp":1700003900,"aio":"AWQAm/8VAAAAxmbJFbtZZn0zmcBsO7r0NfY0iC9R9q3cLmUO0yyQpGnJzCs1JcO5vJ0tZzq1+p3lT2W0Zb8XyqT8b0X+CXc0E5i/5mVfQ1G2K4dUu6Fq6T7mKpc5U9aE","azp":"04b07795-8ddb-461a-bbee-02f9e1bf7b46","azpacr":"0","name":"Adele Vance","oid":"2f0b9c35-3f2b-4f0e-8a3f-4a0b3d2e1f10","preferred_username":"AdeleV@contoso.onmicrosoft.com","rh":"0.AQ8AvxgXyUhkQ0uP9Jq2b8A_1y8XdG6-tkNIn_PmajmxLuMPAAA.","scp":"Orders.Read Orders.Write","sub":"t0aLQ1bHn6hQjGJm1sC8N6ZkX8m4Ewq2eYx5u3v4w3s","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","uti":"AbCdEfGhIjKlMnOpQrStUv","ver":"2.0"}`
+
+func BenchmarkParseClaims(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseClaims(benchPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodePayload(b *testing.B) {
+	enc := []byte(base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(benchPayload, 1))))
+	dst := make([]byte, len(enc))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rawURL.Decode(dst, enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The JSON reader is the parser of every token: its verdicts are checked
+// against the edge cases here and against encoding/json by FuzzSignedToken.
+func TestJSONReaderStrings(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`"plain"`, "plain", true},
+		{`""`, "", true},
+		{`"exactly8"`, "exactly8", true},
+		{`"sixteen-bytes-ok"`, "sixteen-bytes-ok", true},
+		{`"tab\tinside"`, "tab\tinside", true},
+		{`"quote \" inside"`, `quote " inside`, true},
+		{`"slash \/ and \\"`, `slash / and \`, true},
+		{`"\u00e9t\u00E9"`, "été", true},
+		{`"\ud83d\ude00"`, "😀", true},
+		{`"été 😀"`, "été 😀", true},
+		{"\"control \x01 byte\"", "", false},
+		{"\"newline \n raw\"", "", false},
+		{"\"12345678\x1f\"", "", false},
+		{"\"invalid \xff utf8\"", "", false},
+		{"\"1234567\xc3\"", "", false},
+		{`"lone \ud83d surrogate"`, "", false},
+		{`"bad \x escape"`, "", false},
+		{`"bad \u12 escape"`, "", false},
+		{`"unterminated`, "", false},
+		{`"ends with backslash\"`, "", false},
+	}
+	for _, tc := range tests {
+		r := jsonReader{s: tc.in}
+		got, err := r.str()
+		if (err == nil) != tc.ok || (tc.ok && (got != tc.want || r.i != len(tc.in))) {
+			t.Errorf("str(%q) = %q, %v; want %q ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestJSONReaderObjects(t *testing.T) {
+	many := func(n int, dup bool) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"k` + strings.Repeat("x", i) + `":1`)
+		}
+		if dup {
+			b.WriteString(`,"k":2`)
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	tests := []struct {
+		in      string
+		wantErr error
+	}{
+		{`{}`, nil},
+		{` { "a" : 1 , "b" : [1, {"c": null}] } `, nil},
+		{`{"a":1,"a":2}`, errJSONDuplicate},
+		{`{"aa":1,"ab":2,"ba":3,"aa":4}`, errJSONDuplicate},
+		{many(100, false), nil},
+		{many(100, true), errJSONDuplicate},
+		{`{"a":1}x`, errJSONSyntax},
+		{`{"a":1,}`, errJSONSyntax},
+		{`{"a" 1}`, errJSONSyntax},
+		{`{"a":01}`, errJSONSyntax},
+		{`{"a":1.}`, errJSONSyntax},
+		{`{"a":-}`, errJSONSyntax},
+		{`{"a":tru}`, errJSONSyntax},
+		{`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, errJSONDepth},
+		{`[1]`, errJSONSyntax},
+	}
+	for _, tc := range tests {
+		r := jsonReader{s: tc.in}
+		err := r.object(func(string) error { return r.skip(1) })
+		if err != tc.wantErr {
+			t.Errorf("object(%.40q): %v, want %v", tc.in, err, tc.wantErr)
+		}
+	}
+}
+
+func TestJSONReaderNumbers(t *testing.T) {
+	for in, want := range map[string]float64{
+		"0": 0, "1700000000": 1700000000, "123456789012345": 123456789012345,
+		"1234567890123456": 1234567890123456, "1.5": 1.5, "-2": -2, "1e3": 1000, "2.5E-1": 0.25,
+	} {
+		r := jsonReader{s: in}
+		got, err := r.number()
+		if err != nil || got != want {
+			t.Errorf("number(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
