@@ -87,27 +87,22 @@ func anyIn(have func(string) bool, names []string) bool {
 	return false
 }
 
-func allIn(have func(string) bool, names []string) bool {
-	for _, n := range names {
-		if !have(n) {
-			return false
-		}
-	}
-	return true
-}
-
 func nameRequirement(fn, kind string, all bool, names []string, have func(*Claims, string) bool) Requirement {
 	names = needNames(fn, kind, names)
 	r := Requirement{desc: describe(kind, all, names)}
 	if kind == "scope" {
 		r.scopes = names
 	}
-	match := anyIn
-	if all {
-		match = allIn
-	}
+	// Plain loops: a closure over c here would be allocated on every check.
 	r.check = func(c *Claims) *Error {
-		if match(func(n string) bool { return have(c, n) }, names) {
+		met := all
+		for _, n := range names {
+			if have(c, n) != all {
+				met = !all
+				break
+			}
+		}
+		if met {
 			return nil
 		}
 		return forbidden(&r)
