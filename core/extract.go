@@ -19,6 +19,17 @@ type Request interface {
 	Path() string
 }
 
+// HeaderBytesRequest is an optional interface of a [Request] whose framework
+// keeps headers in reused buffers (fasthttp, under Fiber). HeaderBytes lends
+// every value of the named header as bytes that need stay valid only until
+// [Authenticator.Authenticate] returns: a token already in the
+// verified-token cache is then found without copying it. The core copies
+// whatever it keeps, and reads HeaderValues for everything else.
+type HeaderBytesRequest interface {
+	Request
+	HeaderBytes(name string) [][]byte
+}
+
 // HTTPRequest adapts an *http.Request to [Request]. It is a pointer-shaped
 // value, so passing it as a Request does not allocate.
 type HTTPRequest struct{ R *http.Request }
@@ -103,11 +114,26 @@ func extract(req Request, sources []tokenSource) (string, *Error) {
 
 // bearer returns the credentials of a "Bearer" Authorization value: the
 // scheme is case-insensitive, surrounding spaces are tolerated, and any
-// other scheme yields "".
-func bearer(v string) string {
-	v = strings.TrimLeft(v, " \t")
-	if len(v) < 7 || !strings.EqualFold(v[:6], "bearer") || (v[6] != ' ' && v[6] != '\t') {
-		return ""
+// other scheme yields an empty result. It reads strings and lent bytes alike.
+func bearer[T ~string | ~[]byte](v T) T {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' }
+	for len(v) > 0 && isSpace(v[0]) {
+		v = v[1:]
 	}
-	return strings.Trim(v[7:], " \t")
+	if len(v) < 7 || !isSpace(v[6]) {
+		return v[:0]
+	}
+	for i := range 6 {
+		if v[i]|0x20 != "bearer"[i] {
+			return v[:0]
+		}
+	}
+	v = v[7:]
+	for len(v) > 0 && isSpace(v[0]) {
+		v = v[1:]
+	}
+	for len(v) > 0 && isSpace(v[len(v)-1]) {
+		v = v[:len(v)-1]
+	}
+	return v
 }

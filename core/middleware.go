@@ -157,6 +157,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 	if len(a.o.skip) > 0 && slices.Contains(a.o.skip, req.Path()) {
 		return newContext(ctx, nil, a), nil
 	}
+	if br, ok := req.(HeaderBytesRequest); ok && len(a.o.sources) == 1 {
+		// A repeated token is found in the cache without copying it out
+		// of the framework's buffer; anything else takes the path below.
+		if vals := br.HeaderBytes("Authorization"); len(vals) == 1 {
+			if c := a.v.cachedBytes(bearer(vals[0])); c != nil {
+				return a.accept(ctx, c)
+			}
+		}
+	}
 	token, xerr := extract(req, a.o.sources)
 	if xerr != nil {
 		return ctx, a.reject(ctx, xerr)
@@ -172,6 +181,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 	if err != nil {
 		return ctx, a.reject(ctx, err)
 	}
+	return a.accept(ctx, c)
+}
+
+// accept applies the default policy and the hooks to validated claims.
+func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context, *Response) {
 	if !a.o.allowNoPermissions && len(c.scopes) == 0 && len(c.roles) == 0 {
 		return ctx, a.reject(ctx, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
 	}

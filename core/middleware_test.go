@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -267,5 +268,79 @@ func TestIntrospectionHandler(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/introspect", nil))
 	if rec.Code != 405 {
 		t.Errorf("GET: %d", rec.Code)
+	}
+}
+
+// lendingRequest lends its Authorization header from one buffer that it
+// overwrites between requests, as fasthttp does.
+type lendingRequest struct {
+	buf   []byte
+	reads *int
+}
+
+func (r lendingRequest) HeaderBytes(name string) [][]byte {
+	*r.reads++
+	if name != "Authorization" {
+		return nil
+	}
+	return [][]byte{r.buf}
+}
+func (r lendingRequest) HeaderValues(name string) []string {
+	if name != "Authorization" {
+		return nil
+	}
+	return []string{string(r.buf)} // a copy, as an adapter must make
+}
+func (r lendingRequest) Cookie(string) string { return "" }
+func (r lendingRequest) Query(string) string  { return "" }
+func (r lendingRequest) Path() string         { return "/" }
+
+// A framework that lends header bytes (Fiber) gets cache hits without a
+// copy, and nothing the core returns or keeps aliases the lent buffer.
+func TestHeaderBytesRequest(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	a := entra.NewAuthenticator(v)
+	ctx := ctxT(t)
+	tokA, tokB := srv.UserToken("Orders.Read"), srv.AppToken("Admin")
+	buf := make([]byte, 0, 4096)
+	reads := 0
+	serve := func(tok string) *entra.Claims {
+		t.Helper()
+		buf = append(buf[:0], "Bearer "+tok...)
+		cctx, resp := a.Authenticate(ctx, lendingRequest{buf: buf, reads: &reads})
+		if resp != nil {
+			t.Fatalf("refused: %s", resp.Body)
+		}
+		c, _ := entra.ClaimsFromContext(cctx)
+		return c
+	}
+	first := serve(tokA) // miss: validated from a copy
+	oid, scopes := first.ObjectID(), first.Scopes()
+	if reads != 1 {
+		t.Fatalf("HeaderBytes read %d times", reads)
+	}
+	if again := serve(tokA); again != first {
+		t.Fatal("a repeated token lent as bytes was not served from the cache")
+	}
+	// Overwrite the lent buffer with other tokens: the claims handed out
+	// and the cache's keys are unaffected.
+	for range 50 {
+		serve(tokB)
+		for i := range buf[:cap(buf)] {
+			buf[:cap(buf)][i] = 'x'
+		}
+	}
+	if first.ObjectID() != oid || !slices.Equal(first.Scopes(), scopes) {
+		t.Fatal("claims changed with the lent buffer")
+	}
+	if again := serve(tokA); again != first {
+		t.Fatal("the cache entry of the first token was changed by the lent buffer")
+	}
+	// Refusals and two headers still take the copying path.
+	buf = append(buf[:0], "Bearer x.y.z"...)
+	if _, resp := a.Authenticate(ctx, lendingRequest{buf: buf, reads: &reads}); resp == nil || resp.Status != 401 {
+		t.Fatal("a bad lent token was not refused")
 	}
 }

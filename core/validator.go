@@ -148,6 +148,19 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	return c, nil
 }
 
+// cachedBytes returns the claims of a token lent as bytes if the cache
+// holds them, without copying the token; nil otherwise.
+func (v *Validator) cachedBytes(token []byte) *Claims {
+	if v.cache == nil || len(token) < 2 || len(token) > v.s.maxTokenSize {
+		return nil
+	}
+	snap := v.src.cur.Load()
+	if snap == nil {
+		return nil
+	}
+	return v.cache.getBytes(token, v.s.now(), snap.gen)
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 var rawURL = base64.RawURLEncoding.Strict()

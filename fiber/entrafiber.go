@@ -137,8 +137,16 @@ func reject(c *fiber.Ctx, resp *entra.Response) error {
 
 // request adapts a *fiber.Ctx to entra.Request. fasthttp reuses a request's
 // buffers once the handler returns, so every string handed to the core is a
-// copy, never a view of those buffers.
+// copy, never a view of those buffers; only HeaderBytes lends them, for the
+// duration of Authenticate.
 type request struct{ c *fiber.Ctx }
+
+// HeaderBytes implements entra.HeaderBytesRequest: it lends fasthttp's
+// buffers, which the core reads only until Authenticate returns (a cache
+// hit then costs no copy of the token).
+func (r request) HeaderBytes(name string) [][]byte {
+	return r.c.Request().Header.PeekAll(name)
+}
 
 // HeaderValues implements entra.Request.
 func (r request) HeaderValues(name string) []string {
