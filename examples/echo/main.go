@@ -15,8 +15,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -41,6 +41,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C stops at once
 
 	env := demo.Setup("echo") // entra.ConfigFromEnv(), or demo mode
 	defer env.Close()
@@ -78,29 +79,7 @@ func run() error {
 		return c.JSON(http.StatusOK, map[string]bool{"admin": true})
 	}, entraecho.RequireRole("Admin"))
 
-	ln, err := env.Listen()
-	if err != nil {
-		return err
-	}
-	e.Listener = ln
 	e.Server.ReadHeaderTimeout = 10 * time.Second
-	served := make(chan error, 1)
-	go func() { served <- e.Start("") }() // serves on e.Listener
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	stop() // a second Ctrl+C stops at once
-	env.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	serve := func(ln net.Listener) error { e.Listener = ln; return e.Start("") } // serves on e.Listener
+	return env.Serve(ctx, serve, e.Shutdown)
 }

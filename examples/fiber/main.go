@@ -39,6 +39,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C stops at once
 
 	env := demo.Setup("fiber") // entra.ConfigFromEnv(), or demo mode
 	defer env.Close()
@@ -77,24 +78,5 @@ func run() error {
 		return c.JSON(fiber.Map{"admin": true})
 	})
 
-	ln, err := env.Listen()
-	if err != nil {
-		return err
-	}
-	served := make(chan error, 1)
-	go func() { served <- app.Listener(ln) }()
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	stop() // a second Ctrl+C stops at once
-	env.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := app.ShutdownWithContext(shutdownCtx); err != nil {
-		return err
-	}
-	return <-served
+	return env.Serve(ctx, app.Listener, app.ShutdownWithContext)
 }

@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -40,6 +39,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C stops at once
 
 	env := demo.Setup("gin") // entra.ConfigFromEnv(), or demo mode
 	defer env.Close()
@@ -79,28 +79,6 @@ func run() error {
 		c.JSON(http.StatusOK, gin.H{"admin": true})
 	})
 
-	ln, err := env.Listen()
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	stop() // a second Ctrl+C stops at once
-	env.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return env.Serve(ctx, srv.Serve, srv.Shutdown)
 }

@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -39,6 +38,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C stops at once
 
 	env := demo.Setup("nethttp") // entra.ConfigFromEnv(), or demo mode
 	defer env.Close()
@@ -77,30 +77,8 @@ func run() error {
 	})
 	mux.Handle("/api/", entra.Middleware(v)(api))
 
-	ln, err := env.Listen()
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	stop() // a second Ctrl+C stops at once
-	env.Log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return env.Serve(ctx, srv.Serve, srv.Shutdown)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

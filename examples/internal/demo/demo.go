@@ -14,13 +14,17 @@
 package demo
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	entra "github.com/entraguard/entraguard/core"
 )
@@ -87,6 +91,34 @@ func (e *Env) Listen() (net.Listener, error) {
 	}
 	e.Log.Info("listening", "url", url, "tenant", e.Config.TenantID, "client_id", e.Config.ClientID)
 	return ln, nil
+}
+
+// Serve listens (see Listen), runs serve on the listener until ctx ends
+// (SIGINT or SIGTERM), then calls shutdown with a 10-second deadline so that
+// requests in flight finish. A server's "closed" error on shutdown is a
+// clean stop.
+func (e *Env) Serve(ctx context.Context, serve func(net.Listener) error, shutdown func(context.Context) error) error {
+	ln, err := e.Listen()
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	e.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // Close stops the demo's emulator, if any. Close the validator first.
