@@ -153,21 +153,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	if err := v.Ready(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := newAPI(t, v)
-	want := ReferenceAPI(t, v)
-
-	for _, tc := range conformanceCases {
-		t.Run(tc.name, func(t *testing.T) {
-			var auth []string
-			if tc.auth != nil {
-				auth = tc.auth(srv)
-			}
-			path := strings.Replace(tc.path, "TOKEN", srv.UserToken("Orders.Read"), 1)
-			g := serve(got, tc.method, path, auth)
-			w := serve(want, tc.method, path, auth)
-			check(t, tc, g, w, auth)
-		})
-	}
+	runTable(t, srv, newAPI(t, v), ReferenceAPI(t, v))
 
 	t.Run("keys unavailable", func(t *testing.T) {
 		cold := NewServer()
@@ -203,6 +189,24 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 		w = serve(ReferenceAPI(t, v, opts...), "GET", "/api/me", bad)
 		check(t, conformanceCase{name: "optional with a bad token", status: 401, errCode: "token_malformed", challenge: `realm="orders", authorization_uri=`}, g, w, bad)
 	})
+}
+
+// runTable sends every request of the table to got and to want (the
+// reference), with tokens of srv, and checks both answers.
+func runTable(t *testing.T, srv *Server, got, want http.Handler) {
+	t.Helper()
+	for _, tc := range conformanceCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var auth []string
+			if tc.auth != nil {
+				auth = tc.auth(srv)
+			}
+			path := strings.Replace(tc.path, "TOKEN", srv.UserToken("Orders.Read"), 1)
+			g := serve(got, tc.method, path, auth)
+			w := serve(want, tc.method, path, auth)
+			check(t, tc, g, w, auth)
+		})
+	}
 }
 
 func serve(h http.Handler, method, path string, auth []string) *httptest.ResponseRecorder {

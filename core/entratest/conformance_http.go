@@ -7,7 +7,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,19 +54,7 @@ func RunHTTPTests(t *testing.T, start StartAPI) {
 	got := proxyTo(t, start(t, srv))
 	want := ReferenceAPI(t, v)
 	waitAccepts(t, got, srv)
-
-	for _, tc := range conformanceCases {
-		t.Run(tc.name, func(t *testing.T) {
-			var auth []string
-			if tc.auth != nil {
-				auth = tc.auth(srv)
-			}
-			path := strings.Replace(tc.path, "TOKEN", srv.UserToken("Orders.Read"), 1)
-			g := serve(got, tc.method, path, auth)
-			w := serve(want, tc.method, path, auth)
-			check(t, tc, g, w, auth)
-		})
-	}
+	runTable(t, srv, got, want)
 
 	t.Run("keys unavailable", func(t *testing.T) {
 		cold := NewServer()
