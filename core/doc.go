@@ -48,7 +48,8 @@
 // [Config.MinRefreshInterval]; requests never wait for that limit, only for a
 // fetch already in flight and only as long as their context allows. When a
 // refresh fails the last good keys keep serving, and retries back off up to a
-// minute. A Validator that never loaded keys answers [ErrKeysUnavailable]
+// minute, or longer when the authority answers 429 or 503 with Retry-After
+// (up to ten minutes). A Validator that never loaded keys answers [ErrKeysUnavailable]
 // (HTTP 503) and heals by itself once the authority answers again.
 //
 // # Verified-token cache

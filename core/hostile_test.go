@@ -198,7 +198,7 @@ func hostileCases() []hostileCase {
 		{name: "key set times out", ep: jwks, fault: fixed(entratest.Hang())},
 		{name: "key set answers slowly", ep: jwks, fault: fixed(entratest.Delay(5 * time.Second))},
 		{name: "key set 500", ep: jwks, fault: fixed(entratest.Status(http.StatusInternalServerError))},
-		{name: "key set 429 with Retry-After", ep: jwks, fault: fixed(entratest.RetryAfter(http.StatusTooManyRequests, time.Minute))},
+		{name: "key set 429 with Retry-After", ep: jwks, fault: fixed(entratest.RetryAfter(http.StatusTooManyRequests, 2*time.Second))},
 		{name: "key set 404", ep: jwks, fault: fixed(entratest.Status(http.StatusNotFound))},
 		{name: "key set HTML", ep: jwks, fault: html},
 		{name: "key set truncated JSON", ep: jwks, fault: truncated},

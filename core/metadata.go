@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/entraguard/entraguard/core/internal/guid"
 )
@@ -61,9 +63,10 @@ func newIssuer(s string, v1 bool) issuer {
 
 // fetchError is a fetch that failed; it names the URL but holds no body.
 type fetchError struct {
-	url    string
-	status int
-	err    error
+	url        string
+	status     int
+	retryAfter time.Duration // the answer's Retry-After (429, 503), if any
+	err        error
 }
 
 func (e *fetchError) Error() string {
@@ -94,7 +97,7 @@ func fetch(ctx context.Context, s *settings, url string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused, never much.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
-		return nil, &fetchError{url: url, status: resp.StatusCode}
+		return nil, &fetchError{url: url, status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize+1))
 	if err != nil {
@@ -125,4 +128,24 @@ func parseMetadata(body []byte) (*metadata, error) {
 		return nil, errors.New("metadata jwks_uri is not an https URL")
 	}
 	return &m, nil
+}
+
+// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date;
+// it returns 0 when there is none or it cannot be read.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(min(secs, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return min(d, 24*time.Hour)
+		}
+	}
+	return 0
 }

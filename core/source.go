@@ -16,8 +16,9 @@ import (
 
 // Backoff of background retries after a failed refresh.
 const (
-	minBackoff = time.Second
-	maxBackoff = time.Minute
+	minBackoff    = time.Second
+	maxBackoff    = time.Minute
+	maxRetryAfter = 10 * time.Minute
 )
 
 // snapshot is everything learned from the authority in one refresh. It is
@@ -46,8 +47,9 @@ type source struct {
 	fetching       bool
 	flight         string // singleflight key of the fetch in flight
 	seq            uint64
-	lastKidRefresh time.Time // last refresh triggered by an unknown kid
-	nextRetry      time.Time // next background attempt after a failure
+	lastKidRefresh time.Time     // last refresh triggered by an unknown kid
+	nextRetry      time.Time     // next background attempt after a failure
+	askedWait      time.Duration // the authority's last Retry-After
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
 
@@ -99,9 +101,15 @@ func (src *source) run(ch <-chan singleflight.Result) {
 		}
 		ch = nil
 		if res.Err != nil {
-			// Jitter spreads the retries of many replicas.
+			// Jitter spreads the retries of many replicas. An authority
+			// that asks for more time (429 or 503 with Retry-After) gets
+			// it, up to maxRetryAfter.
 			wait = backoff/2 + rand.N(backoff/2+1)
 			backoff = min(2*backoff, maxBackoff)
+			var fe *fetchError
+			if errors.As(res.Err, &fe) && fe.retryAfter > wait {
+				wait = min(fe.retryAfter, maxRetryAfter)
+			}
 		} else {
 			backoff = minBackoff
 			wait = src.s.refresh
@@ -185,6 +193,11 @@ func (src *source) load() (any, error) {
 	src.fetching = false
 	if err != nil {
 		src.lastErr = err
+		src.askedWait = 0
+		var fe *fetchError
+		if errors.As(err, &fe) {
+			src.askedWait = min(fe.retryAfter, maxRetryAfter)
+		}
 	} else {
 		src.lastErr = nil
 		src.nextRetry = time.Time{}
@@ -294,9 +307,9 @@ func (src *source) fetchSnapshot() (*snapshot, error) {
 // keysUnavailable is the error of a validator that has no keys.
 func (src *source) keysUnavailable() *Error {
 	src.mu.Lock()
-	cause, next := src.lastErr, src.nextRetry
+	cause, next, asked := src.lastErr, src.nextRetry, src.askedWait
 	src.mu.Unlock()
-	retry := time.Until(next)
+	retry := max(time.Until(next), asked)
 	if retry < time.Second {
 		retry = time.Second
 	}

@@ -3,6 +3,7 @@ package entra_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -234,5 +235,33 @@ func TestAuthorityWithoutV1Metadata(t *testing.T) {
 	v2 := newValidator(t, srv2.Config())
 	if _, err := v2.Validate(ctx, srv2.UserToken("a")); !errors.Is(err, entra.ErrKeysUnavailable) {
 		t.Fatalf("v1 metadata 500: got %v, want keys_unavailable", entra.CodeOf(err))
+	}
+}
+
+// An authority that answers 503 or 429 with Retry-After gets that time:
+// the background retry waits for it, and callers are told to wait as long.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointJWKS, entratest.RetryAfter(503, 2*time.Minute))
+	v := newValidator(t, srv.Config())
+	ctx := ctxT(t)
+	_, err := v.Validate(ctx, srv.UserToken("a"))
+	var e *entra.Error
+	if !errors.As(err, &e) || e.Code != entra.CodeKeysUnavailable {
+		t.Fatalf("got %v, want keys_unavailable", err)
+	}
+	if e.RetryAfter < 110*time.Second || e.RetryAfter > 10*time.Minute {
+		t.Fatalf("RetryAfter = %v, want about the authority's 2m", e.RetryAfter)
+	}
+	if r := entra.ResponseFor(err); r.Header.Get("Retry-After") != fmt.Sprint(int(e.RetryAfter/time.Second)) {
+		t.Fatalf("503 Retry-After = %q", r.Header.Get("Retry-After"))
+	}
+	// Many requests meanwhile cause no further fetch.
+	for range 20 {
+		_, _ = v.Validate(ctx, srv.UserToken("a"))
+	}
+	if n := srv.Fetches(entratest.EndpointJWKS); n != 1 {
+		t.Fatalf("%d key fetches while the authority asked to wait", n)
 	}
 }
