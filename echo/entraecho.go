@@ -168,10 +168,6 @@ func Claims(c echo.Context) (*entra.Claims, bool) {
 // reject writes the core's answer, headers first, and returns nil: an
 // error would go to the app's HTTPErrorHandler, which would rewrite it.
 func reject(c echo.Context, resp *entra.Response) error {
-	h := c.Response().Header()
-	for k, v := range resp.Header {
-		h[k] = v
-	}
-	_ = c.Blob(resp.Status, resp.Header.Get("Content-Type"), resp.Body)
+	resp.Write(c.Response())
 	return nil
 }

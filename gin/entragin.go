@@ -135,13 +135,10 @@ func Claims(c *gin.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request.Context())
 }
 
-// reject writes the core's answer, headers first, and stops the chain. It
-// sets no Gin error: the answer is final, and is the same in every adapter.
+// reject writes the core's answer with the core's own writer (the bytes of
+// entra.Middleware) and stops the chain. It sets no Gin error: the answer
+// is final, and is the same in every adapter.
 func reject(c *gin.Context, resp *entra.Response) {
-	h := c.Writer.Header()
-	for k, v := range resp.Header {
-		h[k] = v
-	}
-	c.Data(resp.Status, resp.Header.Get("Content-Type"), resp.Body)
+	resp.Write(c.Writer)
 	c.Abort()
 }
