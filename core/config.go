@@ -312,24 +312,17 @@ func (c Config) settings() (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.client == nil {
-		s.client = &http.Client{CheckRedirect: checkRedirect}
-	} else {
-		// A copy whose redirect policy also refuses https→http; the
-		// caller's own policy still runs after that check.
-		c := *s.client
-		own := c.CheckRedirect
-		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-				return fmt.Errorf("refused redirect from https to %s", req.URL.Scheme)
-			}
-			if own != nil {
-				return own(req, via)
-			}
-			return checkRedirect(req, via)
-		}
-		s.client = &c
+	// A copy whose redirect policy refuses https→http first; the caller's
+	// own policy, or else a limit of 3 redirects, runs after that check.
+	client := http.Client{}
+	if s.client != nil {
+		client = *s.client
 	}
+	own := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return checkRedirect(req, via, own)
+	}
+	s.client = &client
 	switch {
 	case s.fetchTimeout == 0:
 		s.fetchTimeout = DefaultFetchTimeout
@@ -395,14 +388,17 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkRedirect bounds redirects of metadata and key fetches and refuses a
-// downgrade from https to http.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > 3 {
-		return fmt.Errorf("stopped after %d redirects", len(via))
-	}
+// checkRedirect refuses a redirect from https to http, then applies own,
+// or, without one, a limit of 3 redirects.
+func checkRedirect(req *http.Request, via []*http.Request, own func(*http.Request, []*http.Request) error) error {
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return fmt.Errorf("refused redirect from https to %s", req.URL.Scheme)
+	}
+	if own != nil {
+		return own(req, via)
+	}
+	if len(via) > 3 {
+		return fmt.Errorf("stopped after %d redirects", len(via))
 	}
 	return nil
 }

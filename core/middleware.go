@@ -121,6 +121,10 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
 
+// errNoToken is the refusal of a request without a token. Its fields are
+// never changed, so one value serves every request.
+var errNoToken = &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"}
+
 // Authenticator authenticates requests for the net/http middleware and the
 // adapters: it finds the token, validates it, applies the default policy and
 // the options, and maps every refusal to its [Response]. Create it once.
@@ -175,7 +179,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 			// No claims, but guards downstream answer with these options.
 			return newContext(ctx, nil, a), nil
 		}
-		return ctx, a.reject(ctx, &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"})
+		return ctx, a.reject(ctx, errNoToken)
 	}
 	c, err := a.v.Validate(ctx, token)
 	if err != nil {
@@ -200,14 +204,14 @@ func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context,
 // (the guard is not behind the middleware, or the request was anonymous),
 // 403 when a requirement is not met.
 func Authorize(ctx context.Context, reqs ...Requirement) *Response {
-	a := authFromContext(ctx)
-	c, _ := ClaimsFromContext(ctx)
-	if c == nil {
-		return a.reject(ctx, &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"})
+	// One context lookup for both the claims and the authenticator.
+	val, _ := ctx.Value(ctxKey{}).(*ctxValue)
+	if val == nil || val.claims == nil {
+		return authFromContext(ctx).reject(ctx, errNoToken)
 	}
 	for _, r := range reqs {
-		if err := r.eval(c); err != nil {
-			return a.reject(ctx, err)
+		if err := r.eval(val.claims); err != nil {
+			return authFromContext(ctx).reject(ctx, err)
 		}
 	}
 	return nil

@@ -344,3 +344,23 @@ func TestHeaderBytesRequest(t *testing.T) {
 		t.Fatal("a bad lent token was not refused")
 	}
 }
+
+// A hook that changes the Error it is given changes neither the next
+// answer nor the sentinels.
+func TestHooksCannotChangeSharedErrors(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	h := entra.Middleware(v, entra.OnRejected(func(_ context.Context, e *entra.Error) {
+		e.Code, e.Description = "hacked", "hacked"
+	}), entra.WithErrorRenderer(func(e *entra.Error, r *entra.Response) { e.Scopes = []string{"x"} }))(http.HandlerFunc(okHandler))
+	for range 2 {
+		rec := get(t, h, "/", nil)
+		if rec.Code != 401 || !strings.Contains(rec.Body.String(), `"code":"token_missing"`) {
+			t.Fatalf("answer changed by a hook: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if entra.ErrTokenMissing.Code != entra.CodeTokenMissing || entra.ErrForbidden.Scopes != nil {
+		t.Fatal("a sentinel was changed")
+	}
+}

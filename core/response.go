@@ -64,6 +64,11 @@ func (a *Authenticator) Response(err error) *Response {
 	var e *Error
 	if !errors.As(err, &e) || e == nil {
 		e = &Error{Code: "internal", Description: "the request could not be authenticated", Err: err}
+	} else {
+		// A copy: renderers and hooks get an Error they may change without
+		// changing a value shared between requests (or a sentinel).
+		ec := *e
+		e = &ec
 	}
 	status, oauth := statusOf(e.Code)
 	r := &Response{Status: status, Err: e, Header: http.Header{
