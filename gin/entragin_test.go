@@ -53,6 +53,11 @@ func setup(t *testing.T) (*entratest.Server, *entra.Validator) {
 		t.Fatal(err)
 	}
 	t.Cleanup(v.Close)
+	// Keys and metadata loaded first: refusals then carry authorization_uri
+	// whichever request comes first, the adapter's or the reference's.
+	if err := v.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return srv, v
 }
 
