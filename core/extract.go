@@ -15,7 +15,10 @@ type Request interface {
 	Cookie(name string) string
 	// Query returns the named query parameter, or "".
 	Query(name string) string
-	// Path returns the request's URL path.
+	// Path returns the request's URL path as the request line carries it,
+	// still percent-encoded (for net/http, r.URL.EscapedPath()), never the
+	// decoded path: [SkipPaths] compares it byte for byte, so that
+	// "/health%2Flive" is not taken for "/health/live".
 	Path() string
 }
 
@@ -49,8 +52,8 @@ func (h HTTPRequest) Cookie(name string) string {
 // Query implements [Request].
 func (h HTTPRequest) Query(name string) string { return h.R.URL.Query().Get(name) }
 
-// Path implements [Request].
-func (h HTTPRequest) Path() string { return h.R.URL.Path }
+// Path implements [Request]: r.URL.EscapedPath(), the path as sent.
+func (h HTTPRequest) Path() string { return h.R.URL.EscapedPath() }
 
 // tokenSource is one place a token may come from.
 type tokenSource struct {

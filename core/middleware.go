@@ -92,13 +92,25 @@ func AllowNoScopeOrRole() Option {
 // SkipPaths lets requests for exactly these paths through without any check
 // (health probes). Prefer mounting the middleware on a route group where the
 // framework allows it.
+//
+// A path matches only the escaped path the request carries ([Request.Path]),
+// byte for byte: SkipPaths("/health/live") skips "/health/live" but not
+// "/health%2Flive", "/health/liv%65", "/health/live/" or "//health/live",
+// which routers may send to other (protected) handlers. Write paths as
+// they appear on the request line ("/a%20b", not "/a b"); SkipPaths panics
+// at set-up on a path that is not in that form or has a query.
 func SkipPaths(paths ...string) Option {
+	for _, p := range paths {
+		checkSkipPath(p)
+	}
 	return optionFunc(func(o *options) { o.skip = append(o.skip, paths...) })
 }
 
 // WithErrorRenderer lets fn reshape refusals, e.g. to render another body.
 // fn receives the error and the default response and may change its Status,
 // Header and Body; a status below 400 is ignored, so a refusal stays one.
+// The error is this request's own deep copy (Scopes included): fn may
+// change it without affecting other requests or the guard that refused.
 func WithErrorRenderer(fn func(err *Error, r *Response)) Option {
 	return optionFunc(func(o *options) { o.render = fn })
 }
@@ -110,7 +122,8 @@ func OnAuthenticated(fn func(ctx context.Context, c *Claims)) Option {
 }
 
 // OnRejected calls fn for every refused request, authentication or
-// authorization. fn must not block.
+// authorization. fn must not block. err is the request's own copy, the one
+// the error renderer saw; changing it affects nothing else.
 func OnRejected(fn func(ctx context.Context, err *Error)) Option {
 	return optionFunc(func(o *options) { o.onRejected = fn })
 }

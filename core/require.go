@@ -47,8 +47,10 @@ func (r Requirement) eval(c *Claims) *Error {
 	return r.check(c)
 }
 
+// forbidden is the refusal of r. Its Scopes are a copy: the error goes to
+// callers of Check, renderers and hooks, which may change it.
 func forbidden(r *Requirement) *Error {
-	return &Error{Code: CodeForbidden, Description: "the token does not meet the requirement: " + r.desc, Scopes: r.scopes}
+	return &Error{Code: CodeForbidden, Description: "the token does not meet the requirement: " + r.desc, Scopes: slices.Clone(r.scopes)}
 }
 
 func needNames(fn, noun string, names []string) []string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,9 +66,11 @@ func (a *Authenticator) Response(err error) *Response {
 	if !errors.As(err, &e) || e == nil {
 		e = &Error{Code: "internal", Description: "the request could not be authenticated", Err: err}
 	} else {
-		// A copy: renderers and hooks get an Error they may change without
-		// changing a value shared between requests (or a sentinel).
+		// A deep copy: renderers and hooks get an Error they may change
+		// without changing a value shared between requests (a sentinel, a
+		// Requirement's scopes, an error the caller keeps).
 		ec := *e
+		ec.Scopes = slices.Clone(e.Scopes)
 		e = &ec
 	}
 	status, oauth := statusOf(e.Code)

@@ -62,10 +62,16 @@ func (v *Validator) Ready(ctx context.Context) error {
 	return v.src.ready(ctx)
 }
 
-// Keys returns the signing keys currently loaded.
+// Keys returns the signing keys currently loaded. They are deep copies
+// (public keys and certificates): changing them changes nothing the
+// Validator verifies with.
 func (v *Validator) Keys() []Key {
 	if snap := v.src.cur.Load(); snap != nil {
-		return slices.Clone(snap.list)
+		keys := make([]Key, len(snap.list))
+		for i, k := range snap.list {
+			keys[i] = k.clone()
+		}
+		return keys
 	}
 	return nil
 }
