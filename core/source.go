@@ -52,6 +52,7 @@ type source struct {
 	askedWait      time.Duration // the authority's last Retry-After
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
+	afterLoad      func()        // test seam: runs when a fetch has ended; nil in production
 
 	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
 	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
@@ -189,8 +190,14 @@ func (src *source) load() (any, error) {
 	} else {
 		src.okTime.Store(time.Now().UnixNano())
 	}
+	// The snapshot is published, and the fetch marked done, under one
+	// lock: a fetch can start only once the previous one has published,
+	// so snapshots are published in the order of their fetches, each
+	// generation once, and an older key set never replaces a newer one.
+	var prev *snapshot
+	changed := false
 	src.mu.Lock()
-	src.fetching = false
+	hook := src.afterLoad // read before the first load's close(loaded)
 	if err != nil {
 		src.lastErr = err
 		src.askedWait = 0
@@ -201,23 +208,27 @@ func (src *source) load() (any, error) {
 	} else {
 		src.lastErr = nil
 		src.nextRetry = time.Time{}
+		prev = src.cur.Load()
+		changed = prev == nil || !sameKeys(prev.keys, snap.keys)
+		if prev != nil {
+			snap.gen = prev.gen
+			if changed {
+				snap.gen++
+			}
+		}
+		src.cur.Store(snap)
+		if prev == nil {
+			close(src.loaded)
+		}
 	}
+	src.fetching = false
 	src.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if err != nil {
 		src.s.logger.Warn("entra: refreshing signing keys failed; keeping the last good keys", "error", err.Error())
 		return nil, err
-	}
-	prev := src.cur.Load()
-	changed := prev == nil || !sameKeys(prev.keys, snap.keys)
-	if prev != nil {
-		snap.gen = prev.gen
-		if changed {
-			snap.gen++
-		}
-	}
-	src.cur.Store(snap)
-	if prev == nil {
-		close(src.loaded)
 	}
 	if changed {
 		src.s.logger.Info("entra: signing keys loaded", "keys", len(snap.keys))
