@@ -17,8 +17,10 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,12 +34,18 @@ import (
 // per request; a warm validator keeps serving its last good keys; both
 // recover without a restart once the endpoint heals.
 
-// requestBudget is the context of one request in these tests; slack is
-// what a request may take beyond it on a loaded test machine.
-const (
-	requestBudget = 300 * time.Millisecond
-	slack         = time.Second
-)
+// requestBudget is the context of one request in these tests that expect
+// a refusal: short, so that hanging faults cost little. That a request
+// returns when its context ends, whatever the fetch it waits for does, is
+// proven without a clock by TestRequestsEndWithTheirContextWhileFetchHangs.
+// Nothing here compares elapsed time: on a loaded machine a goroutine may
+// wait seconds for a CPU.
+const requestBudget = 300 * time.Millisecond
+
+// healBudget bounds waiting for a validator to heal on its own: its
+// background retries back off up to a minute, longer than any healthy run
+// waits.
+const healBudget = 3 * time.Minute
 
 // hostileConfig is srv's Config with the production HTTP client (the
 // core's default: bounded redirects, never https to http), no token cache,
@@ -129,18 +137,12 @@ func burst(n int, f func() error) []error {
 	return errs
 }
 
-// validateWithin validates tok with a context of d and fails the test if
-// the call outlives d by more than slack.
+// validateWithin validates tok with a context of d.
 func validateWithin(t *testing.T, v *entra.Validator, tok string, d time.Duration) (*entra.Claims, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	start := time.Now()
-	c, err := v.Validate(ctx, tok)
-	if took := time.Since(start); took > d+slack {
-		t.Errorf("Validate took %v with a %v context", took, d)
-	}
-	return c, err
+	return v.Validate(ctx, tok)
 }
 
 // checkUnavailable asserts a cold refusal: ErrKeysUnavailable, no claims,
@@ -251,19 +253,27 @@ func TestHostileKeyEndpoints(t *testing.T) {
 		if err := v.Ready(ctxWithin(t, 50*time.Millisecond)); !errors.Is(err, entra.ErrKeysUnavailable) {
 			t.Fatalf("Ready while cold: got %v, want %v", entra.CodeOf(err), entra.CodeKeysUnavailable)
 		}
-		// However many requests arrive, they join fetches, never start one.
+		// However many requests arrive, they join fetches, never start
+		// one: the endpoint sees only the background loop's retries (and
+		// the fetch in flight when the burst began), however long the
+		// burst takes on a loaded machine.
 		before := srv.Fetches(tc.ep)
+		loop0, req0 := entra.FetchesStarted(v)
 		for _, err := range burst(200, func() error { _, err := validateWithin(t, v, tok, requestBudget); return err }) {
 			if !errors.Is(err, entra.ErrKeysUnavailable) {
 				t.Fatalf("cold burst: got %v, want %v", entra.CodeOf(err), entra.CodeKeysUnavailable)
 			}
 		}
-		if n := srv.Fetches(tc.ep) - before; n > 2*hits {
-			t.Errorf("200 cold requests caused %d requests to %v, want at most %d", n, tc.ep, 2*hits)
+		loop1, req1 := entra.FetchesStarted(v)
+		if req1 != req0 {
+			t.Errorf("200 cold requests started %d fetches, want 0", req1-req0)
+		}
+		if n, most := srv.Fetches(tc.ep)-before, hits*int(loop1-loop0+1); n > most {
+			t.Errorf("200 cold requests met %d requests to %v, want at most %d (%d background retries)", n, tc.ep, most, loop1-loop0)
 		}
 		// Healing needs no restart.
 		srv.ClearFaults()
-		if err := v.Ready(ctxWithin(t, 10*time.Second)); err != nil {
+		if err := v.Ready(ctxWithin(t, healBudget)); err != nil {
 			t.Fatalf("validator did not heal: %v", err)
 		}
 		if _, err := v.Validate(ctxT(t), tok); err != nil {
@@ -273,17 +283,17 @@ func TestHostileKeyEndpoints(t *testing.T) {
 		// Warm: a new key forces a refresh, which meets the fault.
 		newTok := srv.Mint(entratest.Token{KeyID: srv.AddKey(), Scopes: []string{"Orders.Read"}})
 		srv.SetFault(tc.ep, tc.fault(t, srv, doc))
-		_, err = validateWithin(t, v, newTok, requestBudget)
-		switch {
-		case tc.ep != entratest.EndpointJWKS:
+		if tc.ep != entratest.EndpointJWKS {
 			// Between scheduled refreshes only keys are fetched.
-			if err != nil {
+			if err := eventuallyValid(t, v, newTok); err != nil {
 				t.Fatalf("warm, key of a new kid during a metadata fault: %v", err)
 			}
-		case !errors.Is(err, entra.ErrUnknownKey):
+		} else if _, err = validateWithin(t, v, newTok, requestBudget); !errors.Is(err, entra.ErrUnknownKey) {
 			t.Fatalf("warm, key of a new kid during the fault: got %v (%v), want %v", entra.CodeOf(err), err, entra.CodeUnknownKey)
 		}
-		// The last good keys keep serving, without fetches.
+		// The last good keys keep serving, without fetches. The refresh
+		// for the new kid may outlive its request: it ends first.
+		entra.WaitForFetch(ctxT(t), v)
 		before = srv.Fetches(tc.ep)
 		for _, err := range burst(200, func() error { _, err := v.Validate(ctxT(t), tok); return err }) {
 			if err != nil {
@@ -296,18 +306,29 @@ func TestHostileKeyEndpoints(t *testing.T) {
 		if st := v.Stats(); st.Keys == 0 {
 			t.Fatal("warm validator lost its keys")
 		}
-		// Healing: the next refresh picks up the new key. Each attempt
-		// waits for a fetch (one may still be in flight), never for time.
+		// Healing: the next refresh picks up the new key.
 		srv.ClearFaults()
-		for range 3 {
-			if _, err = v.Validate(ctxT(t), newTok); err == nil {
-				break
-			}
-		}
-		if err != nil {
+		if err := eventuallyValid(t, v, newTok); err != nil {
 			t.Fatalf("warm validator did not pick up the new key after the fault: %v", err)
 		}
 	})
+}
+
+// eventuallyValid validates tok (a token of a kid the validator does not
+// hold yet) until it is accepted or healBudget passes, and returns the last
+// error. Each attempt waits for a refresh for the kid (MinRefreshInterval
+// is a nanosecond here), which on a loaded machine may run past its 500ms
+// FetchTimeout: a refresh that failed that way is simply tried again.
+func eventuallyValid(t *testing.T, v *entra.Validator, tok string) error {
+	t.Helper()
+	ctx := ctxWithin(t, healBudget)
+	for {
+		_, err := v.Validate(ctx, tok)
+		if err == nil || ctx.Err() != nil || !errors.Is(err, entra.ErrUnknownKey) {
+			return err
+		}
+		entra.WaitForFetch(ctx, v)
+	}
 }
 
 // ctxWithin is a context that ends after d, cancelled with the test.
@@ -330,8 +351,10 @@ func TestHostileHugeKeySetMemory(t *testing.T) {
 	c, err := v.Validate(ctxT(t), srv.UserToken("a"))
 	runtime.ReadMemStats(&after)
 	checkUnavailable(t, c, err, srv)
-	if n := srv.Fetches(entratest.EndpointJWKS); n != 1 {
-		t.Errorf("key set fetched %d times, want 1", n)
+	// One request per fetch: background retries may have begun.
+	n := srv.Fetches(entratest.EndpointJWKS)
+	if loop, _ := entra.FetchesStarted(v); n < 1 || uint64(n) > loop {
+		t.Errorf("key set fetched %d times in %d fetches, want once per fetch", n, loop)
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
 		t.Fatalf("a 50 MB key set cost %d MiB of allocations, want at most 16", alloc>>20)
@@ -355,20 +378,23 @@ func TestHostileUnknownKidFloodDuringOutage(t *testing.T) {
 			cfg := hostileConfig(srv)
 			cfg.MinRefreshInterval = 0 // the default, 30s
 			v := newValidator(t, cfg)
-			if err := v.Ready(ctxT(t)); err != nil {
+			if err := v.Ready(ctxWithin(t, healBudget)); err != nil {
 				t.Fatal(err)
 			}
 			tok := srv.UserToken("a")
+			// Minted before the flood: signing is what would keep the
+			// CPUs busy, not the validator.
+			flood := make([]string, 200)
+			for i := range flood {
+				flood[i] = srv.Mint(entratest.Token{Scopes: []string{"a"}, Header: map[string]any{"kid": fmt.Sprintf("flood-%d", i)}})
+			}
 			srv.SetFault(entratest.EndpointJWKS, f.fault)
 			before := srv.Fetches(entratest.EndpointJWKS)
-			var mu sync.Mutex
-			i := 0
-			errs := burst(200, func() error {
-				mu.Lock()
-				i++
-				kid := fmt.Sprintf("flood-%d", i)
-				mu.Unlock()
-				_, err := validateWithin(t, v, srv.Mint(entratest.Token{Scopes: []string{"a"}, Header: map[string]any{"kid": kid}}), requestBudget)
+			_, req0 := entra.FetchesStarted(v)
+			start := time.Now()
+			var next atomic.Int64
+			errs := burst(len(flood), func() error {
+				_, err := validateWithin(t, v, flood[next.Add(1)-1], requestBudget)
 				return err
 			})
 			for _, err := range errs {
@@ -376,8 +402,16 @@ func TestHostileUnknownKidFloodDuringOutage(t *testing.T) {
 					t.Fatalf("unknown kid during outage: got %v (%v), want %v", entra.CodeOf(err), err, entra.CodeUnknownKey)
 				}
 			}
-			if n := srv.Fetches(entratest.EndpointJWKS) - before; n > 2 {
-				t.Errorf("200 unknown kids caused %d key set fetches, want at most 2", n)
+			// The one refresh the rate limit allows may outlive the flood.
+			entra.WaitForFetch(ctxT(t), v)
+			// One refresh per MinRefreshInterval (30s) the flood lasted:
+			// on a healthy machine, one.
+			allowed := 1 + int(time.Since(start)/entra.DefaultMinRefreshInterval)
+			if _, req1 := entra.FetchesStarted(v); req1-req0 < 1 || int(req1-req0) > allowed {
+				t.Errorf("200 unknown kids started %d refreshes, want 1 to %d", req1-req0, allowed)
+			}
+			if n := srv.Fetches(entratest.EndpointJWKS) - before; n < 1 || n > allowed {
+				t.Errorf("200 unknown kids caused %d key set fetches, want 1 to %d", n, allowed)
 			}
 			for _, err := range burst(200, func() error { _, err := v.Validate(ctxT(t), tok); return err }) {
 				if err != nil {
@@ -394,14 +428,27 @@ func TestHostileRedirects(t *testing.T) {
 	t.Run("loop is bounded", func(t *testing.T) {
 		srv := entratest.NewServer()
 		defer srv.Close()
-		srv.SetFault(entratest.EndpointJWKS, entratest.Redirect(endpointURL(srv, entratest.EndpointJWKS), http.StatusFound))
+		// Each hop redirects to the next, numbered: the longest chain
+		// one fetch followed shows however many fetches (background
+		// retries) ran meanwhile.
+		var mu sync.Mutex
+		longest := -1
+		srv.SetFault(entratest.EndpointJWKS, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			hop, _ := strconv.Atoi(r.URL.Query().Get("hop"))
+			mu.Lock()
+			longest = max(longest, hop)
+			mu.Unlock()
+			http.Redirect(w, r, endpointURL(srv, entratest.EndpointJWKS)+"?hop="+strconv.Itoa(hop+1), http.StatusFound)
+		})
 		v := newValidator(t, hostileConfig(srv))
 		c, err := v.Validate(ctxT(t), srv.UserToken("a"))
 		checkUnavailable(t, c, err, srv)
 		// Config.HTTPClient documents "at most 3 redirects"; the client
 		// stops when a third redirect would be followed (3 requests).
-		if n := srv.Fetches(entratest.EndpointJWKS); n < 2 || n > 4 {
-			t.Errorf("a redirect loop made %d requests, want 2 to 4 (at most 3 redirects)", n)
+		mu.Lock()
+		defer mu.Unlock()
+		if longest < 1 || longest > 3 {
+			t.Errorf("a redirect loop was followed for %d redirects, want 1 to 3", longest)
 		}
 	})
 	t.Run("short chain is followed", func(t *testing.T) {

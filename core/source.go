@@ -53,6 +53,7 @@ type source struct {
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
 	afterLoad      func()        // test seam: runs when a fetch has ended; nil in production
+	started        [3]uint64     // fetches started, by refreshReason (for tests)
 
 	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
 	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
@@ -161,6 +162,7 @@ func (src *source) start(reason refreshReason) (<-chan singleflight.Result, bool
 		}
 		// A fresh key per fetch: singleflight then always runs load for a
 		// new fetch, and joiners always find the fetch in flight.
+		src.started[reason]++
 		src.seq++
 		src.flight = strconv.FormatUint(src.seq, 10)
 		src.fetching = true

@@ -54,10 +54,14 @@ func TestUnknownKidFloodIsRateLimited(t *testing.T) {
 	if err := v.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
+	toks := make([]string, 500)
+	for i := range toks {
+		toks[i] = srv.Mint(entratest.Token{Header: map[string]any{"kid": fmt.Sprintf("random-kid-%d", i)}})
+	}
 	before := srv.Fetches(entratest.EndpointJWKS)
+	start := time.Now()
 	var wg sync.WaitGroup
-	for i := range 500 {
-		tok := srv.Mint(entratest.Token{Header: map[string]any{"kid": "random-kid-" + string(rune('a'+i%26)) + time.Now().Format("150405.000000000")}})
+	for _, tok := range toks {
 		wg.Go(func() {
 			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrUnknownKey) {
 				t.Errorf("unknown kid: got %v", entra.CodeOf(err))
@@ -65,8 +69,11 @@ func TestUnknownKidFloodIsRateLimited(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := srv.Fetches(entratest.EndpointJWKS) - before; n > 1 {
-		t.Fatalf("500 unknown kids caused %d key fetches, want at most 1 per window", n)
+	entra.WaitForFetch(ctx, v) // the refresh may outlive the requests
+	// One fetch per MinRefreshInterval the flood lasted: on a healthy
+	// machine, one.
+	if n, most := srv.Fetches(entratest.EndpointJWKS)-before, 1+int(time.Since(start)/entra.DefaultMinRefreshInterval); n > most {
+		t.Fatalf("500 unknown kids caused %d key fetches, want at most %d (one per window)", n, most)
 	}
 	// The legitimate token still validates from the cached keys.
 	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
@@ -145,8 +152,12 @@ func TestColdOutageHeals(t *testing.T) {
 	if e.RetryAfter < time.Second {
 		t.Errorf("RetryAfter = %v", e.RetryAfter)
 	}
-	if n := srv.Fetches(entratest.EndpointJWKS); n > 2 {
-		t.Errorf("50 requests during a cold outage caused %d key fetches", n)
+	// Cold requests only join fetches: the endpoint sees the background
+	// loop's retries alone, however long the 50 requests took.
+	n := srv.Fetches(entratest.EndpointJWKS)
+	loop, forRequests := entra.FetchesStarted(v)
+	if forRequests != 0 || uint64(n) > loop {
+		t.Errorf("50 requests during a cold outage: %d key fetches, %d started by requests, %d by the background loop", n, forRequests, loop)
 	}
 	srv.ClearFaults()
 	if err := v.Ready(ctx); err != nil {
@@ -165,16 +176,14 @@ func TestSlowEndpointHonoursRequestDeadline(t *testing.T) {
 	v := newValidator(t, srv.Config())
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	// That it returns at the deadline rather than with the fetch is
+	// TestRequestsEndWithTheirContextWhileFetchHangs's, without a clock.
 	_, err := v.Validate(ctx, srv.UserToken("a"))
 	if !errors.Is(err, entra.ErrKeysUnavailable) {
 		t.Fatalf("got %v, want keys_unavailable", entra.CodeOf(err))
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cause is not the request's deadline: %v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("Validate waited %v past its deadline", d)
 	}
 	if err := v.Ready(ctx); err == nil {
 		t.Fatal("Ready succeeded while keys hang")
@@ -209,7 +218,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 	go func() { v.Close(); v.Close(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute): // fail rather than hang
 		t.Fatal("Close blocked on a hanging fetch")
 	}
 }
