@@ -33,8 +33,12 @@ func newValidator(t testing.TB, cfg entra.Config) *entra.Validator {
 	return v
 }
 
+// ctxT is a test's context for calls expected to succeed or to fail on
+// their own: it ends with the test, or after a minute, so that a bug fails
+// the test instead of hanging it. Several calls share it, so it is far
+// longer than they need on a loaded machine; no test relies on it ending.
 func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
