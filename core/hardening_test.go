@@ -152,8 +152,7 @@ func TestKeysReturnsCopies(t *testing.T) {
 			k.Certificate.PublicKey.(*rsa.PublicKey).N.Set(w.other.N)
 			k.Certificate.Raw[len(k.Certificate.Raw)-1] ^= 0xff
 		case *ecdsa.PublicKey:
-			pub.X.Set(w.otherEC.X)
-			pub.Y.Set(w.otherEC.Y)
+			*pub = w.otherEC.PublicKey
 		default:
 			t.Fatalf("key %s is a %T", k.ID, k.PublicKey)
 		}

@@ -16,8 +16,17 @@ func (k Key) clone() Key {
 	case *rsa.PublicKey:
 		k.PublicKey = &rsa.PublicKey{N: new(big.Int).Set(pub.N), E: pub.E}
 	case *ecdsa.PublicKey:
-		//lint:ignore SA1019 X and Y are how a curve point is copied without re-encoding.
-		k.PublicKey = &ecdsa.PublicKey{Curve: pub.Curve, X: new(big.Int).Set(pub.X), Y: new(big.Int).Set(pub.Y)}
+		// Re-encoded: the point's coordinates are not to be copied by hand.
+		var cp *ecdsa.PublicKey
+		if b, err := pub.Bytes(); err == nil {
+			cp, _ = ecdsa.ParseUncompressedPublicKey(pub.Curve, b)
+		}
+		if cp == nil {
+			// parseJWKS publishes only points that encode; never share.
+			k.PublicKey = nil
+		} else {
+			k.PublicKey = cp
+		}
 	default:
 		// parseJWKS publishes RSA and EC keys only; anything else is
 		// not handed out rather than shared.
