@@ -28,6 +28,11 @@ import (
 // $X the last instant exp is valid (clock - leeway), $N the last instant
 // nbf is valid (clock + leeway), $T the clock.
 
+// golang-jwt keeps NumericDates to the second by default; entraguard reads
+// them as golang-jwt does with nanosecond precision (math.Modf, then the
+// fraction in nanoseconds), so both compare the same instants.
+func init() { jwt.TimePrecision = time.Nanosecond }
+
 // oracle is an authority, a validator with a fixed clock, and golang-jwt
 // parsers configured alike.
 type oracle struct {
@@ -43,9 +48,8 @@ func newOracle(f testing.TB) *oracle {
 	f.Helper()
 	srv := entratest.NewServer()
 	f.Cleanup(srv.Close)
-	// A whole second: golang-jwt reads NumericDates to the second
-	// (jwt.TimePrecision), entraguard exactly; with the clock on a second
-	// both put the edges of exp and nbf at the same instants.
+	// One fixed instant for both, on a whole second so that the seeds'
+	// $X and $N are the exact edges of exp and nbf.
 	now := time.Unix(time.Now().Unix(), 0)
 	cfg := srv.Config()
 	cfg.Now = func() time.Time { return now }
@@ -132,8 +136,7 @@ func sameClaims(c *entra.Claims, mc jwt.MapClaims) error {
 			return fmt.Errorf("%s: golang-jwt cannot read it (%v), entraguard accepted it", d.name, err)
 		case nd == nil && !d.ours.IsZero():
 			return fmt.Errorf("%s absent for golang-jwt, entraguard %v", d.name, d.ours)
-		case nd != nil && nd.Unix() != d.ours.Unix():
-			// golang-jwt keeps whole seconds (jwt.TimePrecision).
+		case nd != nil && !nd.Equal(d.ours):
 			return fmt.Errorf("%s %v, entraguard %v", d.name, nd.Time, d.ours)
 		}
 	}

@@ -349,10 +349,9 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	if c.expires.IsZero() {
 		return newError(CodeMissingClaim, "token has no exp claim")
 	}
-	// Valid while now is before exp + skew (RFC 7519 §4.1.4: "on or after"
-	// is expired), exp read to the whole second as golang-jwt reads it: a
-	// fractional exp never buys a token extra time.
-	if !now.Before(c.expires.Truncate(time.Second).Add(v.s.skew)) {
+	// Valid while now is before exp + skew: RFC 7519 §4.1.4 says expired
+	// "on or after" exp.
+	if !now.Before(c.expires.Add(v.s.skew)) {
 		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
 	}
 	if !c.notBefore.IsZero() && now.Add(v.s.skew).Before(c.notBefore) {
