@@ -254,9 +254,10 @@ func TestHostileKeyEndpoints(t *testing.T) {
 			t.Fatalf("Ready while cold: got %v, want %v", entra.CodeOf(err), entra.CodeKeysUnavailable)
 		}
 		// However many requests arrive, they join fetches, never start
-		// one: the endpoint sees only the background loop's retries (and
-		// the fetch in flight when the burst began), however long the
-		// burst takes on a loaded machine.
+		// one: the endpoint sees only the background loop's retries,
+		// however long the burst takes on a loaded machine. (The +2: the
+		// fetch in flight when the burst began, and one that had already
+		// given up but whose request the loaded server read only later.)
 		before := srv.Fetches(tc.ep)
 		loop0, req0 := entra.FetchesStarted(v)
 		for _, err := range burst(200, func() error { _, err := validateWithin(t, v, tok, requestBudget); return err }) {
@@ -268,7 +269,7 @@ func TestHostileKeyEndpoints(t *testing.T) {
 		if req1 != req0 {
 			t.Errorf("200 cold requests started %d fetches, want 0", req1-req0)
 		}
-		if n, most := srv.Fetches(tc.ep)-before, hits*int(loop1-loop0+1); n > most {
+		if n, most := srv.Fetches(tc.ep)-before, hits*int(loop1-loop0+2); n > most {
 			t.Errorf("200 cold requests met %d requests to %v, want at most %d (%d background retries)", n, tc.ep, most, loop1-loop0)
 		}
 		// Healing needs no restart.
@@ -292,16 +293,19 @@ func TestHostileKeyEndpoints(t *testing.T) {
 			t.Fatalf("warm, key of a new kid during the fault: got %v (%v), want %v", entra.CodeOf(err), err, entra.CodeUnknownKey)
 		}
 		// The last good keys keep serving, without fetches. The refresh
-		// for the new kid may outlive its request: it ends first.
+		// for the new kid may outlive its request: it ends first. The
+		// count is of fetches started, not of requests the authority
+		// saw: on a loaded machine the server may read a request of that
+		// refresh only after the refresh gave up on it.
 		entra.WaitForFetch(ctxT(t), v)
-		before = srv.Fetches(tc.ep)
+		loop0, req0 = entra.FetchesStarted(v)
 		for _, err := range burst(200, func() error { _, err := v.Validate(ctxT(t), tok); return err }) {
 			if err != nil {
 				t.Fatalf("warm validator refused a valid token during the fault: %v", err)
 			}
 		}
-		if n := srv.Fetches(tc.ep) - before; n != 0 {
-			t.Errorf("200 requests with a known key caused %d fetches", n)
+		if loop1, req1 := entra.FetchesStarted(v); loop1 != loop0 || req1 != req0 {
+			t.Errorf("200 requests with a known key started %d fetches", loop1-loop0+req1-req0)
 		}
 		if st := v.Stats(); st.Keys == 0 {
 			t.Fatal("warm validator lost its keys")
@@ -410,8 +414,10 @@ func TestHostileUnknownKidFloodDuringOutage(t *testing.T) {
 			if _, req1 := entra.FetchesStarted(v); req1-req0 < 1 || int(req1-req0) > allowed {
 				t.Errorf("200 unknown kids started %d refreshes, want 1 to %d", req1-req0, allowed)
 			}
-			if n := srv.Fetches(entratest.EndpointJWKS) - before; n < 1 || n > allowed {
-				t.Errorf("200 unknown kids caused %d key set fetches, want 1 to %d", n, allowed)
+			// The authority may not even have read the request of a
+			// refresh that gave up (hang): at most, not exactly.
+			if n := srv.Fetches(entratest.EndpointJWKS) - before; n > allowed {
+				t.Errorf("200 unknown kids caused %d key set fetches, want at most %d", n, allowed)
 			}
 			for _, err := range burst(200, func() error { _, err := v.Validate(ctxT(t), tok); return err }) {
 				if err != nil {

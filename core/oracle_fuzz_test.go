@@ -252,3 +252,123 @@ func TestGolangJWTOracleIsNotVacuous(t *testing.T) {
 		}
 	}
 }
+
+// oracleValues are the values FuzzGolangJWTOracleClaims puts in a claim:
+// the right ones, their edges, and every wrong type and near miss.
+var oracleValues = map[string][]string{
+	"aud":   {`"$A"`, `"api://$A"`, `["$A"]`, `["x","$A"]`, `[]`, `["$A",1]`, `"\u0024A"`, `"$A "`, `"API://$A"`, `null`, `1`, `{"aud":"$A"}`, `"api://other"`},
+	"iss":   {`"$I"`, `"$V"`, `"$I/"`, `"$I "`, `["$I"]`, `null`, `""`, `"https://login.microsoftonline.com/$D/v2.0"`, `"$I".`},
+	"exp":   {`$E`, `$X`, `$X.5`, `$X.000000001`, `$T`, `$B`, `"$E"`, `null`, `-1`, `1e300`, `$E0`, `1.7e9`, `[$E]`, `true`, `$E.`, `0x10`},
+	"nbf":   {`$B`, `$N`, `$N.5`, `$N.000000001`, `$E`, `"$B"`, `null`, `-1`, `[$B]`},
+	"iat":   {`$B`, `$E`, `"$B"`, `null`, `-5`, `{}`},
+	"tid":   {`"$D"`, `"$D "`, `"00000000-0000-0000-0000-000000000000"`, `7`, `null`, `""`},
+	"sub":   {`"s"`, `""`, `7`, `null`, `["s"]`},
+	"oid":   {`"00000000-0000-4000-8000-000000000001"`, `7`, `null`},
+	"scp":   {`"Orders.Read"`, `" a  b "`, `"a\tb"`, `["Orders.Read"]`, `""`, `7`},
+	"roles": {`["Admin"]`, `[]`, `["a",1]`, `"Admin"`, `null`},
+	"ver":   {`"2.0"`, `"1.0"`, `2`, `null`},
+}
+
+var oracleClaimNames = []string{"aud", "iss", "exp", "nbf", "iat", "tid", "sub", "oid", "scp", "roles", "ver"}
+
+var oracleHeaders = []string{
+	`{"typ":"JWT","alg":"RS256","kid":"$K"}`,
+	`{"alg":"RS256","kid":"$K"}`,
+	`{"alg":"RS256","kid":"$K","typ":"at+jwt"}`,
+	`{"alg":"RS256","kid":"$K","typ":"JOSE"}`,
+	`{"alg":"RS256","kid":"$K","crit":["b64"],"b64":false}`,
+	`{"alg":"RS256","kid":"$K","alg":"RS256"}`,
+	`{"alg":"RS256"}`,
+	`{"alg":"RS256","kid":"$K","jku":"https://evil.example/keys"}`,
+	`{"alg":"PS256","kid":"$K"}`,
+	`{"alg":"RS256","kid":"$K","x5t":"x"}`,
+}
+
+// oraclePayload builds a payload from recipe: a valid base set of claims,
+// then per pair of bytes a claim (low bits; the high bit writes it twice or
+// drops it) and its value.
+func oraclePayload(recipe []byte) (header string, payload string) {
+	vals := map[string]string{"aud": `"$A"`, "iss": `"$I"`, "exp": `$E`, "nbf": `$B`, "iat": `$B`, "tid": `"$D"`, "sub": `"s"`, "oid": `"00000000-0000-4000-8000-000000000001"`, "scp": `"Orders.Read"`, "ver": `"2.0"`}
+	twice := map[string]bool{}
+	header = oracleHeaders[0]
+	if len(recipe) > 0 {
+		header = oracleHeaders[int(recipe[0])%len(oracleHeaders)]
+		recipe = recipe[1:]
+	}
+	for ; len(recipe) >= 2; recipe = recipe[2:] {
+		name := oracleClaimNames[int(recipe[0]&0x3f)%len(oracleClaimNames)]
+		switch recipe[0] >> 6 {
+		case 1:
+			delete(vals, name)
+			continue
+		case 2:
+			twice[name] = true
+		}
+		choices := oracleValues[name]
+		vals[name] = choices[int(recipe[1])%len(choices)]
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	first := true
+	for _, name := range oracleClaimNames {
+		v, ok := vals[name]
+		if !ok {
+			continue
+		}
+		for range 1 + btoi(twice[name]) {
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			b.WriteString(`"` + name + `":` + v)
+		}
+	}
+	b.WriteByte('}')
+	return header, b.String()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FuzzGolangJWTOracleClaims is FuzzGolangJWTOracle over payloads assembled
+// from well-formed JSON with adversarial claim values (see oracleValues),
+// which reach the claim checks far more often than mutated bytes do.
+func FuzzGolangJWTOracleClaims(f *testing.F) {
+	o := newOracle(f)
+	f.Add([]byte{})
+	f.Add([]byte{0, 2, 1})    // exp at its edge
+	f.Add([]byte{0, 2, 2})    // exp half a second past it
+	f.Add([]byte{0, 3, 1})    // nbf at its edge
+	f.Add([]byte{0, 3, 2})    // nbf half a second before it
+	f.Add([]byte{0, 0, 3})    // aud ["x", $A]
+	f.Add([]byte{0, 1, 1})    // iss v1.0
+	f.Add([]byte{0, 0x80, 0}) // aud twice
+	f.Add([]byte{0, 0x42, 0}) // no exp
+	f.Add([]byte{2, 8, 1, 9, 0})
+	f.Fuzz(func(t *testing.T, recipe []byte) {
+		if len(recipe) > 64 {
+			return
+		}
+		h, p := oraclePayload(recipe)
+		header, payload := o.subst.Replace(h), o.subst.Replace(p)
+		tok := o.srv.SignBytes("", []byte(header), []byte(payload))
+		ctx, cancel := fuzzCtx()
+		defer cancel()
+		c, err := o.v.Validate(ctx, tok)
+		if err != nil {
+			checkRefusal(t, c, err)
+			return
+		}
+		mc, gerr := o.golangJWT(tok)
+		if gerr != nil {
+			t.Fatalf("entraguard accepted a token golang-jwt refuses: %v\nheader %s\npayload %s", gerr, header, payload)
+		}
+		if why := sameClaims(c, mc); why != nil {
+			t.Fatalf("entraguard and golang-jwt read different claims: %v\npayload %s", why, payload)
+		}
+	})
+}
