@@ -349,8 +349,8 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	if c.expires.IsZero() {
 		return newError(CodeMissingClaim, "token has no exp claim")
 	}
-	// Valid while now is before exp + skew: RFC 7519 §4.1.4 says expired
-	// "on or after" exp.
+	// Valid while now is before exp + skew: RFC 7519 §4.1.4 says a token
+	// is expired "on or after" exp, so at exp + skew exactly it is refused.
 	if !now.Before(c.expires.Add(v.s.skew)) {
 		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
 	}
