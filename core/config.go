@@ -145,6 +145,11 @@ type Config struct {
 	// Logger receives key refresh events and skipped keys. Tokens and key
 	// material are never logged. Optional. Default: no logging.
 	Logger *slog.Logger
+
+	// Observer receives validations, refusals and key refreshes, for
+	// metrics and tracing (see the entraotel module). Optional.
+	// Default: none, at no cost.
+	Observer Observer
 }
 
 // ConfigFromEnv returns a Config read from the Azure SDK's environment
@@ -193,6 +198,7 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
+	observer       Observer
 }
 
 func configError(format string, args ...any) error {
@@ -213,6 +219,7 @@ func (c Config) settings() (*settings, error) {
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
+		observer:     c.Observer,
 	}
 	if s.tenant == "" {
 		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (AZURE_TENANT_ID)", TenantOrganizations)
