@@ -201,7 +201,7 @@ func TestMetricsAndSpans(t *testing.T) {
 			set := attribute.NewSet(e.Attributes...)
 			code, _ := set.Value(entraotel.KeyErrorType)
 			st, _ := set.Value(entraotel.KeyRefusalStatus)
-			evs = append(evs, code.AsString()+"/"+st.Emit())
+			evs = append(evs, code.AsString()+"/"+st.String())
 		}
 		if strings.Join(evs, ",") != wantEvents[i] {
 			t.Errorf("span %d events %v, want %q", i, evs, wantEvents[i])
@@ -229,11 +229,11 @@ func assertNothingPersonal(t *testing.T, f *fixture, tokens ...string) {
 	}
 	for _, s := range f.spans.Ended() {
 		for _, a := range s.Attributes() {
-			all = append(all, a.Value.Emit())
+			all = append(all, a.Value.String())
 		}
 		for _, e := range s.Events() {
 			for _, a := range e.Attributes {
-				all = append(all, a.Value.Emit())
+				all = append(all, a.Value.String())
 			}
 		}
 	}
@@ -254,7 +254,7 @@ func attrsOf(d metricdata.Aggregation) []string {
 	var out []string
 	add := func(s attribute.Set) {
 		for _, kv := range s.ToSlice() {
-			out = append(out, kv.Value.Emit())
+			out = append(out, kv.Value.String())
 		}
 	}
 	switch d := d.(type) {
