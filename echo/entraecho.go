@@ -84,7 +84,7 @@ func Require(reqs ...entra.Requirement) echo.MiddlewareFunc {
 	reqs = slices.Clone(reqs)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if resp := entra.Authorize(c.Request().Context(), reqs...); resp != nil {
+			if resp := entra.AuthorizeRoute(c.Request().Context(), c.Path(), reqs...); resp != nil {
 				return reject(c, resp)
 			}
 			return next(c)

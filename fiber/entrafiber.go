@@ -60,7 +60,7 @@ func Require(reqs ...entra.Requirement) fiber.Handler {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *fiber.Ctx) error {
-		if resp := entra.Authorize(c.UserContext(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.UserContext(), c.Route().Path, reqs...); resp != nil {
 			return reject(c, resp)
 		}
 		return c.Next()

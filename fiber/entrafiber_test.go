@@ -292,7 +292,7 @@ func TestNoPanicOnRequests(t *testing.T) {
 	app.Use(entrafiber.Authenticate(v))
 	app.Get("/user", entrafiber.RequireUser(), entrafiber.RequireMember(), ok)
 	app.Get("/app", entrafiber.RequireAppOnly(), entrafiber.RequireApp(srv.CallerID), ok)
-	app.Get("/group", entrafiber.RequireGroup("g"), ok)
+	app.Get("/group", entrafiber.RequireGroup("0b0b0b0b-0000-4000-8000-000000000000"), ok)
 	for _, tc := range []struct {
 		path, token string
 		status      int

@@ -53,7 +53,7 @@ func Require(reqs ...entra.Requirement) gin.HandlerFunc {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *gin.Context) {
-		if resp := entra.Authorize(c.Request.Context(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.Request.Context(), c.FullPath(), reqs...); resp != nil {
 			reject(c, resp)
 			return
 		}
