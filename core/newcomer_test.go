@@ -3,9 +3,11 @@ package entra_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -371,5 +373,41 @@ func TestExpiredTokenWithinAndPastTheSkew(t *testing.T) {
 	expired := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-10 * time.Minute)})
 	if _, err := v.Validate(ctxT(t), expired); !errors.Is(err, entra.ErrExpired) {
 		t.Fatalf("a token expired 10 minutes ago: %v, want ErrExpired", err)
+	}
+}
+
+// Every exported method of Claims, including those added later, is safe on
+// a nil *Claims and reads as zero values.
+func TestNilClaimsAreSafe(t *testing.T) {
+	var c *entra.Claims
+	typ := reflect.TypeOf(c)
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		args := []reflect.Value{reflect.ValueOf(c)}
+		for j := 1; j < m.Type.NumIn(); j++ {
+			args = append(args, reflect.Zero(m.Type.In(j)))
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("(*Claims)(nil).%s panicked: %v", m.Name, r)
+				}
+			}()
+			for _, out := range m.Func.Call(args) {
+				if out.Kind() == reflect.Bool && out.Bool() && m.Name != "Get" {
+					t.Errorf("(*Claims)(nil).%s = true, want false", m.Name)
+				}
+			}
+		}()
+	}
+	if c.IsApp() || c.IsUser() || c.IdentityType() != "" || c.HasScope("") || len(c.Raw()) != 0 {
+		t.Fatal("a nil *Claims does not read as zero values")
+	}
+	if b, err := json.Marshal(struct{ C *entra.Claims }{c}); err != nil || string(b) != `{"C":null}` {
+		t.Fatalf("json of a nil *Claims: %s, %v", b, err)
+	}
+	// The guards refuse a nil *Claims rather than panicking.
+	if err := entra.RequireScope("Orders.Read").Check(c); !errors.Is(err, entra.ErrTokenMissing) {
+		t.Fatalf("Check(nil) = %v, want ErrTokenMissing", err)
 	}
 }

@@ -161,6 +161,8 @@ func RequireMember() echo.MiddlewareFunc {
 // Claims returns the claims that [Authenticate] put in the request's
 // context, and whether there are any (false for anonymous or skipped
 // requests). It is [entra.ClaimsFromContext] on c.Request().Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c echo.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request().Context())
 }

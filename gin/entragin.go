@@ -131,6 +131,8 @@ func RequireMember() gin.HandlerFunc {
 // context, and whether there are any (false for anonymous requests and
 // routes outside Authenticate). It is [entra.ClaimsFromContext] on
 // c.Request.Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c *gin.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request.Context())
 }
