@@ -190,3 +190,34 @@ func equalEvents[E comparable](a, b []E) bool {
 	}
 	return true
 }
+
+// nopObserver is the cheapest observer: what any observer costs at least.
+type nopObserver struct{}
+
+func (nopObserver) ObserveValidation(context.Context, entra.ValidationEvent) {}
+func (nopObserver) ObserveRefusal(context.Context, entra.RefusalEvent)       {}
+func (nopObserver) ObserveRefresh(entra.RefreshEvent)                        {}
+
+// BenchmarkValidateCachedObserved is BenchmarkValidateCached with an
+// observer set: the cost of reporting a cache hit.
+func BenchmarkValidateCachedObserved(b *testing.B) {
+	srv := entratest.NewServer()
+	b.Cleanup(srv.Close)
+	cfg := srv.Config()
+	cfg.Observer = nopObserver{}
+	v := newValidator(b, cfg)
+	if err := v.Ready(ctxT(b)); err != nil {
+		b.Fatal(err)
+	}
+	tok := srv.UserToken("Orders.Read", "Orders.Write")
+	ctx := ctxT(b)
+	if _, err := v.Validate(ctx, tok); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
