@@ -8,11 +8,13 @@ require (
 	github.com/entraguard/entraguard/echo v0.0.0
 	github.com/entraguard/entraguard/fiber v0.0.0
 	github.com/entraguard/entraguard/gin v0.0.0
+	github.com/entraguard/entraguard/grpc v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/labstack/echo/v4 v4.16.0
 	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -50,13 +52,14 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	golang.org/x/arch v0.24.0 // indirect
-	golang.org/x/crypto v0.53.0 // indirect
-	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/entraguard/entraguard/core => ./core
@@ -66,3 +69,5 @@ replace github.com/entraguard/entraguard/gin => ./gin
 replace github.com/entraguard/entraguard/echo => ./echo
 
 replace github.com/entraguard/entraguard/fiber => ./fiber
+
+replace github.com/entraguard/entraguard/grpc => ./grpc
