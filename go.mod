@@ -3,7 +3,9 @@ module github.com/entraguard/entraguard
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/danielgtaylor/huma/v2 v2.37.2
+	github.com/entraguard/entraguard/connect v0.0.0
 	github.com/entraguard/entraguard/core v0.0.0
 	github.com/entraguard/entraguard/echo v0.0.0
 	github.com/entraguard/entraguard/fiber v0.0.0
@@ -15,6 +17,7 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -59,7 +62,6 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/entraguard/entraguard/core => ./core
@@ -71,3 +73,5 @@ replace github.com/entraguard/entraguard/echo => ./echo
 replace github.com/entraguard/entraguard/fiber => ./fiber
 
 replace github.com/entraguard/entraguard/grpc => ./grpc
+
+replace github.com/entraguard/entraguard/connect => ./connect
