@@ -39,6 +39,9 @@ type Claims struct {
 	wids, xmsCC, amr                []string
 	groupsOverage                   bool
 
+	ext      claimsExt // Agent ID, B2C and legacy claims: claims_agent.go
+	hasNonce bool
+
 	expires, notBefore, issuedAt time.Time
 }
 
@@ -83,6 +86,7 @@ func parseClaims(payload string) (*Claims, error) {
 			c.objectID, err = r.str()
 		case "tid":
 			c.tenantID, err = r.str()
+			c.ext.hasTid = true
 		case "name":
 			c.name, err = r.str()
 		case "preferred_username":
@@ -109,11 +113,12 @@ func parseClaims(payload string) (*Claims, error) {
 			c.idp, err = r.str()
 		case "nonce":
 			c.nonce, err = r.str()
+			c.hasNonce = true
 		case "uti":
 			c.uti, err = r.str()
 		case "scp":
 			if c.scp, err = r.str(); err == nil {
-				c.scopes = fields(c.scp)
+				c.scopes = scopeFields(c.scp)
 			}
 		case "acct":
 			var f float64
@@ -153,7 +158,13 @@ func parseClaims(payload string) (*Claims, error) {
 		case "iat":
 			c.issuedAt, err = numericDate(&r)
 		default:
-			err = r.skip(1)
+			if ok, e := c.ext.parse(&r, name); ok {
+				err = e
+			} else if foldsToDecided(name) {
+				err = errClaimCase
+			} else {
+				err = r.skip(1)
+			}
 		}
 		if err != nil && err != errJSONDuplicate && err != errJSONDepth {
 			return &claimError{name: name, err: err}
@@ -161,6 +172,9 @@ func parseClaims(payload string) (*Claims, error) {
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := c.resolveTenant(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -245,10 +259,13 @@ func (c *Claims) AppID() string {
 
 // IdentityType reports whether the caller is an application on its own
 // behalf or a user. The idtyp claim decides when present ("app" or "user").
-// Without it, a token is an app's when it carries no scp (Entra issues scp
-// only to delegated tokens) and its sub is its oid (an app-only token's
+// Without it, a token is an app's when it carries no delegated scope (no
+// scp, or the empty or "/" scp of app-only agent tokens: Entra issues real
+// scopes only to delegated tokens) and its sub is its oid (an app-only token's
 // subject is the app's service principal; a user's sub is pairwise and
-// differs from the oid, so an ID token counts as a user's).
+// differs from the oid, so an ID token counts as a user's) or Entra says its
+// subject is an agent identity (xms_sub_fct 11) or a service principal
+// (xms_idrel 7).
 func (c *Claims) IdentityType() IdentityType {
 	switch c.idtyp {
 	case "app":
@@ -256,7 +273,7 @@ func (c *Claims) IdentityType() IdentityType {
 	case "user":
 		return IdentityUser
 	}
-	if c.scp == "" && c.subject != "" && c.subject == c.objectID {
+	if len(c.scopes) == 0 && (c.subject != "" && c.subject == c.objectID || c.ext.appSubject()) {
 		return IdentityApp
 	}
 	return IdentityUser
@@ -274,7 +291,8 @@ func (c *Claims) Version() string { return c.version }
 // Audience returns the aud claim's values.
 func (c *Claims) Audience() []string { return slices.Clone(c.audience) }
 
-// Scopes returns the delegated scopes (the scp claim split at spaces).
+// Scopes returns the delegated scopes (the scp claim split at spaces). The
+// "/" that app-only agent tokens may carry means "no scope" and is left out.
 func (c *Claims) Scopes() []string { return slices.Clone(c.scopes) }
 
 // Roles returns the roles claim: app roles assigned to the user or the app.

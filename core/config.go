@@ -145,6 +145,26 @@ type Config struct {
 	// Logger receives key refresh events and skipped keys. Tokens and key
 	// material are never logged. Optional. Default: no logging.
 	Logger *slog.Logger
+
+	// AllowMissingObjectID admits tokens without an oid claim: those of
+	// service-principal-less authentication (an app with no service
+	// principal in the tenant), which Entra blocks since March 2026.
+	// Optional. Default: false; they are refused with [CodeObjectIDMissing].
+	// Azure AD B2C validators (see B2CUserFlows) never require oid, which a
+	// B2C user flow emits only when asked to (its sub is the object ID).
+	AllowMissingObjectID bool
+
+	// B2CUserFlows are the Azure AD B2C user flows (policies) whose tokens
+	// are accepted, matched case-insensitively against the token's tfp or
+	// acr claim. Optional. Default: when MetadataURL names a user flow
+	// (".../B2C_1_signin/v2.0/.well-known/openid-configuration", or
+	// "?p=B2C_1_signin"), that flow only; otherwise none is checked.
+	B2CUserFlows []string
+
+	// AnyB2CUserFlow accepts tokens of every user flow of the B2C tenant
+	// whose keys sign them, as before B2CUserFlows existed. Optional.
+	// Default: false. It cannot be set with B2CUserFlows.
+	AnyB2CUserFlow bool
 }
 
 // ConfigFromEnv returns a Config read from the Azure SDK's environment
@@ -193,6 +213,8 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
+	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
+	b2cFlows       []string // accepted B2C user flows; nil: not checked
 }
 
 func configError(format string, args ...any) error {
@@ -357,6 +379,9 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := c.b2cSettings(s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
