@@ -337,9 +337,11 @@ func RequireAgent(kinds ...AgentKind) Requirement {
 	return r
 }
 
-// errAgentDenied is the refusal of an agent by [DenyAgents] and
-// [RefuseAgents]. Its fields are never changed.
-var errAgentDenied = &Error{Code: CodeAgentNotAllowed, Description: "agents (Microsoft Entra Agent ID) may not call this API: the token was issued to an agent, acting on its own, as its agent user or for a user"}
+// agentDenied is the refusal of an agent by [DenyAgents] and
+// [RefuseAgents]: a new value each time, since Check hands it to callers.
+func agentDenied() *Error {
+	return &Error{Code: CodeAgentNotAllowed, Description: "agents (Microsoft Entra Agent ID) may not call this API: the token was issued to an agent, acting on its own, as its agent user or for a user"}
+}
 
 // DenyAgents refuses Microsoft Entra Agent ID agents ([Claims.IsAgent]),
 // whether they act on their own, through their agent user account, or for
@@ -350,7 +352,7 @@ func DenyAgents() Requirement {
 	r := Requirement{desc: "no agent (Microsoft Entra Agent ID)"}
 	r.check = func(c *Claims) *Error {
 		if c.IsAgent() {
-			return errAgentDenied
+			return agentDenied()
 		}
 		return nil
 	}

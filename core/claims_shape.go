@@ -109,7 +109,7 @@ func (a *Authenticator) shapePolicy(c *Claims) *Error {
 		return &Error{Code: CodeIDTokenNotAccepted, Description: "the token has a nonce claim, so it is an ID token (proof of a sign-in to a client app), not an access token for this API: request an access token for this API's scopes (e.g. api://" + a.v.s.clientID + "/.default)"}
 	}
 	if a.o.refuseAgents && c.IsAgent() {
-		return errAgentDenied
+		return agentDenied()
 	}
 	return nil
 }

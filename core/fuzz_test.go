@@ -282,6 +282,10 @@ func FuzzValidate(f *testing.F) {
 	for _, s := range []string{
 		"$G", "$H.$L.$S", "$H.$L.", "$H.$L", "$H..$S", ".$L.$S", "$G.", "$G.$S.$S", "$H.$L.$S$S",
 		srv.AppToken("Admin"),
+		srv.AgentAppToken("Admin"), srv.AgentUserToken("a"),
+		srv.Mint(entratest.Token{Agent: entra.AgentAutonomous, Claims: map[string]any{"scp": "/"}}),
+		srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"TID": srv.TenantID}}),
+		srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"tid": nil, "http://schemas.microsoft.com/identity/claims/tenantid": srv.TenantID}}),
 		srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}}),
 		srv.Mint(entratest.Token{Scopes: []string{"a"}, Header: map[string]any{"alg": "none"}}),
 		srv.Mint(entratest.Token{Scopes: []string{"a"}, Header: map[string]any{"nonce": "x"}}),
