@@ -21,8 +21,8 @@ func (c Config) b2cSettings(s *settings) error {
 	b2c := c.AnyB2CUserFlow
 	for _, f := range c.B2CUserFlows {
 		f = strings.TrimSpace(f)
-		if f == "" || strings.ContainsAny(f, " /?#") {
-			return configError("Config.B2CUserFlows entry %q is not a user flow name such as %q", f, "B2C_1_signin")
+		if !isPolicyName(f) || strings.ContainsAny(f, " /?#") {
+			return configError("Config.B2CUserFlows entry %q is not a user flow name: B2C names user flows B2C_1_… and custom policies B2C_1A_…, such as %q", f, "B2C_1_signin")
 		}
 		s.b2cFlows = append(s.b2cFlows, f)
 		b2c = true

@@ -154,9 +154,10 @@ type Config struct {
 	// B2C user flow emits only when asked to (its sub is the object ID).
 	AllowMissingObjectID bool
 
-	// B2CUserFlows are the Azure AD B2C user flows (policies) whose tokens
-	// are accepted, matched case-insensitively against the token's tfp or
-	// acr claim. Optional. Default: when MetadataURL names a user flow
+	// B2CUserFlows are the Azure AD B2C user flows (policies, named
+	// "B2C_1_..." or, for custom policies, "B2C_1A_...") whose tokens are
+	// accepted, matched case-insensitively against the token's tfp or acr
+	// claim; a token of another flow is refused with [CodeUserFlow]. Optional. Default: when MetadataURL names a user flow
 	// (".../B2C_1_signin/v2.0/.well-known/openid-configuration", or
 	// "?p=B2C_1_signin"), that flow only; otherwise none is checked.
 	B2CUserFlows []string

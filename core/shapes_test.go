@@ -246,6 +246,7 @@ func TestB2CUserFlow(t *testing.T) {
 			return c
 		}(),
 		func() entra.Config { c := b2c.Config("B2C_1_signin"); c.B2CUserFlows = []string{" "}; return c }(),
+		func() entra.Config { c := b2c.Config("B2C_1_signin"); c.B2CUserFlows = []string{"signin"}; return c }(),
 	} {
 		_, err := entra.NewValidator(bad)
 		wantCode(t, err, entra.ErrConfig)
