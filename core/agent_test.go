@@ -296,3 +296,19 @@ func TestRefusalLogCarriesAgentBlueprint(t *testing.T) {
 		}
 	}
 }
+
+// xms_idrel 5 (guest user) makes a user a guest, as acct 1 does.
+func TestIdentityRelationGuest(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := readyValidator(t, srv, nil)
+	guest := mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"xms_idrel": "5"}}))
+	member := mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"xms_idrel": "1"}}))
+	if !guest.IsGuest() || member.IsGuest() {
+		t.Errorf("IsGuest: xms_idrel 5 %v, xms_idrel 1 %v", guest.IsGuest(), member.IsGuest())
+	}
+	wantCode(t, entra.RequireMember().Check(guest), entra.ErrForbidden)
+	if !slices.Equal(guest.IdentityRelations(), []entra.IdentityRelation{entra.RelationGuestUser}) {
+		t.Errorf("IdentityRelations %v", guest.IdentityRelations())
+	}
+}

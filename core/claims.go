@@ -347,13 +347,14 @@ func (c *Claims) HasGroupsOverage() bool { return c.groupsOverage }
 func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.xmsCC, cp) }
 
 // IsGuest reports whether the user is a guest in the token's tenant: acct is
-// 1, or idp names another issuer than the token's own tenant. App-only
+// 1, xms_idrel says guest user (5), or idp names another issuer than the
+// token's own tenant. App-only
 // tokens are never guests.
 func (c *Claims) IsGuest() bool {
 	if c.IsApp() {
 		return false
 	}
-	if c.acct == 1 {
+	if c.acct == 1 || slices.Contains(c.ext.idrel, RelationGuestUser) {
 		return true
 	}
 	if c.idp == "" || c.idp == c.issuer {
