@@ -167,7 +167,7 @@ func TestUnscopedAgentToken(t *testing.T) {
 			if resp == nil || resp.Err.Code != entra.CodeNoPermissions {
 				t.Errorf("scp %q idtyp %v: default policy answered %v, want %s", scp, idtyp, resp, entra.CodeNoPermissions)
 			}
-			for _, r := range []entra.Requirement{entra.RequireScope("/"), entra.RequireUser(), entra.RequireScopeOrAppRole([]string{"/"}, []string{"Orders.Read.All"})} {
+			for _, r := range []entra.Requirement{entra.RequireScope("Orders.Read"), entra.RequireUser(), entra.RequireScopeOrAppRole([]string{"Orders.Read"}, []string{"Orders.Read.All"})} {
 				wantCode(t, r.Check(c), entra.ErrForbidden)
 			}
 		}
