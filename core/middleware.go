@@ -281,7 +281,9 @@ func warnUnauthenticatedGuard(route string) {
 // (see [ClaimsFromContext]), the claims, and nil. On refusal it returns ctx
 // unchanged, nil claims and the *Error; [Authenticator.Response] maps it to
 // the HTTP answer. Unlike [Validator.Validate], a token with neither scp nor
-// roles is refused with [CodeNoPermissions], as the middleware refuses it.
+// roles is refused with [CodeNoPermissions], an ID token (payload nonce)
+// with [CodeIDTokenNotAccepted], and, under [RefuseAgents], an agent's with
+// [CodeAgentNotAllowed], as the middleware refuses them.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (context.Context, *Claims, error) {
 	if token == "" {
 		return ctx, nil, a.reject(ctx, errNoToken).Err
