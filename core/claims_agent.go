@@ -154,9 +154,6 @@ func facetList[T ~int](r *jsonReader) ([]T, error) {
 		}
 		out = append(out, T(n))
 	}
-	if out == nil && strings.TrimSpace(s) != "" {
-		return nil, errFacet
-	}
 	return out, nil
 }
 
