@@ -125,7 +125,8 @@ func OnRejected(fn func(ctx context.Context, err *Error)) Option {
 // WithLogger logs each refusal (code and status; never the token) at Info
 // level, with the agent's blueprint (agent_blueprint_app_id, from
 // xms_par_app_azp) when an agent's valid token is refused, for auditing as
-// Entra's sign-in logs do. Default: the Validator's Config.Logger.
+// Entra's sign-in logs do. Default: Config.Logger when the Validator was
+// given one; otherwise refusals are not logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
