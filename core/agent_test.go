@@ -312,3 +312,26 @@ func TestIdentityRelationGuest(t *testing.T) {
 		t.Errorf("IdentityRelations %v", guest.IdentityRelations())
 	}
 }
+
+// A refusal by the default policy or RefuseAgents leaves the hooks'
+// context without claims: the request was not authenticated.
+func TestPolicyRefusalHookContextHasNoClaims(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := readyValidator(t, srv, nil)
+	var codes []entra.Code
+	var sawClaims bool
+	hook := entra.OnRejected(func(ctx context.Context, err *entra.Error) {
+		_, ok := entra.ClaimsFromContext(ctx)
+		sawClaims = sawClaims || ok
+		codes = append(codes, err.Code)
+	})
+	h := entra.Middleware(v, entra.RefuseAgents(), hook)(http.HandlerFunc(okHandler))
+	for _, tok := range []string{srv.Mint(entratest.Token{}), srv.AgentAppToken("R"), srv.Mint(entratest.Token{Roles: []string{"R"}, Claims: map[string]any{"nonce": "n"}})} {
+		get(t, h, "/", http.Header{"Authorization": {"Bearer " + tok}})
+	}
+	want := []entra.Code{entra.CodeNoPermissions, entra.CodeAgentNotAllowed, entra.CodeIDTokenNotAccepted}
+	if !slices.Equal(codes, want) || sawClaims {
+		t.Errorf("codes %v (want %v), claims in the hook's context: %v", codes, want, sawClaims)
+	}
+}
