@@ -31,6 +31,20 @@ type Observer interface {
 	ObserveRefresh(ev RefreshEvent)
 }
 
+// NopObserver does nothing. Embed it in an observer of your own to
+// implement only the methods you need: methods added to [Observer] later
+// then keep your type compiling.
+type NopObserver struct{}
+
+// ObserveValidation implements [Observer].
+func (NopObserver) ObserveValidation(context.Context, ValidationEvent) {}
+
+// ObserveRefusal implements [Observer].
+func (NopObserver) ObserveRefusal(context.Context, RefusalEvent) {}
+
+// ObserveRefresh implements [Observer].
+func (NopObserver) ObserveRefresh(RefreshEvent) {}
+
 // CacheResult says how the verified-token cache took part in a validation.
 type CacheResult uint8
 

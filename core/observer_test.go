@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,12 +192,27 @@ func equalEvents[E comparable](a, b []E) bool {
 	return true
 }
 
-// nopObserver is the cheapest observer: what any observer costs at least.
-type nopObserver struct{}
+// refusalCounter implements only what it needs, embedding NopObserver.
+type refusalCounter struct {
+	entra.NopObserver
+	n atomic.Int32
+}
 
-func (nopObserver) ObserveValidation(context.Context, entra.ValidationEvent) {}
-func (nopObserver) ObserveRefusal(context.Context, entra.RefusalEvent)       {}
-func (nopObserver) ObserveRefresh(entra.RefreshEvent)                        {}
+func (r *refusalCounter) ObserveRefusal(context.Context, entra.RefusalEvent) { r.n.Add(1) }
+
+func TestNopObserverEmbedded(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	rc := &refusalCounter{}
+	cfg := srv.Config()
+	cfg.Observer = rc
+	v := newValidator(t, cfg)
+	h := entra.Middleware(v)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if rc.n.Load() != 1 {
+		t.Fatalf("%d refusals observed, want 1", rc.n.Load())
+	}
+}
 
 // BenchmarkValidateCachedObserved is BenchmarkValidateCached with an
 // observer set: the cost of reporting a cache hit.
@@ -204,7 +220,7 @@ func BenchmarkValidateCachedObserved(b *testing.B) {
 	srv := entratest.NewServer()
 	b.Cleanup(srv.Close)
 	cfg := srv.Config()
-	cfg.Observer = nopObserver{}
+	cfg.Observer = entra.NopObserver{} // the cheapest observer: what any costs at least
 	v := newValidator(b, cfg)
 	if err := v.Ready(ctxT(b)); err != nil {
 		b.Fatal(err)
