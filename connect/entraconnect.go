@@ -96,8 +96,9 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 // The interceptor and [ErrorFromContext] also set the response headers
 // WWW-Authenticate (the challenge an HTTP answer would carry) and, for
 // Unavailable, Retry-After (seconds). They are response headers in every
-// protocol, never trailers: Go's HTTP/2 server drops those two names from
-// trailers, where the gRPC protocol puts an error's metadata.
+// protocol, never trailers: Go's HTTP/2 server drops WWW-Authenticate from
+// trailers (RFC 9110 forbids it there), where the gRPC protocol puts an
+// error's metadata; Retry-After goes with it so both are read alike.
 func Error(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), errors.New(st.Message))
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
