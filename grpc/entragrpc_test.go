@@ -80,6 +80,11 @@ var rules = entra.NewMethodRules().
 // interceptors, and returns a client connection to it.
 func serve(t *testing.T, v *entra.Validator, opts ...entra.Option) *grpc.ClientConn {
 	t.Helper()
+	return serveRules(t, v, rules, opts...)
+}
+
+func serveRules(t *testing.T, v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *grpc.ClientConn {
+	t.Helper()
 	g := entragrpc.New(v, rules, opts...)
 	srv := grpc.NewServer(grpc.UnaryInterceptor(g.Unary()), grpc.StreamInterceptor(g.Stream()))
 	testpb.RegisterTestServiceServer(srv, orders{})
@@ -332,6 +337,59 @@ func TestKeysUnavailable(t *testing.T) {
 	}
 	if !errors.Is(&entra.Error{Code: entra.Code(r.reason)}, entra.ErrKeysUnavailable) {
 		t.Error("reason is not the Code")
+	}
+}
+
+// A service rule covers every method without its own rule, streaming ones
+// included; a method's own rule wins.
+func TestServiceRule(t *testing.T) {
+	srv, v := authority(t)
+	conn := serveRules(t, v, entra.NewMethodRules().
+		Service("grpc.testing.TestService", entra.RequireScope("Orders.Read")).
+		Method("/grpc.testing.TestService/EmptyCall"))
+	client := testpb.NewTestServiceClient(conn)
+	if _, err := client.EmptyCall(withAuth(t.Context(), "Bearer "+srv.UserToken("Profile")), &testpb.Empty{}); err != nil {
+		t.Errorf("EmptyCall, own rule: %v", err)
+	}
+	if _, err := client.UnaryCall(withAuth(t.Context(), "Bearer "+srv.UserToken("Profile")), &testpb.SimpleRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("UnaryCall without the service's scope: %v", err)
+	}
+	if _, err := client.UnaryCall(withAuth(t.Context(), "Bearer "+srv.UserToken("Orders.Read")), &testpb.SimpleRequest{}); err != nil {
+		t.Errorf("UnaryCall with the service's scope: %v", err)
+	}
+	s, err := client.StreamingInputCall(withAuth(t.Context(), "Bearer "+srv.UserToken("Orders.Read")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Errorf("StreamingInputCall with the service's scope: %v", err)
+	}
+	// The health service has no rule here: closed.
+	if _, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("health without a rule: %v", err)
+	}
+}
+
+// Options of the middleware apply: another metadata key, anonymous calls.
+func TestOptions(t *testing.T) {
+	srv, v := authority(t)
+	conn := serve(t, v, entra.WithTokenFromHeader("x-api-token"), entra.Optional())
+	client := testpb.NewTestServiceClient(conn)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-api-token", srv.UserToken("Orders.Read"))
+	if r, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil || r.Username != srv.UserPrincipalName {
+		t.Errorf("token in x-api-token: %v %v", r, err)
+	}
+	both := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+srv.UserToken("Orders.Read"))
+	if _, err := client.UnaryCall(both, &testpb.SimpleRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a token in two places: %v", err)
+	}
+	// Optional: an anonymous call passes a rule without requirements (the
+	// handler sees no claims) but not one with requirements.
+	if _, err := client.EmptyCall(t.Context(), &testpb.Empty{}); status.Code(err) != codes.Internal || status.Convert(err).Message() != "no claims" {
+		t.Errorf("anonymous EmptyCall under Optional: %v", err)
+	}
+	if _, err := client.UnaryCall(t.Context(), &testpb.SimpleRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("anonymous UnaryCall under Optional: %v", err)
 	}
 }
 
