@@ -52,6 +52,7 @@ type source struct {
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
 	meta           metaState     // touched only by load
+	kick           chan struct{} // a refresh outside the loop kept last good metadata
 
 	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
 	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
@@ -64,7 +65,7 @@ type source struct {
 
 func newSource(s *settings, onChange func()) *source {
 	ctx, cancel := context.WithCancel(context.Background())
-	src := &source{s: s, onChange: onChange, loaded: make(chan struct{}), ctx: ctx, cancel: cancel}
+	src := &source{s: s, onChange: onChange, loaded: make(chan struct{}), kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 	// The first fetch starts before NewValidator returns, so requests that
 	// arrive at once join it instead of failing.
 	first, _ := src.start(refreshScheduled)
@@ -100,6 +101,10 @@ func (src *source) run(ch <-chan singleflight.Result) {
 			return
 		}
 		ch = nil
+		select {
+		case <-src.kick: // from this loop's own refresh: its wait is below
+		default:
+		}
 		if res.Err != nil {
 			// Jitter spreads the retries of many replicas. An authority
 			// that asks for more time (429 or 503 with Retry-After) gets
@@ -126,6 +131,10 @@ func (src *source) run(ch <-chan singleflight.Result) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
+		case <-src.kick:
+			// An on-demand refresh kept last known good metadata: the
+			// loop takes over its retries, with backoff.
+			t.Stop()
 		case <-src.ctx.Done():
 			t.Stop()
 			return
@@ -206,6 +215,12 @@ func (src *source) load() (any, error) {
 		// A refresh that kept last known good metadata still reports why.
 		src.lastErr = src.meta.err
 		src.nextRetry = time.Time{}
+		if src.lastErr != nil {
+			select {
+			case src.kick <- struct{}{}:
+			default:
+			}
+		}
 	}
 	src.mu.Unlock()
 	if err != nil {
