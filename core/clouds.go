@@ -112,3 +112,32 @@ func filterCloudKeys(s *settings, keys map[string]*verifyKey, list []Key, metaCl
 	}
 	return keys, kept
 }
+
+// cloudOfIssuer returns the known cloud of a token issuer: its host is an
+// authority host or the cloud's v1.0 issuer host. Or nil.
+func cloudOfIssuer(iss string) *cloud {
+	u, err := url.Parse(iss)
+	if err != nil {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	for i := range clouds {
+		if clouds[i].v1IssuerHost != "" && host == clouds[i].v1IssuerHost {
+			return &clouds[i]
+		}
+	}
+	return cloudOfHost(host)
+}
+
+// otherCloudError explains an issuer of another known cloud than this
+// authority's, or returns nil.
+func otherCloudError(s *settings, snap *snapshot, iss string) error {
+	if len(snap.issuers) == 0 {
+		return nil
+	}
+	tok, own := cloudOfIssuer(iss), authorityCloud(s, snap.issuers[0].display)
+	if tok == nil || own == nil || tok == own {
+		return nil
+	}
+	return newError(CodeIssuer, "token was issued by the "+tok.name+" cloud, but this API's authority is in the "+own.name+" cloud: register the API in the cloud its callers use, and set Config.AuthorityHost to that cloud's authority (https://"+tok.hosts[0]+"/)")
+}

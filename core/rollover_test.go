@@ -567,3 +567,24 @@ func (rt *recordingTransport) urls() []string {
 	defer rt.mu.Unlock()
 	return append([]string(nil), rt.seen...)
 }
+
+// A token of another cloud is refused with an error that names both clouds.
+func TestTokenOfAnotherCloudNamesTheClouds(t *testing.T) {
+	srv := entratest.NewServer(entratest.WithTenantID(tenantA))
+	defer srv.Close()
+	srv.SetFault(entratest.EndpointMetadataV2, rewriteFault(func(m map[string]any) {
+		m["issuer"] = "https://login.microsoftonline.com/" + tenantA + "/v2.0"
+	}))
+	v := newValidator(t, srv.Config())
+	for iss, cloud := range map[string]string{
+		"https://sts.chinacloudapi.cn/" + tenantA + "/":           "China",
+		"https://login.microsoftonline.us/" + tenantA + "/v2.0":   "US Government",
+		"https://login.sovcloud-identity.fr/" + tenantA + "/v2.0": "Bleu",
+	} {
+		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"iss": iss}}))
+		wantCode(t, err, entra.ErrIssuer)
+		if !strings.Contains(err.Error(), cloud) || !strings.Contains(err.Error(), "public") {
+			t.Errorf("issuer of the %s cloud: %v", cloud, err)
+		}
+	}
+}

@@ -436,6 +436,9 @@ func (v *Validator) audienceError(c *Claims) error {
 }
 
 func (v *Validator) issuerError(c *Claims, snap *snapshot) error {
+	if err := otherCloudError(v.s, snap, c.issuer); err != nil {
+		return err
+	}
 	want := make([]string, 0, len(snap.issuers))
 	for _, is := range snap.issuers {
 		want = append(want, is.display)
