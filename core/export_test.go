@@ -1,5 +1,7 @@
 package entra
 
+import "time"
+
 // ForceMetadataRefresh refreshes v's metadata and keys now, as the next
 // scheduled refresh would, and waits for it: tests of last known good
 // metadata cannot wait for RefreshInterval.
@@ -10,4 +12,12 @@ func ForceMetadataRefresh(v *Validator) error {
 		return nil
 	}
 	return (<-ch).Err
+}
+
+// AgeV1Missing makes the v1.0 metadata of v look as if it had been
+// answering 404 for d already, if it answers 404 at all.
+func AgeV1Missing(v *Validator, d time.Duration) {
+	if since := v.src.meta.v1MissingSince.Load(); since != 0 {
+		v.src.meta.v1MissingSince.CompareAndSwap(since, since-int64(d))
+	}
 }

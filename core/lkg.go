@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,8 @@ type metaState struct {
 	// value, or nil. The background loop then retries with backoff.
 	err error
 	// v1MissingSince is when the v1.0 metadata started answering 404
-	// while a v1.0 issuer was known, or zero.
-	v1MissingSince time.Time
+	// while a v1.0 issuer was known (UnixNano), or zero. Atomic for tests.
+	v1MissingSince atomic.Int64
 }
 
 // metaResult is what the metadata documents say, after falling back to the
@@ -102,12 +103,12 @@ func (src *source) fetchMetadata(ctx context.Context, prev *snapshot) (metaResul
 		notFound := errors.As(errs[1], &fe) && fe.status == http.StatusNotFound
 		switch {
 		case errs[1] == nil:
-			src.meta.v1MissingSince = time.Time{}
+			src.meta.v1MissingSince.Store(0)
 			res.issuers = append(res.issuers, newIssuer(docs[1].Issuer, true))
-		case prevV1 != nil && notFound && src.meta.v1MissingSince.IsZero():
-			src.meta.v1MissingSince = time.Now()
+		case prevV1 != nil && notFound && src.meta.v1MissingSince.Load() == 0:
+			src.meta.v1MissingSince.Store(time.Now().UnixNano())
 			fallthrough
-		case prevV1 != nil && (!notFound || time.Since(src.meta.v1MissingSince) < v1GoneAfter):
+		case prevV1 != nil && (!notFound || time.Since(time.Unix(0, src.meta.v1MissingSince.Load())) < v1GoneAfter):
 			src.s.logger.Warn("entra: refreshing the v1.0 metadata failed; keeping its last good issuer", "error", errs[1].Error())
 			degraded = append(degraded, errs[1])
 			res.issuers = append(res.issuers, *prevV1)

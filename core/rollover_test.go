@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -586,5 +588,91 @@ func TestTokenOfAnotherCloudNamesTheClouds(t *testing.T) {
 		if !strings.Contains(err.Error(), cloud) || !strings.Contains(err.Error(), "public") {
 			t.Errorf("issuer of the %s cloud: %v", cloud, err)
 		}
+	}
+}
+
+// A v1.0 metadata that has answered 404 for a day is believed: the
+// authority dropped v1.0, and v1.0 tokens are refused.
+func TestV1Metadata404ForADayDropsV1(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.CacheSize = -1
+	v := newValidator(t, cfg)
+	if err := v.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := srv.Mint(entratest.Token{Version: entra.Version1, Scopes: []string{"a"}})
+	srv.SetFault(entratest.EndpointMetadataV1, entratest.Status(http.StatusNotFound))
+	if err := entra.ForceMetadataRefresh(v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Validate(ctxT(t), v1); err != nil {
+		t.Fatalf("v1.0 token after the first 404: %v", err)
+	}
+	entra.AgeV1Missing(v, 25*time.Hour)
+	if err := entra.ForceMetadataRefresh(v); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Validate(ctxT(t), v1)
+	wantCode(t, err, entra.ErrIssuer)
+	if _, err := v.Validate(ctxT(t), srv.UserToken("a")); err != nil {
+		t.Fatalf("v2.0 token: %v", err)
+	}
+}
+
+// Entra's real 2025 "common" key set lists two keys of the US Government
+// cloud (cloud_instance_name "microsoftonline.us"). With the real metadata's
+// cloud_instance_name, they are not loaded, and the real tokens signed by
+// the global cloud's keys still validate.
+func TestRealKeySetKeysOfAnotherCloudSkipped(t *testing.T) {
+	dir := vectorsDir(t)
+	const set = "entra/jwks/2025-09_common_discovery_v2.0_keys__dfinity-internet-identity.json"
+	jwks, err := os.ReadFile(filepath.Join(dir, set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/common/v2.0/.well-known/openid-configuration":
+			_, _ = w.Write([]byte(`{"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","jwks_uri":"` + srv.URL + `/common/discovery/v2.0/keys","cloud_instance_name":"microsoftonline.com"}`))
+		case "/common/.well-known/openid-configuration":
+			_, _ = w.Write([]byte(`{"issuer":"https://sts.windows.net/{tenantid}/","jwks_uri":"` + srv.URL + `/common/discovery/keys","cloud_instance_name":"microsoftonline.com"}`))
+		case "/common/discovery/v2.0/keys":
+			_, _ = w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	seen := 0
+	for _, tok := range loadManifest(t, dir) {
+		if tok.JWKS != set || !strings.Contains(tok.File, "/valid-signature/") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, tok.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Unix(tok.Iat+1, 0)
+		v := newValidator(t, entra.Config{TenantID: entra.TenantCommon, ClientID: "11111111-2222-3333-4444-555555555555",
+			Audiences: audiences(tok.Aud), AuthorityHost: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return at }})
+		if _, err := v.Validate(ctxT(t), strings.TrimSpace(string(raw))); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(tok.File), err)
+		}
+		for _, k := range v.Keys() {
+			if k.ID == "wf9rj3EkQvzKpxDG-mJn1gALi6U" || k.ID == "dwd9Kc_5AQRdu0kNDRn5H5_ejaM" {
+				t.Fatalf("key %s of the US Government cloud was loaded", k.ID)
+			}
+		}
+		if n := len(v.Keys()); n != 4 {
+			t.Fatalf("%d keys loaded, want the 4 of the global cloud", n)
+		}
+		seen++
+	}
+	if seen == 0 {
+		t.Fatal("no token of that key set in the manifest")
 	}
 }
