@@ -6,7 +6,7 @@ import (
 )
 
 // Authority hosts of Microsoft Entra ID's clouds, for [Config.AuthorityHost]
-// (or AZURE_AUTHORITY_HOST). Each cloud is a separate Entra instance with its
+// (or ENTRA_AUTHORITY_HOST). Each cloud is a separate Entra instance with its
 // own tenants, metadata and signing keys; the issuers come from its metadata.
 const (
 	// AuthorityPublic is the global cloud, the default ([DefaultAuthorityHost]).
