@@ -10,18 +10,20 @@ import "strings"
 // held to keys that carry v2.0 issuers. Entra's personal-account keys must
 // never sign a work tenant's token, and a tenant's own key never another
 // tenant's. A key without an issuer property (or a blank one) limits nothing.
+// It allocates nothing.
 func keyIssuerOK(key *verifyKey, iss, tid string, snap *snapshot) bool {
 	if !key.hasIssuer {
 		return true
 	}
-	effective := key.issuerPre
+	// The effective key issuer is kPre+kTid+kSuf.
+	kPre, kTid, kSuf := key.issuerPre, "", ""
 	if key.templated {
 		if tid == "" {
 			return false // a template needs the token's tenant
 		}
-		effective = key.issuerPre + tid + key.issuerSuf
+		kTid, kSuf = tid, key.issuerSuf
 	}
-	if effective == iss {
+	if concatEqual(kPre, kTid, kSuf, iss, "", "") {
 		return true
 	}
 	// The v2.0 form of the token's issuer: the first issuer learned (from the
@@ -32,9 +34,34 @@ func keyIssuerOK(key *verifyKey, iss, tid string, snap *snapshot) bool {
 			continue
 		}
 		if v2.templated {
-			return tid != "" && effective == v2.pre+tid+v2.suf
+			return tid != "" && concatEqual(kPre, kTid, kSuf, v2.pre, tid, v2.suf)
 		}
-		return effective == v2.pre && (tid == "" || v2.tenant == "" || strings.EqualFold(v2.tenant, tid))
+		return concatEqual(kPre, kTid, kSuf, v2.pre, "", "") && (tid == "" || v2.tenant == "" || strings.EqualFold(v2.tenant, tid))
 	}
 	return false
+}
+
+// concatEqual reports whether a1+a2+a3 == b1+b2+b3, without building them.
+func concatEqual(a1, a2, a3, b1, b2, b3 string) bool {
+	if len(a1)+len(a2)+len(a3) != len(b1)+len(b2)+len(b3) {
+		return false
+	}
+	a, b := [3]string{a1, a2, a3}, [3]string{b1, b2, b3}
+	i, j := 0, 0 // current pieces
+	for {
+		for i < 3 && a[i] == "" {
+			i++
+		}
+		for j < 3 && b[j] == "" {
+			j++
+		}
+		if i == 3 || j == 3 {
+			return i == 3 && j == 3
+		}
+		n := min(len(a[i]), len(b[j]))
+		if a[i][:n] != b[j][:n] {
+			return false
+		}
+		a[i], b[j] = a[i][n:], b[j][n:]
+	}
 }
