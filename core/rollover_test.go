@@ -691,3 +691,12 @@ func TestRealKeySetKeysOfAnotherCloudSkipped(t *testing.T) {
 		t.Fatal("no token of that key set in the manifest")
 	}
 }
+
+// MaxTenantKeySets is bounded; NewValidator names the field.
+func TestMaxTenantKeySetsConfig(t *testing.T) {
+	_, err := entra.NewValidator(entra.Config{TenantID: entra.TenantOrganizations, ClientID: "api", MaxTenantKeySets: 1 << 30})
+	wantCode(t, err, entra.ErrConfig)
+	if !strings.Contains(err.Error(), "MaxTenantKeySets") {
+		t.Fatalf("error does not name the field: %v", err)
+	}
+}
