@@ -21,3 +21,17 @@ func AgeV1Missing(v *Validator, d time.Duration) {
 		v.src.meta.v1MissingSince.CompareAndSwap(since, since-int64(d))
 	}
 }
+
+// AgeTenantKeySets makes v's tenants' key sets look fetched d earlier.
+func AgeTenantKeySets(v *Validator, d time.Duration) {
+	if v.tk == nil {
+		return
+	}
+	v.tk.mu.Lock()
+	defer v.tk.mu.Unlock()
+	for el := v.tk.lru.Front(); el != nil; el = el.Next() {
+		ts := el.Value.(*tenantSet)
+		ts.fetchedAt = ts.fetchedAt.Add(-d)
+		ts.tried = ts.tried.Add(-d)
+	}
+}

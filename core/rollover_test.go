@@ -700,3 +700,38 @@ func TestMaxTenantKeySetsConfig(t *testing.T) {
 		t.Fatalf("error does not name the field: %v", err)
 	}
 }
+
+// A tenant's key set older than RefreshInterval is refreshed in the
+// background when used: a key the tenant removed stops being trusted, and
+// the verified-token cache is flushed.
+func TestTenantKeySetRefreshedWhenStale(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.MultiTenantConfig(entra.TenantOrganizations)
+	v := newValidator(t, cfg) // with the token cache
+	if err := v.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	kid := srv.AddTenantKey(tenantA)
+	mint := func() string {
+		return srv.Mint(entratest.Token{TenantID: tenantA, KeyID: kid, Scopes: []string{"a"}})
+	}
+	cached := mint()
+	if _, err := v.Validate(ctxT(t), cached); err != nil {
+		t.Fatal(err)
+	}
+	srv.RemoveKey(kid)
+	if _, err := v.Validate(ctxT(t), mint()); err != nil {
+		t.Fatalf("within RefreshInterval the tenant's set is not refetched: %v", err)
+	}
+	entra.AgeTenantKeySets(v, 2*entra.DefaultRefreshInterval)
+	before := srv.Fetches(entratest.EndpointMetadataV2)
+	if _, err := v.Validate(ctxT(t), mint()); err != nil {
+		t.Fatalf("a stale set still serves while it is refreshed: %v", err)
+	}
+	waitFor(t, "the background refresh", func() bool { return srv.Fetches(entratest.EndpointJWKS) > 0 && srv.Fetches(entratest.EndpointMetadataV2) > before })
+	waitFor(t, "the removed key to be refused", func() bool {
+		_, err := v.Validate(ctxT(t), cached)
+		return errors.Is(err, entra.ErrUnknownKey)
+	})
+}
