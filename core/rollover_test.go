@@ -729,7 +729,9 @@ func TestTenantKeySetRefreshedWhenStale(t *testing.T) {
 	if _, err := v.Validate(ctxT(t), mint()); err != nil {
 		t.Fatalf("a stale set still serves while it is refreshed: %v", err)
 	}
-	waitFor(t, "the background refresh", func() bool { return srv.Fetches(entratest.EndpointJWKS) > 0 && srv.Fetches(entratest.EndpointMetadataV2) > before })
+	waitFor(t, "the background refresh", func() bool {
+		return srv.Fetches(entratest.EndpointJWKS) > 0 && srv.Fetches(entratest.EndpointMetadataV2) > before
+	})
 	waitFor(t, "the removed key to be refused", func() bool {
 		_, err := v.Validate(ctxT(t), cached)
 		return errors.Is(err, entra.ErrUnknownKey)
