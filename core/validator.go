@@ -87,6 +87,8 @@ type Stats struct {
 	// Refreshes and RefreshFailures count attempts to load metadata and keys.
 	Refreshes, RefreshFailures uint64
 	// LastRefreshError is the error of the last attempt, or nil if it succeeded.
+	// An attempt that kept a metadata document's last known good issuer
+	// (the document failed) succeeded for keys, and still reports why.
 	LastRefreshError error
 	// CachedTokens is the number of verified tokens in the cache.
 	CachedTokens int
