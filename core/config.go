@@ -80,8 +80,10 @@ type Config struct {
 	// single-tenant API the tenant is already fixed by TenantID.
 	AllowedTenants []string
 
-	// AuthorityHost is the Entra authority, e.g. "https://login.microsoftonline.us/"
-	// for Azure Government or "https://contoso.ciamlogin.com/" for External ID.
+	// AuthorityHost is the Entra authority, e.g. [AuthorityUSGovernment]
+	// ("https://login.microsoftonline.us/"), another national or sovereign
+	// cloud's (the Authority* constants), or "https://contoso.ciamlogin.com/"
+	// for External ID.
 	// It must be https, unless its host is loopback (a local emulator), and
 	// holds no tenant: the tenant goes in TenantID (a path that names one,
 	// such as ".../contoso.onmicrosoft.com/v2.0", is refused). Optional. Default:
