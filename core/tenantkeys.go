@@ -194,6 +194,9 @@ func (tk *tenantKeySets) startLocked(ts *tenantSet, wantIssuer string) chan stru
 			tk.s.logger.Warn("entra: fetching a tenant's signing keys failed; keeping its last good keys", "tenant", ts.tid, "error", err.Error())
 		} else {
 			changed = ts.keys != nil && !sameKeys(ts.keys, keys)
+			if ts.keys == nil || changed {
+				tk.s.logger.Info("entra: a tenant's signing keys loaded", "tenant", ts.tid, "keys", len(keys))
+			}
 			ts.keys, ts.fetchedAt = keys, time.Now()
 		}
 		ts.done = nil
