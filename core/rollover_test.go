@@ -42,12 +42,7 @@ func multiTenantValidator(t *testing.T, srv *entratest.Server, edit func(*entra.
 	return v
 }
 
-func wantCode(t *testing.T, err error, want *entra.Error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("got %v (%v), want %v", entra.CodeOf(err), err, want.Code)
-	}
-}
+// wantCode is in agent_test.go.
 
 // A multi-tenant validator fetches the key set of a token's own tenant when
 // its kid is not in the shared key set, once, and keeps it.
