@@ -1,6 +1,7 @@
 package entra_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -731,4 +732,30 @@ func TestTenantKeySetRefreshedWhenStale(t *testing.T) {
 		_, err := v.Validate(ctxT(t), cached)
 		return errors.Is(err, entra.ErrUnknownKey)
 	})
+}
+
+// A request waits for a tenant's key set fetch no longer than its own
+// context, and Close ends a fetch in flight.
+func TestTenantKeySetFetchBoundedByContext(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.MultiTenantConfig(entra.TenantOrganizations)
+	cfg.CacheSize = -1
+	v, err := entra.NewValidator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	kid := srv.AddTenantKey(tenantA)
+	srv.SetFault(entratest.EndpointMetadataV2, entratest.Hang())
+	tok := srv.Mint(entratest.Token{TenantID: tenantA, KeyID: kid, Scopes: []string{"a"}})
+	for range 3 { // the first starts the fetch, the others join it
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := v.Validate(ctx, tok)
+		cancel()
+		wantCode(t, err, entra.ErrUnknownKey)
+	}
+	v.Close() // with the fetch still hanging; goleak checks it ended
 }
