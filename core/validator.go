@@ -69,7 +69,9 @@ func (v *Validator) Ready(ctx context.Context) error {
 	return v.src.ready(ctx)
 }
 
-// Keys returns the signing keys currently loaded.
+// Keys returns the signing keys currently loaded from the authority's key
+// set; the key sets of individual tenants (see Config.MaxTenantKeySets) are
+// not listed.
 func (v *Validator) Keys() []Key {
 	if snap := v.src.cur.Load(); snap != nil {
 		return slices.Clone(snap.list)
