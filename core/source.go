@@ -252,9 +252,6 @@ func (src *source) load() (any, error) {
 			}
 		}
 		src.cur.Store(snap)
-		if prev == nil {
-			close(src.loaded)
-		}
 	}
 	src.fetching = false
 	src.mu.Unlock()
@@ -271,6 +268,11 @@ func (src *source) load() (any, error) {
 	}
 	if recovered {
 		src.s.logger.Info("entra: signing keys fetched again after a failure")
+	}
+	if prev == nil {
+		// Once only: the first snapshot was stored under the lock. Ready
+		// returns after the lines above are logged.
+		close(src.loaded)
 	}
 	if changed {
 		src.s.logger.Info("entra: signing keys loaded", "keys", len(snap.keys))
