@@ -578,6 +578,8 @@ func scenariosIssuer(t *testing.T) {
 		{"Validate_InvalidIssuerToValidate_ThrowsException (multi-tenant)", entra.ErrIssuer, validate(org, tok(iss("https://badissuer/"+scTenant+"/v2.0")))},
 		{"Validate_FromB2CAuthority_WithNoTidClaim", nil, validate(b2cV, b2cTok(nil))},
 		{"Validate_FromB2CAuthority_WithTidClaim", nil, validate(b2cV, b2cTok(map[string]any{"tid": b2cSrv.TenantID}))},
+		// A tid beside the B2C issuer must be the issuer's tenant.
+		{"Validate_FromB2CAuthority_WithTidClaim (another tenant's tid)", entra.ErrTenant, validate(b2cV, b2cTok(map[string]any{"tid": scOtherTenant}))},
 		{"Validate_FromB2CAuthority_WithTokenValidateParametersValidIssuersUnspecified", nil, validate(b2cV, b2cTok(nil))},
 		{"Validate_FromB2CAuthority_InvalidIssuer_Fails", entra.ErrIssuer, validate(b2cV, b2cTok(map[string]any{"iss": "https://fabrikamb2c.b2clogin.com/" + b2cSrv.TenantID + "/v2.0/"}))},
 		{"Validate_FromB2CAuthority_InvalidIssuerTid_Fails", entra.ErrIssuer, validate(b2cV, b2cTok(map[string]any{"iss": "http://" + b2cHost + "/" + scOtherTenant + "/v2.0/"}))},
