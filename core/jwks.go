@@ -63,6 +63,9 @@ type verifyKey struct {
 	// issuerTenant is the tenant GUID of a concrete issuer property, or "".
 	issuerTenant string
 	fp           [32]byte // fingerprint of the key material, to detect changes
+	// rsaV verifies RS256/384/512 with a modulus prepared once (rsa.go);
+	// nil for EC keys and RSA keys left to crypto/rsa.
+	rsaV *rsaVerifier
 }
 
 // allows reports whether a token signed with a may use this key.
@@ -263,6 +266,9 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		return nil, none, fmt.Errorf("kty %q is not supported", j.Kty)
 	}
 	k.pub = pub
+	if rk, ok := pub.(*rsa.PublicKey); ok {
+		k.rsaV = newRSAVerifier(rk)
+	}
 
 	if j.Issuer != "" {
 		k.hasIssuer = true

@@ -317,13 +317,13 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	switch a.hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	case crypto.SHA384:
 		d := sha512.Sum384(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	default:
 		d := sha512.Sum512(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	}
 	if !ok {
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
