@@ -26,6 +26,7 @@ const (
 	DefaultFetchTimeout       = 10 * time.Second
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultCacheSize          = 10000
+	DefaultCacheMaxBytes      = 32 << 20
 )
 
 // Limits on configurable values; NewValidator refuses values outside them.
@@ -142,6 +143,14 @@ type Config struct {
 	// disables the cache. Optional. Default: 10,000 tokens.
 	CacheSize int
 
+	// CacheMaxBytes bounds the memory the token cache holds, in bytes: each
+	// entry counts its token, its decoded claims and the cache's own
+	// overhead (about twice the token). A token whose entry would take more
+	// than 1/512 of it (64 KiB by default) is validated but not cached.
+	// Optional. Default: 32 MiB ([DefaultCacheMaxBytes]). Negative is an
+	// error; to turn the cache off, set CacheSize to a negative value.
+	CacheMaxBytes int
+
 	// Logger receives key refresh events and skipped keys. Tokens and key
 	// material are never logged. Optional. Default: no logging.
 	Logger *slog.Logger
@@ -192,6 +201,7 @@ type settings struct {
 	appKeys        bool
 	maxTokenSize   int
 	cacheSize      int
+	cacheMaxBytes  int
 	logger         *slog.Logger
 }
 
@@ -354,6 +364,12 @@ func (c Config) settings() (*settings, error) {
 		s.cacheSize = 0
 	case s.cacheSize > maxCacheSize:
 		return nil, configError("Config.CacheSize %d is too large: use at most %d", s.cacheSize, maxCacheSize)
+	}
+	switch s.cacheMaxBytes = c.CacheMaxBytes; {
+	case s.cacheMaxBytes == 0:
+		s.cacheMaxBytes = DefaultCacheMaxBytes
+	case s.cacheMaxBytes < 0:
+		return nil, configError("Config.CacheMaxBytes %d is negative: use a size in bytes (default %d, 32 MiB), or a negative CacheSize to turn the cache off", s.cacheMaxBytes, DefaultCacheMaxBytes)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

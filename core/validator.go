@@ -37,7 +37,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	v := &Validator{s: s}
 	if s.cacheSize > 0 {
-		v.cache = newTokenCache(s.cacheSize)
+		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes)
 	}
 	v.src = newSource(s, v.flushCache)
 	return v, nil
@@ -83,6 +83,8 @@ type Stats struct {
 	LastRefreshError error
 	// CachedTokens is the number of verified tokens in the cache.
 	CachedTokens int
+	// CachedBytes is the memory they count for (see Config.CacheMaxBytes).
+	CachedBytes int
 }
 
 // Stats returns current figures. It takes locks briefly; do not call it per request.
@@ -100,6 +102,7 @@ func (v *Validator) Stats() Stats {
 	v.src.mu.Unlock()
 	if v.cache != nil {
 		st.CachedTokens = v.cache.len()
+		st.CachedBytes = v.cache.usedBytes()
 	}
 	return st
 }
@@ -133,7 +136,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if v.cache != nil {
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
-			if c := v.cache.get(token, now, gen); c != nil {
+			if c := v.cache.get(token, now.UnixNano(), gen); c != nil {
 				return c, nil
 			}
 		}
@@ -143,7 +146,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, c, snap.gen)
+		v.cache.put(token, c, snap.gen, now.UnixNano())
 	}
 	return c, nil
 }
@@ -158,7 +161,7 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.s.now(), snap.gen)
+	return v.cache.getBytes(token, v.s.now().UnixNano(), snap.gen)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
