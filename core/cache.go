@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -69,9 +70,37 @@ type cacheEntry struct {
 	token  string
 	hash   uint64
 	claims *Claims
-	exp    int64 // UnixNano of the token's exp
+	exp    int64 // the token's exp on the cache's clock (see cacheNow)
 	gen    uint64
 	cost   int
+}
+
+// monoBase is the origin of the cache's monotonic clock.
+var monoBase = time.Now()
+
+// cacheNow is the time on the cache's clock, in nanoseconds. With the
+// default clock it is monotonic time since monoBase: one clock read
+// instead of time.Now's two (wall and monotonic), and immune to the wall
+// clock being set back, which would otherwise extend every entry. With
+// Config.Now it is that clock's UnixNano, so a fake clock rules the cache.
+func (v *Validator) cacheNow() int64 {
+	if v.monoClock {
+		return int64(time.Since(monoBase))
+	}
+	return v.s.now().UnixNano()
+}
+
+// cacheDeadline converts the validation time now (from Config.Now or
+// time.Now) and a token's exp to the cache's clock. With the default clock
+// the deadline is now's monotonic reading plus the time exp was ahead of
+// now's wall reading: the entry lives exactly as long as the token had
+// left when it was validated.
+func (v *Validator) cacheDeadline(now, exp time.Time) (at, dead int64) {
+	if v.monoClock {
+		at = int64(now.Sub(monoBase)) // both carry monotonic readings
+		return at, at + int64(exp.Sub(now))
+	}
+	return now.UnixNano(), exp.UnixNano()
 }
 
 func newTokenCache(maxEntries, maxBytes int) *tokenCache {
@@ -157,7 +186,7 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 }
 
 // get returns the claims cached for token if they are for key generation
-// gen and the token has not expired at now (UnixNano).
+// gen and the token has not expired at now (on the cache's clock).
 func (c *tokenCache) get(token string, now int64, gen uint64) *Claims {
 	e := c.lookup(c.hashString(token), token)
 	if e == nil || e.gen != gen || now >= e.exp {
@@ -187,10 +216,10 @@ func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
 
 func (c *tokenCache) lock(i uint64) *paddedMutex { return &c.locks[i%cacheLocks] }
 
-// put caches claims for token, validated with key generation gen at now
-// (UnixNano). A token whose entry is larger than maxEntry is not cached.
-func (c *tokenCache) put(token string, claims *Claims, gen uint64, now int64) {
-	exp := claims.expires.UnixNano()
+// put caches claims for token, validated with key generation gen at now,
+// until exp (both on the cache's clock). A token whose entry is larger
+// than maxEntry is not cached.
+func (c *tokenCache) put(token string, claims *Claims, gen uint64, now, exp int64) {
 	if exp <= now {
 		return
 	}

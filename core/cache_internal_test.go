@@ -27,6 +27,11 @@ func fakeClaims(exp time.Time, payload int, groups int) *Claims {
 	return c
 }
 
+// putAt caches cl until its exp, on a cache clock in UnixNano.
+func putAt(c *tokenCache, tok string, cl *Claims, gen uint64, now int64) {
+	c.put(tok, cl, gen, now, cl.expires.UnixNano())
+}
+
 // checkAccounting verifies that the counters equal what the buckets hold.
 func checkAccounting(t *testing.T, c *tokenCache) {
 	t.Helper()
@@ -58,7 +63,7 @@ func TestCacheHoldsWorkingSetOfItsSize(t *testing.T) {
 	toks := make([]string, size)
 	for i := range toks {
 		toks[i] = fakeToken(r, 900)
-		c.put(toks[i], fakeClaims(exp, 700, 0), 1, now)
+		putAt(c, toks[i], fakeClaims(exp, 700, 0), 1, now)
 	}
 	hits := 0
 	for _, tok := range toks {
@@ -83,7 +88,7 @@ func TestCacheBoundedInBytes(t *testing.T) {
 	var last string
 	for range 3000 {
 		last = fakeToken(r, 600)
-		c.put(last, fakeClaims(exp, 450, 20), 1, now)
+		putAt(c, last, fakeClaims(exp, 450, 20), 1, now)
 	}
 	checkAccounting(t, c)
 	if c.usedBytes() < budget*9/10 {
@@ -93,7 +98,7 @@ func TestCacheBoundedInBytes(t *testing.T) {
 		t.Fatal("the newest entry was not cached")
 	}
 	big := fakeToken(r, budget/maxEntryShare)
-	c.put(big, fakeClaims(exp, 100, 0), 1, now)
+	putAt(c, big, fakeClaims(exp, 100, 0), 1, now)
 	if c.get(big, now, 1) != nil {
 		t.Fatal("an entry above 1/512 of the budget was cached")
 	}
@@ -116,7 +121,7 @@ func TestCacheExpiredAndStale(t *testing.T) {
 	c := newTokenCache(16, DefaultCacheMaxBytes)
 	now := time.Now()
 	tok := fakeToken(r, 100)
-	c.put(tok, fakeClaims(now.Add(time.Minute), 100, 0), 1, now.UnixNano())
+	putAt(c, tok, fakeClaims(now.Add(time.Minute), 100, 0), 1, now.UnixNano())
 	if c.get(tok, now.UnixNano(), 1) == nil {
 		t.Fatal("fresh entry not served")
 	}
@@ -128,7 +133,7 @@ func TestCacheExpiredAndStale(t *testing.T) {
 	}
 	// A token already expired is not cached.
 	old := fakeToken(r, 100)
-	c.put(old, fakeClaims(now.Add(-time.Second), 100, 0), 1, now.UnixNano())
+	putAt(c, old, fakeClaims(now.Add(-time.Second), 100, 0), 1, now.UnixNano())
 	if c.get(old, now.Add(-time.Hour).UnixNano(), 1) != nil {
 		t.Fatal("an expired token was cached")
 	}
@@ -138,7 +143,7 @@ func TestCacheExpiredAndStale(t *testing.T) {
 	for range 16 {
 		f := fakeToken(r, 100)
 		fresh = append(fresh, f)
-		c.put(f, fakeClaims(now.Add(time.Hour), 100, 0), 2, now.UnixNano())
+		putAt(c, f, fakeClaims(now.Add(time.Hour), 100, 0), 2, now.UnixNano())
 	}
 	kept := 0
 	for _, f := range fresh {
@@ -174,7 +179,7 @@ func TestCacheConcurrent(t *testing.T) {
 				tok := toks[(i*7+g*13)%len(toks)]
 				cl := c.get(tok, now, 1)
 				if cl == nil {
-					c.put(tok, fakeClaims(exp, 200, g), 1, now)
+					putAt(c, tok, fakeClaims(exp, 200, g), 1, now)
 				} else if !cl.expires.Equal(exp) {
 					t.Error("wrong entry")
 					return
@@ -210,7 +215,7 @@ func BenchmarkCacheHitRate(b *testing.B) {
 	for i := range toks {
 		toks[i] = fakeToken(r, 900)
 		claims[i] = fakeClaims(exp, 700, 0)
-		c.put(toks[i], claims[i], 1, now)
+		putAt(c, toks[i], claims[i], 1, now)
 	}
 	hits, n := 0, 0
 	b.ReportAllocs()
@@ -219,7 +224,7 @@ func BenchmarkCacheHitRate(b *testing.B) {
 		if c.get(toks[i], now, 1) != nil {
 			hits++
 		} else {
-			c.put(toks[i], claims[i], 1, now)
+			putAt(c, toks[i], claims[i], 1, now)
 		}
 		n++
 	}

@@ -193,3 +193,34 @@ func TestCacheMaxBytes(t *testing.T) {
 		t.Fatalf("Stats: %d tokens, %d bytes (token %d bytes)", st.CachedTokens, st.CachedBytes, len(small))
 	}
 }
+
+// With the default clock the cache judges expiry on the monotonic clock:
+// an entry is served until the token's exp and never after it.
+func TestCacheDefaultClockExpiresAtExp(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.Now = nil
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	exp := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	tok := srv.Mint(entratest.Token{ExpiresAt: exp, Scopes: []string{"a"}})
+	c1, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := v.Validate(ctx, tok); err != nil || (c2 != c1 && time.Now().Before(exp)) {
+		t.Fatalf("before exp: not served from the cache (%v)", err)
+	}
+	for time.Now().Before(exp) {
+		time.Sleep(exp.Sub(time.Now()) + time.Millisecond)
+	}
+	// Past exp, within skew: validated again, not served from the cache.
+	c3, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatalf("within skew: %v", err)
+	}
+	if c3 == c1 {
+		t.Fatal("cache served a token past its exp")
+	}
+}

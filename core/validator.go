@@ -24,6 +24,9 @@ type Validator struct {
 	s     *settings
 	src   *source
 	cache *tokenCache
+	// monoClock: the cache judges expiry on the monotonic clock (see
+	// cacheNow); false when Config.Now is set.
+	monoClock bool
 }
 
 // NewValidator checks cfg and returns a Validator. It starts loading the
@@ -35,7 +38,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{s: s}
+	v := &Validator{s: s, monoClock: cfg.Now == nil}
 	if s.cacheSize > 0 {
 		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes)
 	}
@@ -131,22 +134,23 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if len(token) > v.s.maxTokenSize {
 		return nil, newError(CodeTokenMalformed, fmt.Sprintf("token is larger than %d bytes", v.s.maxTokenSize))
 	}
-	now := v.s.now()
 	var gen uint64
 	if v.cache != nil {
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
-			if c := v.cache.get(token, now.UnixNano(), gen); c != nil {
+			if c := v.cache.get(token, v.cacheNow(), gen); c != nil {
 				return c, nil
 			}
 		}
 	}
+	now := v.s.now()
 	c, snap, err := v.validate(ctx, token, now)
 	if err != nil {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, c, snap.gen, now.UnixNano())
+		at, dead := v.cacheDeadline(now, c.expires)
+		v.cache.put(token, c, snap.gen, at, dead)
 	}
 	return c, nil
 }
@@ -161,7 +165,7 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.s.now().UnixNano(), snap.gen)
+	return v.cache.getBytes(token, v.cacheNow(), snap.gen)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
