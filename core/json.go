@@ -145,7 +145,7 @@ func (r *jsonReader) str() (string, error) {
 	// Most names and values are short: a byte loop finds their end faster
 	// than IndexByte's setup. Long values (tokens are mostly long opaque
 	// strings) go on with IndexByte.
-	for i := start; i < len(r.s) && i < start+16; i++ {
+	for i := start; i < len(r.s) && i < start+64; i++ {
 		if !plain[r.s[i]] {
 			if r.s[i] != '"' {
 				return r.strLong(start)
