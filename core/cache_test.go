@@ -213,7 +213,7 @@ func TestCacheDefaultClockExpiresAtExp(t *testing.T) {
 		t.Fatalf("before exp: not served from the cache (%v)", err)
 	}
 	for time.Now().Before(exp) {
-		time.Sleep(exp.Sub(time.Now()) + time.Millisecond)
+		time.Sleep(time.Until(exp) + time.Millisecond)
 	}
 	// Past exp, within skew: validated again, not served from the cache.
 	c3, err := v.Validate(ctx, tok)
