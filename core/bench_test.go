@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ func benchSetup(b *testing.B, cacheSize int) (*entratest.Server, *entra.Validato
 	b.Cleanup(srv.Close)
 	cfg := srv.Config()
 	cfg.CacheSize = cacheSize
+	cfg.Logger = slog.New(slog.DiscardHandler) // nothing between result lines
 	v := newValidator(b, cfg)
 	if err := v.Ready(ctxT(b)); err != nil {
 		b.Fatal(err)
