@@ -62,6 +62,7 @@ type verifyKey struct {
 	hasIssuer bool
 	// issuerTenant is the tenant GUID of a concrete issuer property, or "".
 	issuerTenant string
+	cloud        string   // cloud_instance_name, lowercase, or ""
 	fp           [32]byte // fingerprint of the key material, to detect changes
 	// rsaV verifies RS256/384/512 with a modulus prepared once (rsa.go);
 	// nil for EC keys and RSA keys left to crypto/rsa.
@@ -95,6 +96,7 @@ type jwk struct {
 	Y      string   `json:"y"`
 	X5c    []string `json:"x5c"`
 	Issuer string   `json:"issuer"`
+	Cloud  string   `json:"cloud_instance_name"`
 }
 
 const tenantTemplate = "{tenantid}"
@@ -270,7 +272,9 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		k.rsaV = newRSAVerifier(rk)
 	}
 
-	if j.Issuer != "" {
+	// A blank issuer property is no issuer (as Microsoft.IdentityModel
+	// reads it), never one that no token can match.
+	if j.Issuer = strings.TrimSpace(j.Issuer); j.Issuer != "" {
 		k.hasIssuer = true
 		if pre, suf, ok := strings.Cut(j.Issuer, tenantTemplate); ok {
 			k.templated = true
@@ -285,6 +289,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		return nil, none, errors.New("key cannot be encoded")
 	}
 	k.fp = sha256.Sum256(der)
+	k.cloud = strings.ToLower(strings.TrimSpace(j.Cloud))
 	return k, Key{ID: j.Kid, Algorithm: j.Alg, Issuer: j.Issuer, PublicKey: pub, Certificate: cert}, nil
 }
 
