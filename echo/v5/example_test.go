@@ -78,6 +78,7 @@ func ExampleAuthenticateWithConfig() {
 	// /healthz 200
 	// /me 401
 }
+
 // ExampleErrorHandler answers an *entra.Error that a handler returns with
 // the RFC 6750 refusal, and leaves every other error to the app's handler.
 func ExampleErrorHandler() {
