@@ -65,3 +65,13 @@ func (a *Authenticator) CheckHeaderLimit(ctx context.Context, limit int, setting
 	}
 	return false
 }
+
+// ContextKey returns the key under which the middleware stores what it
+// learnt of a request (its claims, and the options that shape later
+// answers) in the request's context. Adapters for frameworks whose request
+// object is itself a context.Context with a value store of its own (Fiber
+// v3, whose fiber.Ctx.Value reads its Locals) copy ctx.Value(ContextKey())
+// there too, so that [ClaimsFromContext] finds the claims whichever of the
+// two contexts a handler passes on. The value's type is this package's
+// own: the key cannot be used to forge claims.
+func ContextKey() any { return ctxKey{} }
