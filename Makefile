@@ -48,7 +48,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
-	run run-gin run-echo run-fiber run-nethttp loadtest tidy clean modules check-modules
+	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp loadtest tidy clean modules check-modules
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
@@ -196,11 +196,17 @@ run: run-gin ## Start the Gin example (demo mode unless AZURE_TENANT_ID is set)
 run-gin: ## Start the Gin example
 	$(call run-example,gin)
 
-run-echo: ## Start the Echo example
+run-echo: ## Start the Echo v4 example
 	$(call run-example,echo)
 
-run-fiber: ## Start the Fiber example
+run-echov5: ## Start the Echo v5 example
+	$(call run-example,echov5)
+
+run-fiber: ## Start the Fiber v2 example
 	$(call run-example,fiber)
+
+run-fiberv3: ## Start the Fiber v3 example
+	$(call run-example,fiberv3)
 
 run-nethttp: ## Start the net/http example
 	$(call run-example,nethttp)
