@@ -52,7 +52,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
-	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+	grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 	echo
 	echo "modules (from go.work): $(MODULES)"
 
