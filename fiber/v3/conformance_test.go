@@ -20,7 +20,11 @@ func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler
 
 // contractApp is the conformance contract as a Fiber app.
 func contractApp(v *entra.Validator, opts ...entra.Option) *fiber.App {
-	app := fiber.New()
+	return contract(fiber.New(), v, opts...)
+}
+
+// contract adds the conformance contract's routes to app.
+func contract(app *fiber.App, v *entra.Validator, opts ...entra.Option) *fiber.App {
 	app.Get("/healthz", func(c fiber.Ctx) error {
 		return writeJSON(c, fiber.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -43,6 +47,20 @@ func contractApp(v *entra.Validator, opts ...entra.Option) *fiber.App {
 
 func TestConformance(t *testing.T) {
 	entratest.RunMiddlewareTests(t, newAPI)
+}
+
+// customCtx is an app's own Ctx, as fiber.NewWithCustomCtx takes.
+type customCtx struct{ fiber.DefaultCtx }
+
+// TestCustomCtxConformance runs the table against an app with a Ctx of its
+// own, which the adapter reads through the fiber.Ctx interface.
+func TestCustomCtxConformance(t *testing.T) {
+	entratest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
+		app := fiber.NewWithCustomCtx(func(app *fiber.App) fiber.CustomCtx {
+			return &customCtx{DefaultCtx: *fiber.NewDefaultCtx(app)}
+		})
+		return overTheWire(t, contract(app, v, opts...))
+	})
 }
 
 // TestHTTPConformance runs the same table through entratest's HTTP runner,

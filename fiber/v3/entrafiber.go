@@ -42,7 +42,7 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 			return c.Next()
 		}
 		base := c.Context()
-		ctx, resp := a.Authenticate(base, request{c})
+		ctx, resp := a.Authenticate(base, newRequest(c))
 		if resp != nil {
 			return reject(c, resp)
 		}
@@ -50,8 +50,10 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 			c.SetContext(ctx)
 			// fiber.Ctx is a context.Context too, whose Value reads
 			// Locals: entra.ClaimsFromContext(c) finds the claims as well.
+			// (SetUserValue is what Locals does, without a variadic
+			// slice to allocate.)
 			k := entra.ContextKey()
-			c.Locals(k, ctx.Value(k))
+			c.RequestCtx().SetUserValue(k, ctx.Value(k))
 		}
 		return c.Next()
 	}
@@ -186,18 +188,27 @@ func reject(c fiber.Ctx, resp *entra.Response) error {
 // request adapts a fiber.Ctx to entra.Request. fasthttp reuses a request's
 // buffers once the handler returns, so every string handed to the core is a
 // copy, never a view of those buffers; only HeaderBytes lends them, for the
-// duration of Authenticate.
-type request struct{ c fiber.Ctx }
+// duration of Authenticate. It is generic so that the usual
+// request[*fiber.DefaultCtx], one pointer, becomes an entra.Request without
+// an allocation; an app's custom Ctx takes request[fiber.Ctx].
+type request[C fiber.Ctx] struct{ c C }
+
+func newRequest(c fiber.Ctx) entra.Request {
+	if dc, ok := c.(*fiber.DefaultCtx); ok {
+		return request[*fiber.DefaultCtx]{dc}
+	}
+	return request[fiber.Ctx]{c}
+}
 
 // HeaderBytes implements entra.HeaderBytesRequest: it lends fasthttp's
 // buffers, which the core reads only until Authenticate returns (a cache
 // hit then costs no copy of the token).
-func (r request) HeaderBytes(name string) [][]byte {
+func (r request[C]) HeaderBytes(name string) [][]byte {
 	return r.c.Request().Header.PeekAll(name)
 }
 
 // HeaderValues implements entra.Request.
-func (r request) HeaderValues(name string) []string {
+func (r request[C]) HeaderValues(name string) []string {
 	raw := r.c.Request().Header.PeekAll(name)
 	if len(raw) == 0 {
 		return nil
@@ -210,12 +221,12 @@ func (r request) HeaderValues(name string) []string {
 }
 
 // Cookie implements entra.Request.
-func (r request) Cookie(name string) string { return string(r.c.Request().Header.Cookie(name)) }
+func (r request[C]) Cookie(name string) string { return string(r.c.Request().Header.Cookie(name)) }
 
 // Query implements entra.Request.
-func (r request) Query(name string) string {
+func (r request[C]) Query(name string) string {
 	return string(r.c.Request().URI().QueryArgs().Peek(name))
 }
 
 // Path implements entra.Request: the path fiber routes on.
-func (r request) Path() string { return strings.Clone(r.c.Path()) }
+func (r request[C]) Path() string { return strings.Clone(r.c.Path()) }

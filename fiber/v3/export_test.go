@@ -8,4 +8,4 @@ import (
 
 // NewRequest exposes the adapter's entra.Request to the external tests, which
 // check that the values it hands to the core outlive fasthttp's buffers.
-func NewRequest(c fiber.Ctx) entra.Request { return request{c} }
+func NewRequest(c fiber.Ctx) entra.Request { return newRequest(c) }
