@@ -121,6 +121,11 @@ func (v *Validator) AuthorizationURL() string {
 //
 // Validate waits for keys only while a fetch is in flight and ctx allows;
 // it never waits for the refresh rate limit.
+//
+// Validate does not apply the middleware's default policy (a token must
+// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks: an ID token
+// of this app validates. Callers outside HTTP middleware that want the
+// middleware's decision use [Authenticator.AuthenticateToken].
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, newError(CodeTokenMissing, "no token was presented")

@@ -84,7 +84,7 @@ func Require(reqs ...entra.Requirement) echo.MiddlewareFunc {
 	reqs = slices.Clone(reqs)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if resp := entra.Authorize(c.Request().Context(), reqs...); resp != nil {
+			if resp := entra.AuthorizeRoute(c.Request().Context(), c.Path(), reqs...); resp != nil {
 				return reject(c, resp)
 			}
 			return next(c)
@@ -161,6 +161,8 @@ func RequireMember() echo.MiddlewareFunc {
 // Claims returns the claims that [Authenticate] put in the request's
 // context, and whether there are any (false for anonymous or skipped
 // requests). It is [entra.ClaimsFromContext] on c.Request().Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c echo.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request().Context())
 }

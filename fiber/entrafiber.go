@@ -63,7 +63,7 @@ func Require(reqs ...entra.Requirement) fiber.Handler {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *fiber.Ctx) error {
-		if resp := entra.Authorize(c.UserContext(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.UserContext(), c.Route().Path, reqs...); resp != nil {
 			return reject(c, resp)
 		}
 		return c.Next()
@@ -119,6 +119,8 @@ func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
 // Claims returns the claims [Authenticate] put in c's user context, and
 // whether there are any (false for skipped and anonymous requests). It is
 // entra.ClaimsFromContext(c.UserContext()).
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c *fiber.Ctx) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.UserContext())
 }

@@ -53,7 +53,7 @@ func Require(reqs ...entra.Requirement) gin.HandlerFunc {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *gin.Context) {
-		if resp := entra.Authorize(c.Request.Context(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.Request.Context(), c.FullPath(), reqs...); resp != nil {
 			reject(c, resp)
 			return
 		}
@@ -131,6 +131,8 @@ func RequireMember() gin.HandlerFunc {
 // context, and whether there are any (false for anonymous requests and
 // routes outside Authenticate). It is [entra.ClaimsFromContext] on
 // c.Request.Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c *gin.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request.Context())
 }

@@ -69,7 +69,7 @@ func Require(reqs ...entra.Requirement) fiber.Handler {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c fiber.Ctx) error {
-		if resp := entra.Authorize(c.Context(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.Context(), c.Route().Path, reqs...); resp != nil {
 			return reject(c, resp)
 		}
 		return c.Next()
@@ -125,6 +125,8 @@ func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
 // Claims returns the claims [Authenticate] put in c's user context, and
 // whether there are any (false for skipped and anonymous requests). It is
 // entra.ClaimsFromContext(c.Context()).
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c fiber.Ctx) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Context())
 }
