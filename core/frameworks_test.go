@@ -108,3 +108,28 @@ func TestCheckHeaderLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestContextKey checks that the value stored under ContextKey, copied into
+// another context (as the Fiber v3 adapter copies it into fiber's Locals),
+// carries the same claims, and that a foreign value there carries none.
+func TestContextKey(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	var ctx context.Context
+	h := entra.Middleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ctx = r.Context() }))
+	get(t, h, "/", http.Header{"Authorization": {"Bearer " + srv.UserToken("Orders.Read")}})
+	want, ok := entra.ClaimsFromContext(ctx)
+	if !ok {
+		t.Fatal("no claims in the request's context")
+	}
+	k := entra.ContextKey()
+	copied := context.WithValue(context.Background(), k, ctx.Value(k))
+	if got, ok := entra.ClaimsFromContext(copied); !ok || got != want {
+		t.Errorf("copied value: claims %p, %v; want %p", got, ok, want)
+	}
+	forged := context.WithValue(context.Background(), k, want)
+	if got, ok := entra.ClaimsFromContext(forged); ok || got != nil {
+		t.Errorf("a *Claims stored under the key by hand is taken as authenticated: %p", got)
+	}
+}
