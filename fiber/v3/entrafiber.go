@@ -122,11 +122,11 @@ func RequireAppOnly() fiber.Handler { return Require(entra.RequireAppOnly()) }
 // RequireMember guards with [entra.RequireMember]: no guest users.
 func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
 
-// Claims returns the claims [Authenticate] put in c's user context, and
-// whether there are any (false for skipped and anonymous requests). It is
-// entra.ClaimsFromContext(c.Context()).
-// When ok is false the *entra.Claims is nil, whose methods are safe and
-// read as zero values.
+// Claims returns the claims [Authenticate] put in c.Context() (and in c's
+// Locals), and whether there are any (false for skipped and anonymous
+// requests). It is entra.ClaimsFromContext(c.Context()), and the same as
+// entra.ClaimsFromContext(c). When ok is false the *entra.Claims is nil,
+// whose methods are safe and read as zero values.
 func Claims(c fiber.Ctx) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Context())
 }
