@@ -92,3 +92,24 @@ func TestHandlerErrors(t *testing.T) {
 		sameAnswer(t, serve(d, "GET", "/challenge", reader), serve(ref, "GET", "/challenge", reader))
 	})
 }
+
+// TestHandlerErrorAfterWrite checks that an *entra.Error returned after the
+// handler has written its answer leaves that answer alone and goes to the
+// app's handler, as Echo's own errors do.
+func TestHandlerErrorAfterWrite(t *testing.T) {
+	_, v := setup(t)
+	var appHandled int
+	e := echo.New()
+	e.HTTPErrorHandler = entraecho.ErrorHandler(func(c *echo.Context, err error) { appHandled++ })
+	e.GET("/late", func(c *echo.Context) error {
+		_ = c.String(http.StatusOK, "written")
+		return entra.ClaimsChallenge(`{}`)
+	}, entraecho.Authenticate(v, entra.Optional()))
+	rec := serve(e, "GET", "/late", "")
+	if rec.Code != http.StatusOK || rec.Body.String() != "written" || rec.Header().Get("Www-Authenticate") != "" {
+		t.Errorf("answer %d %q %q, want the handler's 200 written", rec.Code, rec.Header().Get("Www-Authenticate"), rec.Body)
+	}
+	if appHandled != 1 {
+		t.Errorf("the app's handler ran %d times, want 1", appHandled)
+	}
+}
