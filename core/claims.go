@@ -43,6 +43,9 @@ type Claims struct {
 	wids, xmsCC, amr                []string
 	groupsOverage                   bool
 
+	ext      claimsExt // Agent ID, B2C and legacy claims: claims_agent.go
+	hasNonce bool
+
 	expires, notBefore, issuedAt time.Time
 }
 
@@ -87,6 +90,7 @@ func parseClaims(payload string) (*Claims, error) {
 			c.objectID, err = r.str()
 		case "tid":
 			c.tenantID, err = r.str()
+			c.ext.hasTid = true
 		case "name":
 			c.name, err = r.str()
 		case "preferred_username":
@@ -113,11 +117,12 @@ func parseClaims(payload string) (*Claims, error) {
 			c.idp, err = r.str()
 		case "nonce":
 			c.nonce, err = r.str()
+			c.hasNonce = true
 		case "uti":
 			c.uti, err = r.str()
 		case "scp":
 			if c.scp, err = r.str(); err == nil {
-				c.scopes = fields(c.scp)
+				c.scopes = scopeFields(c.scp)
 			}
 		case "acct":
 			var f float64
@@ -157,7 +162,13 @@ func parseClaims(payload string) (*Claims, error) {
 		case "iat":
 			c.issuedAt, err = numericDate(&r)
 		default:
-			err = r.skip(1)
+			if ok, e := c.ext.parse(&r, name); ok {
+				err = e
+			} else if foldsToDecided(name) {
+				err = errClaimCase
+			} else {
+				err = r.skip(1)
+			}
 		}
 		if err != nil && err != errJSONDuplicate && err != errJSONDepth {
 			return &claimError{name: name, err: err}
@@ -165,6 +176,9 @@ func parseClaims(payload string) (*Claims, error) {
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := c.resolveTenant(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -264,10 +278,13 @@ func (c *Claims) AppID() string {
 
 // IdentityType reports whether the caller is an application on its own
 // behalf or a user. The idtyp claim decides when present ("app" or "user").
-// Without it, a token is an app's when it carries no scp (Entra issues scp
-// only to delegated tokens) and its sub is its oid (an app-only token's
+// Without it, a token is an app's when it carries no delegated scope (no
+// scp, or the empty or "/" scp of app-only agent tokens: Entra issues real
+// scopes only to delegated tokens) and its sub is its oid (an app-only token's
 // subject is the app's service principal; a user's sub is pairwise and
-// differs from the oid, so an ID token counts as a user's).
+// differs from the oid, so an ID token counts as a user's) or Entra says its
+// subject is an agent identity (xms_sub_fct 11) or a service principal
+// (xms_idrel 7).
 func (c *Claims) IdentityType() IdentityType {
 	if c == nil {
 		return ""
@@ -278,7 +295,7 @@ func (c *Claims) IdentityType() IdentityType {
 	case "user":
 		return IdentityUser
 	}
-	if c.scp == "" && c.subject != "" && c.subject == c.objectID {
+	if len(c.scopes) == 0 && (c.subject != "" && c.subject == c.objectID || c.ext.appSubject()) {
 		return IdentityApp
 	}
 	return IdentityUser
@@ -296,7 +313,8 @@ func (c *Claims) Version() string { return c.z().version }
 // Audience returns the aud claim's values.
 func (c *Claims) Audience() []string { return slices.Clone(c.z().audience) }
 
-// Scopes returns the delegated scopes (the scp claim split at spaces).
+// Scopes returns the delegated scopes (the scp claim split at spaces). The
+// "/" that app-only agent tokens may carry means "no scope" and is left out.
 func (c *Claims) Scopes() []string { return slices.Clone(c.z().scopes) }
 
 // Roles returns the roles claim: app roles assigned to the user or the app.
@@ -351,14 +369,15 @@ func (c *Claims) HasGroupsOverage() bool { return c.z().groupsOverage }
 func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.z().xmsCC, cp) }
 
 // IsGuest reports whether the user is a guest in the token's tenant: acct is
-// 1, or idp names another issuer than the token's own tenant. App-only
+// 1, xms_idrel says guest user (5), or idp names another issuer than the
+// token's own tenant. App-only
 // tokens are never guests.
 func (c *Claims) IsGuest() bool {
 	c = c.z()
 	if c.IsApp() {
 		return false
 	}
-	if c.acct == 1 {
+	if c.acct == 1 || slices.Contains(c.ext.idrel, RelationGuestUser) {
 		return true
 	}
 	if c.idp == "" || c.idp == c.issuer {

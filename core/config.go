@@ -152,6 +152,28 @@ type Config struct {
 	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
+	// AllowMissingObjectID admits tokens without an oid claim: those of
+	// service-principal-less authentication (an app with no service
+	// principal in the tenant), which Entra blocks since March 2026.
+	// Optional. Default: false; they are refused with [CodeObjectIDMissing].
+	// Azure AD B2C validators (see B2CUserFlows) never require oid, which a
+	// B2C user flow emits only when asked to (its sub is the object ID).
+	AllowMissingObjectID bool
+
+	// B2CUserFlows are the Azure AD B2C user flows (policies, named
+	// "B2C_1_..." or, for custom policies, "B2C_1A_...") whose tokens are
+	// accepted, matched case-insensitively against the token's tfp or acr
+	// claim; a token of another flow is refused with [CodeUserFlow].
+	// Optional. Default: when MetadataURL names a user flow
+	// (".../B2C_1_signin/v2.0/.well-known/openid-configuration", or
+	// "?p=B2C_1_signin"), that flow only; otherwise none is checked.
+	B2CUserFlows []string
+
+	// AnyB2CUserFlow accepts tokens of every user flow of the B2C tenant
+	// whose keys sign them, as before B2CUserFlows existed. Optional.
+	// Default: false. It cannot be set with B2CUserFlows.
+	AnyB2CUserFlow bool
+
 	// envErr is what ConfigFromEnv found wrong with the environment;
 	// NewValidator reports it.
 	envErr error
@@ -239,7 +261,9 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
-	ownLogger      bool // Config.Logger was set: refusals are logged too
+	ownLogger      bool     // Config.Logger was set: refusals are logged too
+	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
+	b2cFlows       []string // accepted B2C user flows; nil: not checked
 }
 
 func configError(format string, args ...any) error {
@@ -425,6 +449,9 @@ func (c Config) settings() (*settings, error) {
 		s.logger = slog.Default()
 	} else {
 		s.ownLogger = true
+	}
+	if err := c.b2cSettings(s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -24,6 +24,7 @@ type options struct {
 	sources            []tokenSource
 	optional           bool
 	allowNoPermissions bool
+	refuseAgents       bool
 	skip               []string
 	render             func(*Error, *Response)
 	onAuthenticated    func(context.Context, *Claims)
@@ -87,6 +88,10 @@ func Optional() Option {
 // AllowNoScopeOrRole admits tokens that carry neither scp nor roles (ID
 // tokens, apps authorized by an access list). Default: such tokens are
 // refused with [CodeNoPermissions], as Microsoft.Identity.Web does (IDW10201).
+//
+// It is also the API's opt-in to ID tokens: without it, a payload with a
+// nonce claim (which only ID tokens carry; no Entra access token does) is
+// refused with [CodeIDTokenNotAccepted], even when it carries roles.
 func AllowNoScopeOrRole() Option {
 	return optionFunc(func(o *options) { o.allowNoPermissions = true })
 }
@@ -118,7 +123,10 @@ func OnRejected(fn func(ctx context.Context, err *Error)) Option {
 }
 
 // WithLogger logs each refusal (code and status; never the token) at Info
-// level. Default: the Validator's Config.Logger.
+// level, with the agent's blueprint (agent_blueprint_app_id, from
+// xms_par_app_azp) when an agent's valid token is refused, for auditing as
+// Entra's sign-in logs do. Default: Config.Logger when the Validator was
+// given one; otherwise refusals are not logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
@@ -195,7 +203,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 // accept applies the default policy and the hooks to validated claims.
 func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context, *Response) {
 	if !a.o.allowNoPermissions && len(c.scopes) == 0 && len(c.roles) == 0 {
-		return ctx, a.reject(ctx, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+		return ctx, a.rejectClaims(ctx, c, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+	}
+	if err := a.shapePolicy(c); err != nil {
+		return ctx, a.rejectClaims(ctx, c, err)
 	}
 	if a.o.onAuthenticated != nil {
 		a.o.onAuthenticated(ctx, c)
@@ -233,7 +244,7 @@ func AuthorizeRoute(ctx context.Context, route string, reqs ...Requirement) *Res
 	}
 	for _, r := range reqs {
 		if err := r.eval(val.claims); err != nil {
-			return authFromContext(ctx).reject(ctx, err)
+			return authFromContext(ctx).rejectClaims(ctx, val.claims, err)
 		}
 	}
 	return nil
@@ -271,7 +282,9 @@ func warnUnauthenticatedGuard(route string) {
 // (see [ClaimsFromContext]), the claims, and nil. On refusal it returns ctx
 // unchanged, nil claims and the *Error; [Authenticator.Response] maps it to
 // the HTTP answer. Unlike [Validator.Validate], a token with neither scp nor
-// roles is refused with [CodeNoPermissions], as the middleware refuses it.
+// roles is refused with [CodeNoPermissions], an ID token (payload nonce)
+// with [CodeIDTokenNotAccepted], and, under [RefuseAgents], an agent's with
+// [CodeAgentNotAllowed], as the middleware refuses them.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (context.Context, *Claims, error) {
 	if token == "" {
 		return ctx, nil, a.reject(ctx, errNoToken).Err
@@ -288,10 +301,24 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (co
 }
 
 func (a *Authenticator) reject(ctx context.Context, err error) *Response {
+	c, _ := ClaimsFromContext(ctx)
+	return a.rejectClaims(ctx, c, err)
+}
+
+// rejectClaims is reject for a request whose claims c (nil if none) are
+// known but not yet in ctx.
+func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) *Response {
 	r := a.Response(err)
 	if a.o.logger != nil {
-		a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
-			slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status))
+		if id := c.agentLogID(); id != "" {
+			// For auditing, as Entra's sign-in logs do; never for authorization.
+			a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
+				slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status),
+				slog.String("agent_blueprint_app_id", id))
+		} else {
+			a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
+				slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status))
+		}
 	}
 	if a.o.onRejected != nil {
 		a.o.onRejected(ctx, r.Err)
