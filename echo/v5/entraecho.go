@@ -158,6 +158,20 @@ func RequireMember() echo.MiddlewareFunc {
 	return Require(entra.RequireMember())
 }
 
+// RequireAgent is [Require] of [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. Panics at set-up
+// on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) echo.MiddlewareFunc {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents is [Require] of [entra.DenyAgents](): no Microsoft Entra Agent
+// ID agent (403, code agent_not_allowed). Refuse agents on the whole API
+// with the option [entra.RefuseAgents] instead.
+func DenyAgents() echo.MiddlewareFunc {
+	return Require(entra.DenyAgents())
+}
+
 // Claims returns the claims that [Authenticate] put in the request's
 // context, and whether there are any (false for anonymous or skipped
 // requests). It is [entra.ClaimsFromContext] on c.Request().Context().

@@ -122,6 +122,18 @@ func RequireAppOnly() fiber.Handler { return Require(entra.RequireAppOnly()) }
 // RequireMember guards with [entra.RequireMember]: no guest users.
 func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
 
+// RequireAgent guards with [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. It panics at
+// set-up on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) fiber.Handler {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents guards with [entra.DenyAgents]: no Microsoft Entra Agent ID
+// agent (403, code agent_not_allowed). Refuse agents on the whole API with
+// the option [entra.RefuseAgents] instead.
+func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
+
 // Claims returns the claims [Authenticate] put in c.Context() (and in c's
 // Locals), and whether there are any (false for skipped and anonymous
 // requests). It is entra.ClaimsFromContext(c.Context()), and the same as
