@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestDependencies checks that an Echo v5 user never downloads Echo v4 or another
-// framework: this module's go.mod and go.sum must not name one.
+// TestDependencies checks that an Echo v5 user never downloads Echo v4 or
+// another framework: this module's go.mod and go.sum must not name one.
 func TestDependencies(t *testing.T) {
 	for _, file := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(file)
