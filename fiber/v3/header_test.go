@@ -2,11 +2,13 @@ package entrafiber_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/gofiber/fiber/v3"
@@ -113,8 +115,21 @@ func TestLargeToken(t *testing.T) {
 		app := newApp()
 		app.Get("/api/me", entrafiber.Authenticate(v), ok)
 		base, client := listen(t, app)
-		if got := getOver(t, client, base+"/api/me", tok); got != http.StatusRequestHeaderFieldsTooLarge {
-			t.Fatalf("a 150-group token under the default buffer: status %d, want 431 (has Fiber's default changed?)", got)
+		// fasthttp answers 431 and closes the connection, at times before
+		// the client has sent the whole head: the client then sees its
+		// write fail instead of the answer. Either way it is refused.
+		req, err := http.NewRequest("GET", base+"/api/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := client.Do(req); err == nil {
+			body(t, resp)
+			if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+				t.Fatalf("a 150-group token under the default buffer: status %d, want 431 (has Fiber's default changed?)", resp.StatusCode)
+			}
+		} else if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("a 150-group token under the default buffer: %v, want 431 or the connection closed", err)
 		}
 		small := srv.UserToken("Orders.Read")
 		for range 3 {
