@@ -33,6 +33,7 @@ type Claims struct {
 	uniqueName, givenName, familyName   string
 	azp, appid, idtyp, version          string
 	idp, nonce, uti, scp                string
+	jti                                 string
 	acct                                int // -1 when absent
 
 	audience, scopes, roles, groups []string
@@ -111,6 +112,8 @@ func parseClaims(payload string) (*Claims, error) {
 			c.nonce, err = r.str()
 		case "uti":
 			c.uti, err = r.str()
+		case "jti":
+			c.jti, err = r.str()
 		case "scp":
 			if c.scp, err = r.str(); err == nil {
 				c.scopes = fields(c.scp)

@@ -145,6 +145,13 @@ type Config struct {
 	// Logger receives key refresh events and skipped keys. Tokens and key
 	// material are never logged. Optional. Default: no logging.
 	Logger *slog.Logger
+
+	// Revocations is asked about every token accepted, after the signature
+	// and claims checks and on cache hits too; a token it refuses fails with
+	// [CodeRevoked]. Use a [RevocationList] in one process, or the
+	// entraredis module's mirror to share one between replicas.
+	// Optional. Default: none (revocation is not seen).
+	Revocations Revocations
 }
 
 // ConfigFromEnv returns a Config read from the Azure SDK's environment
@@ -193,6 +200,7 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
+	revocations    Revocations
 }
 
 func configError(format string, args ...any) error {
@@ -213,6 +221,7 @@ func (c Config) settings() (*settings, error) {
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
+		revocations:  c.Revocations,
 	}
 	if s.tenant == "" {
 		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (AZURE_TENANT_ID)", TenantOrganizations)

@@ -32,32 +32,39 @@ const (
 	CodeGroupsOverage      Code = "groups_overage"
 	CodeInsufficientClaims Code = "insufficient_claims"
 	CodeKeysUnavailable    Code = "keys_unavailable"
+	// CodeRevoked: the token is valid but listed in Config.Revocations.
+	CodeRevoked Code = "token_revoked"
+	// CodeRevocationsUnavailable: the revocation list is too stale to vouch
+	// for any token, and its owner chose to refuse then (503).
+	CodeRevocationsUnavailable Code = "revocations_unavailable"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
 // *Error whose Code is CodeExpired.
 var (
-	ErrConfig             = &Error{Code: CodeConfig}
-	ErrInvalidRequest     = &Error{Code: CodeInvalidRequest}
-	ErrTokenMissing       = &Error{Code: CodeTokenMissing}
-	ErrTokenMalformed     = &Error{Code: CodeTokenMalformed}
-	ErrTokenUnsupported   = &Error{Code: CodeTokenUnsupported}
-	ErrAlgorithm          = &Error{Code: CodeAlgorithm}
-	ErrFirstPartyToken    = &Error{Code: CodeFirstPartyToken}
-	ErrUnknownKey         = &Error{Code: CodeUnknownKey}
-	ErrSignature          = &Error{Code: CodeSignature}
-	ErrExpired            = &Error{Code: CodeExpired}
-	ErrNotYetValid        = &Error{Code: CodeNotYetValid}
-	ErrMissingClaim       = &Error{Code: CodeMissingClaim}
-	ErrIssuer             = &Error{Code: CodeIssuer}
-	ErrAudience           = &Error{Code: CodeAudience}
-	ErrTenant             = &Error{Code: CodeTenant}
-	ErrTokenVersion       = &Error{Code: CodeTokenVersion}
-	ErrNoPermissions      = &Error{Code: CodeNoPermissions}
-	ErrForbidden          = &Error{Code: CodeForbidden}
-	ErrGroupsOverage      = &Error{Code: CodeGroupsOverage}
-	ErrInsufficientClaims = &Error{Code: CodeInsufficientClaims}
-	ErrKeysUnavailable    = &Error{Code: CodeKeysUnavailable}
+	ErrConfig                 = &Error{Code: CodeConfig}
+	ErrInvalidRequest         = &Error{Code: CodeInvalidRequest}
+	ErrTokenMissing           = &Error{Code: CodeTokenMissing}
+	ErrTokenMalformed         = &Error{Code: CodeTokenMalformed}
+	ErrTokenUnsupported       = &Error{Code: CodeTokenUnsupported}
+	ErrAlgorithm              = &Error{Code: CodeAlgorithm}
+	ErrFirstPartyToken        = &Error{Code: CodeFirstPartyToken}
+	ErrUnknownKey             = &Error{Code: CodeUnknownKey}
+	ErrSignature              = &Error{Code: CodeSignature}
+	ErrExpired                = &Error{Code: CodeExpired}
+	ErrNotYetValid            = &Error{Code: CodeNotYetValid}
+	ErrMissingClaim           = &Error{Code: CodeMissingClaim}
+	ErrIssuer                 = &Error{Code: CodeIssuer}
+	ErrAudience               = &Error{Code: CodeAudience}
+	ErrTenant                 = &Error{Code: CodeTenant}
+	ErrTokenVersion           = &Error{Code: CodeTokenVersion}
+	ErrNoPermissions          = &Error{Code: CodeNoPermissions}
+	ErrForbidden              = &Error{Code: CodeForbidden}
+	ErrGroupsOverage          = &Error{Code: CodeGroupsOverage}
+	ErrInsufficientClaims     = &Error{Code: CodeInsufficientClaims}
+	ErrKeysUnavailable        = &Error{Code: CodeKeysUnavailable}
+	ErrRevoked                = &Error{Code: CodeRevoked}
+	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}
 )
 
 // Error is the one error type of this package. Its Description is written
@@ -76,7 +83,8 @@ type Error struct {
 	Scopes []string
 	// Claims is the claims challenge (JSON) of an insufficient_claims answer.
 	Claims string
-	// RetryAfter is, for CodeKeysUnavailable, how long a caller should wait.
+	// RetryAfter is, for CodeKeysUnavailable and CodeRevocationsUnavailable,
+	// how long a caller should wait.
 	RetryAfter time.Duration
 }
 

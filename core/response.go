@@ -141,13 +141,13 @@ func statusOf(c Code) (int, string) {
 		return http.StatusBadRequest, "invalid_request"
 	case CodeTokenMalformed, CodeTokenUnsupported, CodeAlgorithm, CodeFirstPartyToken,
 		CodeUnknownKey, CodeSignature, CodeExpired, CodeNotYetValid, CodeMissingClaim,
-		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions:
+		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions, CodeRevoked:
 		return http.StatusUnauthorized, "invalid_token"
 	case CodeInsufficientClaims:
 		return http.StatusUnauthorized, "insufficient_claims"
 	case CodeForbidden, CodeGroupsOverage:
 		return http.StatusForbidden, "insufficient_scope"
-	case CodeKeysUnavailable:
+	case CodeKeysUnavailable, CodeRevocationsUnavailable:
 		return http.StatusServiceUnavailable, "temporarily_unavailable"
 	}
 	return http.StatusInternalServerError, "server_error"

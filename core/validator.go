@@ -134,6 +134,9 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
 			if c := v.cache.get(token, now, gen); c != nil {
+				if err := v.revoked(c, now); err != nil {
+					return nil, err
+				}
 				return c, nil
 			}
 		}
@@ -145,7 +148,20 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if v.cache != nil {
 		v.cache.put(token, c, snap.gen)
 	}
+	// After the cache put: a revoked token presented again is refused from
+	// the cache, without a signature check.
+	if err := v.revoked(c, now); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// revoked asks Config.Revocations about c (see revoke.go).
+func (v *Validator) revoked(c *Claims, now time.Time) error {
+	if v.s.revocations == nil {
+		return nil
+	}
+	return v.s.revocations.Revoked(c, now)
 }
 
 // cachedBytes returns the claims of a token lent as bytes if the cache
@@ -158,7 +174,12 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.s.now(), snap.gen)
+	now := v.s.now()
+	c := v.cache.getBytes(token, now, snap.gen)
+	if c != nil && v.revoked(c, now) != nil {
+		return nil // Validate gives the refusal
+	}
+	return c
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
