@@ -853,17 +853,21 @@ func (l *RevocationList) Replace(rs []Revocation) error {
 func (l *RevocationList) List() []Revocation {
 	s := l.cur.Load()
 	t := l.now().Unix()
-	out := make([]Revocation, 0, s.total)
+	es := make([]*revEntry, 0, s.total)
 	for _, sh := range s.shards {
 		for _, e := range sh.entries() {
 			for x := e; x != nil; x = x.next {
 				if x.expires > t {
-					out = append(out, x.r)
+					es = append(es, x)
 				}
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Revocation) int { return cmp.Compare(a.Key(), b.Key()) })
+	slices.SortFunc(es, func(a, b *revEntry) int { return cmp.Compare(a.key, b.key) })
+	out := make([]Revocation, len(es))
+	for i, e := range es {
+		out[i] = e.r
+	}
 	return out
 }
 

@@ -122,7 +122,7 @@ type Mirror struct {
 
 type counters struct {
 	resyncs, resyncFailures, polls, pollFailures, events, gaps, reseeded, staleTransitions uint64
-	lastResync                                                                              time.Duration
+	lastResync                                                                             time.Duration
 }
 
 // New starts a mirror of the list in Redis at client (any
@@ -508,7 +508,7 @@ func (m *Mirror) receive(ps *redis.PubSub, timeout time.Duration) {
 
 func (m *Mirror) onEvent(payload string) {
 	var ev event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil || (ev.Op != "set" && ev.Op != "del") {
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil || (ev.Op != "set" && ev.Op != "del" && ev.Op != "sync") {
 		m.log.Warn("entraredis: unreadable event ignored; resyncing")
 		m.requestResync()
 		return
@@ -542,6 +542,8 @@ func (m *Mirror) applyLocked(ev event) (gap bool) {
 		m.st.gaps++
 	}
 	switch ev.Op {
+	case "sync":
+		return true // many entries changed at once
 	case "set":
 		r, err := decodeEntry(ev.Value)
 		if err != nil {
@@ -598,6 +600,15 @@ func (m *Mirror) resync() error {
 	if err != nil {
 		return fmt.Errorf("entraredis: resync: %w", err)
 	}
+	// Redis may have restarted (or failed over) under the scan, which then
+	// read part of another list: check the epoch again before trusting it.
+	if _, ep2, err := m.Store.head(ctx); err != nil || ep2 != ep {
+		if err == nil {
+			err = errors.New("the list was replaced during the scan")
+		}
+		m.requestResync()
+		return fmt.Errorf("entraredis: resync: %w", err)
+	}
 	if err := m.list.Replace(rs); err != nil || bad > 0 {
 		m.log.Warn("entraredis: resync skipped unreadable entries", slog.Int("unreadable", bad), slog.Any("err", err))
 	}
@@ -620,34 +631,31 @@ func (m *Mirror) resync() error {
 	return nil
 }
 
-// reseed writes every local entry back to Redis, pipelined.
+// reseed writes every local entry back to Redis, in batches of one script
+// each, announced once per batch.
 func (m *Mirror) reseed(ctx context.Context) (int, error) {
 	local := m.list.List()
 	epoch := newEpoch()
+	if len(local) == 0 {
+		return 0, m.c.SetNX(ctx, m.keys[3], epoch, 0).Err()
+	}
 	n := 0
 	for len(local) > 0 {
-		batch := local[:min(len(local), 500)]
+		batch := local[:min(len(local), 1000)]
 		local = local[len(batch):]
-		_, err := m.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, r := range batch {
-				b, err := json.Marshal(toWire(r))
-				if err != nil {
-					return err
-				}
-				// Eval, not EvalSha: a restarted Redis has no scripts cached,
-				// and a pipeline cannot fall back.
-				revokeScript.Eval(ctx, p, m.keys, r.Key(), string(b), m.channel, m.o.Now().Unix(), epoch)
+		args := make([]any, 0, 3+3*len(batch))
+		args = append(args, m.channel, m.o.Now().Unix(), epoch)
+		for _, r := range batch {
+			b, err := json.Marshal(toWire(r))
+			if err != nil {
+				return n, err
 			}
-			return nil
-		})
-		if err != nil {
+			args = append(args, r.Key(), string(b), r.Expires.Unix())
+		}
+		if err := reseedScript.Run(ctx, m.c, m.keys, args...).Err(); err != nil {
 			return n, err
 		}
 		n += len(batch)
-	}
-	if n == 0 {
-		err := m.c.SetNX(ctx, m.keys[3], epoch, 0).Err()
-		return 0, err
 	}
 	m.mu.Lock()
 	m.st.reseeded += uint64(n)

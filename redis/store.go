@@ -110,9 +110,12 @@ func (w wire) revocation() entra.Revocation {
 }
 
 func decodeEntry(v string) (entra.Revocation, error) {
-	var w wire
-	if err := json.Unmarshal([]byte(v), &w); err != nil {
-		return entra.Revocation{}, err
+	w, ok := fastWire(v)
+	if !ok {
+		w = wire{}
+		if err := json.Unmarshal([]byte(v), &w); err != nil {
+			return entra.Revocation{}, err
+		}
 	}
 	if w.Expires == 0 {
 		return entra.Revocation{}, errors.New("entry has no expiry")
@@ -123,36 +126,47 @@ func decodeEntry(v string) (entra.Revocation, error) {
 // event is a change as announced on the channel.
 type event struct {
 	V     int64  `json:"v"`
-	Op    string `json:"op"` // "set" or "del"
+	Op    string `json:"op"` // "set", "del", or "sync" (resync)
 	Key   string `json:"key"`
 	Value string `json:"value,omitempty"`
 	Epoch string `json:"epoch"`
 }
 
-// revokeScript stores an entry, merged with the one it replaces so that a
-// revocation never weakens another (the later cut-off and expiry win), then
-// bumps the version, purges a few expired entries and announces the entry.
-// KEYS: entries, expiry, version, epoch. ARGV: key, JSON, channel, now,
-// epoch to set if there is none. Returns {version, JSON as stored}.
-var revokeScript = redis.NewScript(`
-local val = ARGV[2]
-local n = cjson.decode(val)
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
+// luaMerge stores one entry, merged with the one it replaces so that a
+// revocation never weakens another (the later cut-off and expiry win),
+// and returns the JSON stored.
+const luaMerge = `
+local function put(key, val, exp, now)
+  if redis.call('HSETNX', KEYS[1], key, val) == 1 then
+    redis.call('ZADD', KEYS[2], exp, key)
+    return val
+  end
+  local n = cjson.decode(val)
+  local old = redis.call('HGET', KEYS[1], key)
   local ok, o = pcall(cjson.decode, old)
-  if ok and type(o) == 'table' and tonumber(o.expires or 0) > tonumber(ARGV[4]) then
+  if ok and type(o) == 'table' and tonumber(o.expires or 0) > now then
     local changed = false
     if tonumber(o.before or 0) > tonumber(n.before or 0) then n.before = o.before; changed = true end
     if tonumber(o.expires or 0) > tonumber(n.expires) then n.expires = o.expires; changed = true end
     if (n.reason == nil or n.reason == '') and o.reason then n.reason = o.reason; changed = true end
     if changed then val = cjson.encode(n) end
   end
+  redis.call('HSET', KEYS[1], key, val)
+  redis.call('ZADD', KEYS[2], tonumber(n.expires), key)
+  return val
 end
+`
+
+// revokeScript stores an entry (luaMerge), bumps the version, purges a few
+// expired entries and announces the entry. KEYS: entries, expiry, version,
+// epoch. ARGV: key, JSON, channel, now, epoch to set if there is none,
+// expiry. Returns {version, JSON as stored}.
+var revokeScript = redis.NewScript(luaMerge + `
+local now = tonumber(ARGV[4])
 redis.call('SETNX', KEYS[4], ARGV[5])
-redis.call('HSET', KEYS[1], ARGV[1], val)
-redis.call('ZADD', KEYS[2], tonumber(n.expires), ARGV[1])
+local val = put(ARGV[1], ARGV[2], tonumber(ARGV[6]), now)
 local v = redis.call('INCR', KEYS[3])
-local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4], 'LIMIT', 0, 100)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
 for _, k in ipairs(dead) do
   redis.call('HDEL', KEYS[1], k)
   redis.call('ZREM', KEYS[2], k)
@@ -160,6 +174,18 @@ end
 local ep = redis.call('GET', KEYS[4])
 redis.call('PUBLISH', ARGV[3], cjson.encode({v = v, op = 'set', key = ARGV[1], value = val, epoch = ep}))
 return {v, val}
+`)
+
+// reseedScript writes many entries back (luaMerge each), bumps the version
+// once and announces "sync": every mirror resyncs. ARGV: channel, now,
+// epoch to set if there is none, then key, JSON, expiry triples.
+var reseedScript = redis.NewScript(luaMerge + `
+local now = tonumber(ARGV[2])
+redis.call('SETNX', KEYS[4], ARGV[3])
+for i = 4, #ARGV, 3 do put(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), now) end
+local v = redis.call('INCR', KEYS[3])
+redis.call('PUBLISH', ARGV[1], cjson.encode({v = v, op = 'sync', epoch = redis.call('GET', KEYS[4])}))
+return v
 `)
 
 // liftScript removes an entry and announces it. KEYS as revokeScript.
@@ -203,7 +229,7 @@ func (s *Store) write(ctx context.Context, r entra.Revocation) (entra.Revocation
 	if err != nil {
 		return entra.Revocation{}, 0, err
 	}
-	res, err := revokeScript.Run(ctx, s.c, s.keys, r.Key(), string(b), s.channel, s.now().Unix(), newEpoch()).Slice()
+	res, err := revokeScript.Run(ctx, s.c, s.keys, r.Key(), string(b), s.channel, s.now().Unix(), newEpoch(), r.Expires.Unix()).Slice()
 	if err != nil {
 		return entra.Revocation{}, 0, fmt.Errorf("entraredis: revoke: %w", err)
 	}
@@ -337,4 +363,113 @@ func (s *Store) RevokeApp(ctx context.Context, appID string, issuedBefore time.T
 func (s *Store) RevokeTenant(ctx context.Context, tenantID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
 	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err
+}
+
+// fastWire reads the common shape of a stored entry — a flat object of
+// strings without escapes and of integers, as json.Marshal and cjson write
+// it — without reflection (a resync reads every entry). Anything else is
+// left to encoding/json (ok false).
+func fastWire(v string) (w wire, ok bool) {
+	i := 0
+	skip := func() {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(v) || v[i] != '"' {
+			return "", false
+		}
+		j := strings.IndexByte(v[i+1:], '"')
+		if j < 0 {
+			return "", false
+		}
+		out := v[i+1 : i+1+j]
+		if strings.IndexByte(out, '\\') >= 0 {
+			return "", false
+		}
+		i += j + 2
+		return out, true
+	}
+	num := func() (int64, bool) {
+		start := i
+		var n int64
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' && i-start < 18 {
+			n = n*10 + int64(v[i]-'0')
+			i++
+		}
+		return n, i > start && (i == len(v) || v[i] == ',' || v[i] == '}' || v[i] == ' ')
+	}
+	skip()
+	if i >= len(v) || v[i] != '{' {
+		return wire{}, false
+	}
+	i++
+	seen := 0
+	for {
+		skip()
+		if i < len(v) && v[i] == '}' && seen == 0 {
+			i++
+			break
+		}
+		name, ok := str()
+		if !ok {
+			return wire{}, false
+		}
+		skip()
+		if i >= len(v) || v[i] != ':' {
+			return wire{}, false
+		}
+		i++
+		skip()
+		var sv string
+		var nv int64
+		switch name {
+		case "kind", "token", "tid", "oid", "app", "reason":
+			if sv, ok = str(); !ok {
+				return wire{}, false
+			}
+		case "before", "expires":
+			if nv, ok = num(); !ok {
+				return wire{}, false
+			}
+		default:
+			return wire{}, false
+		}
+		bit := 0
+		switch name {
+		case "kind":
+			w.Kind, bit = entra.RevocationKind(sv), 1
+		case "token":
+			w.Token, bit = sv, 2
+		case "tid":
+			w.TID, bit = sv, 4
+		case "oid":
+			w.OID, bit = sv, 8
+		case "app":
+			w.App, bit = sv, 16
+		case "reason":
+			w.Reason, bit = sv, 32
+		case "before":
+			w.Before, bit = nv, 64
+		case "expires":
+			w.Expires, bit = nv, 128
+		}
+		if seen&bit != 0 {
+			return wire{}, false // a duplicate: let encoding/json decide
+		}
+		seen |= bit
+		skip()
+		if i < len(v) && v[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(v) && v[i] == '}' {
+			i++
+			break
+		}
+		return wire{}, false
+	}
+	skip()
+	return w, i == len(v)
 }
