@@ -437,9 +437,11 @@ func fastWire(v string) (w wire, ok bool) {
 			return wire{}, false
 		}
 		bit := 0
+		// Cloned: a substring would keep the whole reply buffer alive.
+		sv = strings.Clone(sv)
 		switch name {
 		case "kind":
-			w.Kind, bit = entra.RevocationKind(sv), 1
+			w.Kind, bit = kindOf(sv), 1
 		case "token":
 			w.Token, bit = sv, 2
 		case "tid":
@@ -472,4 +474,14 @@ func fastWire(v string) (w wire, ok bool) {
 	}
 	skip()
 	return w, i == len(v)
+}
+
+// kindOf returns the constant for a kind, so entries share its bytes.
+func kindOf(s string) entra.RevocationKind {
+	for _, k := range [...]entra.RevocationKind{entra.RevocationToken, entra.RevocationUser, entra.RevocationApp, entra.RevocationTenant} {
+		if string(k) == s {
+			return k
+		}
+	}
+	return entra.RevocationKind(s)
 }
