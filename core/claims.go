@@ -41,6 +41,8 @@ type Claims struct {
 	groupsOverage                   bool
 
 	expires, notBefore, issuedAt time.Time
+
+	rev revKeys // hashes for the revocation check (revoke.go)
 }
 
 // numericDate limits: a NumericDate outside [0, year 10000) is refused as
@@ -166,6 +168,7 @@ func parseClaims(payload string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.rev = revocationKeys(c)
 	return c, nil
 }
 

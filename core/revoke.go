@@ -250,7 +250,6 @@ type RevocationList struct {
 	cur         atomic.Pointer[revState]
 	maxLifetime time.Duration
 	now         func() time.Time
-	seed        uint64
 	lastPurge   time.Time // guarded by mu
 }
 
@@ -263,9 +262,6 @@ func NewRevocationList(o RevocationListOptions) *RevocationList {
 	if l.now == nil {
 		l.now = time.Now
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	l.seed = binary.LittleEndian.Uint64(b[:])
 	l.cur.Store(&revState{})
 	l.lastPurge = l.now()
 	return l
@@ -394,14 +390,57 @@ func le32(s string) uint64 {
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
-func (l *RevocationList) hash(kind int, s string) uint64 {
-	return foldHash(s, l.seed^kindSeeds[kind])
+// revSeed seeds every list's hashes: random per process, so that hash
+// values (and shard spread) cannot be predicted from outside.
+var revSeed = func() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}()
+
+func (l *RevocationList) hash(kind int, s string) uint64 { return revHash(kind, s) }
+
+func revHash(kind int, s string) uint64 {
+	return foldHash(s, revSeed^kindSeeds[kind])
 }
 
 // userHash combines the hashes of an oid and of its tenant (the tenant's
-// hash is the one the tenant kind is filed under, computed once).
+// hash is the one the tenant kind is filed under).
+func userHash(oid string, tenantHash uint64) uint64 {
+	return mum(revHash(kUser, oid)^hp2, tenantHash^hp1)
+}
+
 func (l *RevocationList) userHash(oid string, tenantHash uint64) uint64 {
-	return mum(l.hash(kUser, oid)^hp2, tenantHash^hp1)
+	return userHash(oid, tenantHash)
+}
+
+// revKeys are a token's hashes under every kind, computed once when its
+// claims are parsed, so that the per-request check (cache hits included)
+// hashes nothing. A zero (has false) means absent identifiers.
+type revKeys struct {
+	ok                                         bool
+	uti, jti, user, app, tenant                uint64
+	hasUti, hasJti, hasUser, hasApp, hasTenant bool
+}
+
+func revocationKeys(c *Claims) revKeys {
+	k := revKeys{ok: true}
+	if c.uti != "" {
+		k.uti, k.hasUti = revHash(kToken, c.uti), true
+	}
+	if c.jti != "" && c.jti != c.uti {
+		k.jti, k.hasJti = revHash(kToken, c.jti), true
+	}
+	if c.tenantID != "" {
+		k.tenant, k.hasTenant = revHash(kTenant, c.tenantID), true
+		if c.objectID != "" {
+			k.user, k.hasUser = userHash(c.objectID, k.tenant), true
+		}
+	}
+	if app := c.AppID(); app != "" {
+		k.app, k.hasApp = revHash(kApp, app), true
+	}
+	return k
 }
 
 // entryHash is the hash an entry is filed under: the same as the hash of
@@ -438,36 +477,36 @@ func (l *RevocationList) Revoked(c *Claims, now time.Time) error {
 		return nil
 	}
 	t := now.Unix()
+	k := &c.rev
+	if !k.ok {
+		kk := revocationKeys(c)
+		k = &kk
+	}
 	if s.n[kToken] > 0 {
-		if c.uti != "" {
-			if e := s.match(s.lookup(l.hash(kToken, c.uti)), kToken, c, t); e != nil {
+		if k.hasUti {
+			if e := s.match(s.lookup(k.uti), kToken, c, t); e != nil {
 				return e.refusal()
 			}
 		}
-		if c.jti != "" && c.jti != c.uti {
-			if e := s.match(s.lookup(l.hash(kToken, c.jti)), kToken, c, t); e != nil {
-				return e.refusal()
-			}
-		}
-	}
-	if (s.n[kUser] > 0 || s.n[kTenant] > 0) && c.tenantID != "" {
-		ht := l.hash(kTenant, c.tenantID)
-		if s.n[kTenant] > 0 {
-			if e := s.match(s.lookup(ht), kTenant, c, t); e != nil {
-				return e.refusal()
-			}
-		}
-		if s.n[kUser] > 0 && c.objectID != "" {
-			if e := s.match(s.lookup(l.userHash(c.objectID, ht)), kUser, c, t); e != nil {
+		if k.hasJti {
+			if e := s.match(s.lookup(k.jti), kToken, c, t); e != nil {
 				return e.refusal()
 			}
 		}
 	}
-	if s.n[kApp] > 0 {
-		if app := c.AppID(); app != "" {
-			if e := s.match(s.lookup(l.hash(kApp, app)), kApp, c, t); e != nil {
-				return e.refusal()
-			}
+	if s.n[kTenant] > 0 && k.hasTenant {
+		if e := s.match(s.lookup(k.tenant), kTenant, c, t); e != nil {
+			return e.refusal()
+		}
+	}
+	if s.n[kUser] > 0 && k.hasUser {
+		if e := s.match(s.lookup(k.user), kUser, c, t); e != nil {
+			return e.refusal()
+		}
+	}
+	if s.n[kApp] > 0 && k.hasApp {
+		if e := s.match(s.lookup(k.app), kApp, c, t); e != nil {
+			return e.refusal()
 		}
 	}
 	return nil
