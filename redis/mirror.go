@@ -610,7 +610,8 @@ func (m *Mirror) resync() error {
 		return fmt.Errorf("entraredis: resync: %w", err)
 	}
 	if err := m.list.Replace(rs); err != nil || bad > 0 {
-		m.log.Warn("entraredis: resync skipped unreadable entries", slog.Int("unreadable", bad), slog.Any("err", err))
+		// Counts only: an invalid entry's message may quote its identifiers.
+		m.log.Warn("entraredis: resync skipped unreadable or invalid entries", slog.Int("unreadable", bad), slog.Bool("invalid", err != nil))
 	}
 	m.mu.Lock()
 	m.version, m.epoch = v, ep
