@@ -37,32 +37,52 @@ const (
 	// CodeRevocationsUnavailable: the revocation list is too stale to vouch
 	// for any token, and its owner chose to refuse then (503).
 	CodeRevocationsUnavailable Code = "revocations_unavailable"
+
+	// CodeObjectIDMissing: the token has no oid (service-principal-less
+	// authentication, which Entra blocks since March 2026); see
+	// Config.AllowMissingObjectID.
+	CodeObjectIDMissing Code = "oid_missing"
+	// CodeIDTokenNotAccepted: the payload has a nonce, so it is an ID token,
+	// and the API did not opt in to ID tokens (AllowNoScopeOrRole).
+	CodeIDTokenNotAccepted Code = "id_token_not_accepted"
+	// CodeUserFlow: an Azure AD B2C token of another user flow than the
+	// validator's; see Config.B2CUserFlows.
+	CodeUserFlow Code = "user_flow_not_allowed"
+	// CodeAgentNotAllowed: the token is a Microsoft Entra Agent ID agent's
+	// and the route or API refuses agents (DenyAgents, RefuseAgents).
+	CodeAgentNotAllowed Code = "agent_not_allowed"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
 // *Error whose Code is CodeExpired.
 var (
-	ErrConfig                 = &Error{Code: CodeConfig}
-	ErrInvalidRequest         = &Error{Code: CodeInvalidRequest}
-	ErrTokenMissing           = &Error{Code: CodeTokenMissing}
-	ErrTokenMalformed         = &Error{Code: CodeTokenMalformed}
-	ErrTokenUnsupported       = &Error{Code: CodeTokenUnsupported}
-	ErrAlgorithm              = &Error{Code: CodeAlgorithm}
-	ErrFirstPartyToken        = &Error{Code: CodeFirstPartyToken}
-	ErrUnknownKey             = &Error{Code: CodeUnknownKey}
-	ErrSignature              = &Error{Code: CodeSignature}
-	ErrExpired                = &Error{Code: CodeExpired}
-	ErrNotYetValid            = &Error{Code: CodeNotYetValid}
-	ErrMissingClaim           = &Error{Code: CodeMissingClaim}
-	ErrIssuer                 = &Error{Code: CodeIssuer}
-	ErrAudience               = &Error{Code: CodeAudience}
-	ErrTenant                 = &Error{Code: CodeTenant}
-	ErrTokenVersion           = &Error{Code: CodeTokenVersion}
-	ErrNoPermissions          = &Error{Code: CodeNoPermissions}
-	ErrForbidden              = &Error{Code: CodeForbidden}
-	ErrGroupsOverage          = &Error{Code: CodeGroupsOverage}
-	ErrInsufficientClaims     = &Error{Code: CodeInsufficientClaims}
-	ErrKeysUnavailable        = &Error{Code: CodeKeysUnavailable}
+	ErrConfig             = &Error{Code: CodeConfig}
+	ErrInvalidRequest     = &Error{Code: CodeInvalidRequest}
+	ErrTokenMissing       = &Error{Code: CodeTokenMissing}
+	ErrTokenMalformed     = &Error{Code: CodeTokenMalformed}
+	ErrTokenUnsupported   = &Error{Code: CodeTokenUnsupported}
+	ErrAlgorithm          = &Error{Code: CodeAlgorithm}
+	ErrFirstPartyToken    = &Error{Code: CodeFirstPartyToken}
+	ErrUnknownKey         = &Error{Code: CodeUnknownKey}
+	ErrSignature          = &Error{Code: CodeSignature}
+	ErrExpired            = &Error{Code: CodeExpired}
+	ErrNotYetValid        = &Error{Code: CodeNotYetValid}
+	ErrMissingClaim       = &Error{Code: CodeMissingClaim}
+	ErrIssuer             = &Error{Code: CodeIssuer}
+	ErrAudience           = &Error{Code: CodeAudience}
+	ErrTenant             = &Error{Code: CodeTenant}
+	ErrTokenVersion       = &Error{Code: CodeTokenVersion}
+	ErrNoPermissions      = &Error{Code: CodeNoPermissions}
+	ErrForbidden          = &Error{Code: CodeForbidden}
+	ErrGroupsOverage      = &Error{Code: CodeGroupsOverage}
+	ErrInsufficientClaims = &Error{Code: CodeInsufficientClaims}
+	ErrKeysUnavailable    = &Error{Code: CodeKeysUnavailable}
+
+	ErrObjectIDMissing    = &Error{Code: CodeObjectIDMissing}
+	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
+	ErrUserFlow           = &Error{Code: CodeUserFlow}
+	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
+
 	ErrRevoked                = &Error{Code: CodeRevoked}
 	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}
 )

@@ -473,7 +473,7 @@ func (s *revState) lookup(h uint64) *revEntry {
 // [CodeRevoked] when an unexpired entry matches c, else nil.
 func (l *RevocationList) Revoked(c *Claims, now time.Time) error {
 	s := l.cur.Load()
-	if s.total == 0 {
+	if s.total == 0 || c == nil {
 		return nil
 	}
 	t := now.Unix()
@@ -916,6 +916,7 @@ func (l *RevocationList) Len() int { return l.cur.Load().total }
 // TokenID returns the token's unique identifier: the uti claim (Entra),
 // else the jti claim, else "". It is what a [RevocationToken] entry names.
 func (c *Claims) TokenID() string {
+	c = c.z()
 	if c.uti != "" {
 		return c.uti
 	}
