@@ -197,6 +197,13 @@ type Config struct {
 	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
+	// Revocations is asked about every token accepted, after the signature
+	// and claims checks and on cache hits too; a token it refuses fails with
+	// [CodeRevoked]. Use a [RevocationList] in one process, or the
+	// entraredis module's mirror to share one between replicas.
+	// Optional. Default: none (revocation is not seen).
+	Revocations Revocations
+
 	// Observer receives validations, refusals and key refreshes, for
 	// metrics and tracing (see the entraotel module). Optional.
 	// Default: none, at no cost.
@@ -314,6 +321,7 @@ type settings struct {
 	cacheSize      int
 	cacheMaxBytes  int
 	logger         *slog.Logger
+	revocations    Revocations
 	ownLogger      bool     // Config.Logger was set: refusals are logged too
 	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
 	b2cFlows       []string // accepted B2C user flows; nil: not checked
@@ -339,6 +347,7 @@ func (c Config) settings() (*settings, error) {
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
+		revocations:  c.Revocations,
 		observer:     c.Observer,
 	}
 	if c.envErr != nil {

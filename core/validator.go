@@ -169,8 +169,12 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
 			if c := v.cache.get(token, v.cacheNow(), gen); c != nil {
+				err := v.revokedNow(c)
 				if v.s.observer != nil {
-					v.observeValidation(ctx, c, nil, CacheHit)
+					v.observeValidation(ctx, c, err, CacheHit)
+				}
+				if err != nil {
+					return nil, err
 				}
 				return c, nil
 			}
@@ -178,6 +182,15 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	}
 	now := v.s.now()
 	c, snap, err := v.validate(ctx, token, now)
+	if err == nil && v.cache != nil {
+		at, dead := v.cacheDeadline(now, c.expires)
+		v.cache.put(token, c, snap.gen, at, dead)
+	}
+	// After the cache put: a revoked token presented again is refused from
+	// the cache, without a signature check.
+	if err == nil {
+		err = v.revoked(c, now)
+	}
 	if v.s.observer != nil {
 		cr := CacheOff
 		if v.cache != nil {
@@ -188,11 +201,27 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if err != nil {
 		return nil, err
 	}
-	if v.cache != nil {
-		at, dead := v.cacheDeadline(now, c.expires)
-		v.cache.put(token, c, snap.gen, at, dead)
-	}
 	return c, nil
+}
+
+// revoked asks Config.Revocations about c (see revoke.go).
+func (v *Validator) revoked(c *Claims, now time.Time) error {
+	if v.s.revocations == nil {
+		return nil
+	}
+	return v.s.revocations.Revoked(c, now)
+}
+
+// revokedNow is revoked for a cache hit, which reads no wall clock: with the
+// default clock, now is the wall time the cache's monotonic clock implies.
+func (v *Validator) revokedNow(c *Claims) error {
+	if v.s.revocations == nil {
+		return nil
+	}
+	if v.monoClock {
+		return v.s.revocations.Revoked(c, monoBase.Add(time.Since(monoBase)))
+	}
+	return v.s.revocations.Revoked(c, v.s.now())
 }
 
 // cachedBytes returns the claims of a token lent as bytes if the cache
@@ -205,7 +234,11 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.cacheNow(), snap.gen)
+	c := v.cache.getBytes(token, v.cacheNow(), snap.gen)
+	if c != nil && v.revokedNow(c) != nil {
+		return nil // Validate gives the refusal
+	}
+	return c
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
