@@ -37,6 +37,7 @@ type Claims struct {
 	uniqueName, givenName, familyName   string
 	azp, appid, idtyp, version          string
 	idp, nonce, uti, scp                string
+	jti                                 string
 	acct                                int // -1 when absent
 
 	audience, scopes, roles, groups []string
@@ -47,6 +48,8 @@ type Claims struct {
 	hasNonce bool
 
 	expires, notBefore, issuedAt time.Time
+
+	rev revKeys // hashes for the revocation check (revoke.go)
 }
 
 // numericDate limits: a NumericDate outside [0, year 10000) is refused as
@@ -120,6 +123,8 @@ func parseClaims(payload string) (*Claims, error) {
 			c.hasNonce = true
 		case "uti":
 			c.uti, err = r.str()
+		case "jti":
+			c.jti, err = r.str()
 		case "scp":
 			if c.scp, err = r.str(); err == nil {
 				c.scopes = scopeFields(c.scp)
@@ -181,6 +186,7 @@ func parseClaims(payload string) (*Claims, error) {
 	if err := c.resolveTenant(); err != nil {
 		return nil, err
 	}
+	c.rev = revocationKeys(c)
 	return c, nil
 }
 

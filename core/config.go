@@ -26,6 +26,7 @@ const (
 	DefaultFetchTimeout       = 10 * time.Second
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultCacheSize          = 10000
+	DefaultCacheMaxBytes      = 32 << 20
 	DefaultMaxTenantKeySets   = 100
 )
 
@@ -182,11 +183,26 @@ type Config struct {
 	// disables the cache. Optional. Default: 10,000 tokens.
 	CacheSize int
 
+	// CacheMaxBytes bounds the memory the token cache holds, in bytes: each
+	// entry counts its token, its decoded claims and the cache's own
+	// overhead (about twice the token). A token whose entry would take more
+	// than 1/512 of it (64 KiB by default) is validated but not cached.
+	// Optional. Default: 32 MiB ([DefaultCacheMaxBytes]). Negative is an
+	// error; to turn the cache off, set CacheSize to a negative value.
+	CacheMaxBytes int
+
 	// Logger receives set-up notes, key refresh failures and recoveries, and
 	// skipped keys: never a line per request, a token or key material.
 	// Optional. Default: [slog.Default]. To turn logging off, set it to
 	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+
+	// Revocations is asked about every token accepted, after the signature
+	// and claims checks and on cache hits too; a token it refuses fails with
+	// [CodeRevoked]. Use a [RevocationList] in one process, or the
+	// entraredis module's mirror to share one between replicas.
+	// Optional. Default: none (revocation is not seen).
+	Revocations Revocations
 
 	// Observer receives validations, refusals and key refreshes, for
 	// metrics and tracing (see the entraotel module). Optional.
@@ -303,7 +319,9 @@ type settings struct {
 	anyCloudKeys   bool // Config.AnyCloudKeys
 	maxTokenSize   int
 	cacheSize      int
+	cacheMaxBytes  int
 	logger         *slog.Logger
+	revocations    Revocations
 	ownLogger      bool     // Config.Logger was set: refusals are logged too
 	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
 	b2cFlows       []string // accepted B2C user flows; nil: not checked
@@ -329,6 +347,7 @@ func (c Config) settings() (*settings, error) {
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
+		revocations:  c.Revocations,
 		observer:     c.Observer,
 	}
 	if c.envErr != nil {
@@ -490,6 +509,12 @@ func (c Config) settings() (*settings, error) {
 		s.cacheSize = 0
 	case s.cacheSize > maxCacheSize:
 		return nil, configError("Config.CacheSize %d is too large: use at most %d", s.cacheSize, maxCacheSize)
+	}
+	switch s.cacheMaxBytes = c.CacheMaxBytes; {
+	case s.cacheMaxBytes == 0:
+		s.cacheMaxBytes = DefaultCacheMaxBytes
+	case s.cacheMaxBytes < 0:
+		return nil, configError("Config.CacheMaxBytes %d is negative: use a size in bytes (default %d, 32 MiB), or a negative CacheSize to turn the cache off", s.cacheMaxBytes, DefaultCacheMaxBytes)
 	}
 	switch {
 	case !s.multiTenant || s.custom || c.MaxTenantKeySets < 0:

@@ -32,6 +32,11 @@ const (
 	CodeGroupsOverage      Code = "groups_overage"
 	CodeInsufficientClaims Code = "insufficient_claims"
 	CodeKeysUnavailable    Code = "keys_unavailable"
+	// CodeRevoked: the token is valid but listed in Config.Revocations.
+	CodeRevoked Code = "token_revoked"
+	// CodeRevocationsUnavailable: the revocation list is too stale to vouch
+	// for any token, and its owner chose to refuse then (503).
+	CodeRevocationsUnavailable Code = "revocations_unavailable"
 
 	// CodeObjectIDMissing: the token has no oid (service-principal-less
 	// authentication, which Entra blocks since March 2026); see
@@ -77,6 +82,9 @@ var (
 	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
 	ErrUserFlow           = &Error{Code: CodeUserFlow}
 	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
+
+	ErrRevoked                = &Error{Code: CodeRevoked}
+	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}
 )
 
 // Error is the one error type of this package. Its Description is written
@@ -95,7 +103,8 @@ type Error struct {
 	Scopes []string
 	// Claims is the claims challenge (JSON) of an insufficient_claims answer.
 	Claims string
-	// RetryAfter is, for CodeKeysUnavailable, how long a caller should wait.
+	// RetryAfter is, for CodeKeysUnavailable and CodeRevocationsUnavailable,
+	// how long a caller should wait.
 	RetryAfter time.Duration
 }
 

@@ -145,13 +145,13 @@ func statusOf(c Code) (int, string) {
 	case CodeTokenMalformed, CodeTokenUnsupported, CodeAlgorithm, CodeFirstPartyToken,
 		CodeUnknownKey, CodeSignature, CodeExpired, CodeNotYetValid, CodeMissingClaim,
 		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions,
-		CodeObjectIDMissing, CodeIDTokenNotAccepted, CodeUserFlow:
+		CodeObjectIDMissing, CodeIDTokenNotAccepted, CodeUserFlow, CodeRevoked:
 		return http.StatusUnauthorized, "invalid_token"
 	case CodeInsufficientClaims:
 		return http.StatusUnauthorized, "insufficient_claims"
 	case CodeForbidden, CodeGroupsOverage, CodeAgentNotAllowed:
 		return http.StatusForbidden, "insufficient_scope"
-	case CodeKeysUnavailable:
+	case CodeKeysUnavailable, CodeRevocationsUnavailable:
 		return http.StatusServiceUnavailable, "temporarily_unavailable"
 	}
 	return http.StatusInternalServerError, "server_error"

@@ -24,7 +24,10 @@ type Validator struct {
 	s     *settings
 	src   *source
 	cache *tokenCache
-	tk    *tenantKeySets // tenants' own key sets (multi-tenant), or nil
+	// monoClock: the cache judges expiry on the monotonic clock (see
+	// cacheNow); false when Config.Now is set.
+	monoClock bool
+	tk        *tenantKeySets // tenants' own key sets (multi-tenant), or nil
 }
 
 // NewValidator checks cfg and returns a Validator. It starts loading the
@@ -36,9 +39,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{s: s}
+	v := &Validator{s: s, monoClock: cfg.Now == nil}
 	if s.cacheSize > 0 {
-		v.cache = newTokenCache(s.cacheSize)
+		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes)
 	}
 	if s.maxTenantSets > 0 {
 		v.tk = newTenantKeySets(s, v.flushCache)
@@ -99,6 +102,8 @@ type Stats struct {
 	LastRefreshError error
 	// CachedTokens is the number of verified tokens in the cache.
 	CachedTokens int
+	// CachedBytes is the memory they count for (see Config.CacheMaxBytes).
+	CachedBytes int
 	// TenantKeySets is the number of tenants whose own key sets a
 	// multi-tenant validator keeps (see Config.MaxTenantKeySets).
 	TenantKeySets int
@@ -119,6 +124,7 @@ func (v *Validator) Stats() Stats {
 	v.src.mu.Unlock()
 	if v.cache != nil {
 		st.CachedTokens = v.cache.len()
+		st.CachedBytes = v.cache.usedBytes()
 	}
 	if v.tk != nil {
 		st.TenantKeySets = v.tk.len()
@@ -163,20 +169,33 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		}
 		return nil, err
 	}
-	now := v.s.now()
 	var gen uint64
 	if v.cache != nil {
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
-			if c := v.cache.get(token, now, gen); c != nil {
+			if c := v.cache.get(token, v.cacheNow(), gen); c != nil {
+				err := v.revokedNow(c)
 				if v.s.observer != nil {
-					v.observeValidation(ctx, c, nil, CacheHit)
+					v.observeValidation(ctx, c, err, CacheHit)
+				}
+				if err != nil {
+					return nil, err
 				}
 				return c, nil
 			}
 		}
 	}
+	now := v.s.now()
 	c, snap, err := v.validate(ctx, token, now)
+	if err == nil && v.cache != nil {
+		at, dead := v.cacheDeadline(now, c.expires)
+		v.cache.put(token, c, snap.gen, at, dead)
+	}
+	// After the cache put: a revoked token presented again is refused from
+	// the cache, without a signature check.
+	if err == nil {
+		err = v.revoked(c, now)
+	}
 	if v.s.observer != nil {
 		cr := CacheOff
 		if v.cache != nil {
@@ -187,10 +206,27 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if err != nil {
 		return nil, err
 	}
-	if v.cache != nil {
-		v.cache.put(token, c, snap.gen)
-	}
 	return c, nil
+}
+
+// revoked asks Config.Revocations about c (see revoke.go).
+func (v *Validator) revoked(c *Claims, now time.Time) error {
+	if v.s.revocations == nil {
+		return nil
+	}
+	return v.s.revocations.Revoked(c, now)
+}
+
+// revokedNow is revoked for a cache hit, which reads no wall clock: with the
+// default clock, now is the wall time the cache's monotonic clock implies.
+func (v *Validator) revokedNow(c *Claims) error {
+	if v.s.revocations == nil {
+		return nil
+	}
+	if v.monoClock {
+		return v.s.revocations.Revoked(c, monoBase.Add(time.Since(monoBase)))
+	}
+	return v.s.revocations.Revoked(c, v.s.now())
 }
 
 // cachedBytes returns the claims of a token lent as bytes if the cache
@@ -203,7 +239,11 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.s.now(), snap.gen)
+	c := v.cache.getBytes(token, v.cacheNow(), snap.gen)
+	if c != nil && v.revokedNow(c) != nil {
+		return nil // Validate gives the refusal
+	}
+	return c
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -368,13 +408,13 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	switch a.hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	case crypto.SHA384:
 		d := sha512.Sum384(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	default:
 		d := sha512.Sum512(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	}
 	if !ok {
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
@@ -398,6 +438,10 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	// is expired "on or after" exp, so at exp + skew exactly it is refused.
 	if !now.Before(c.expires.Add(v.s.skew)) {
 		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
+	}
+	if !c.notBefore.IsZero() && c.notBefore.After(c.expires) {
+		// Never valid at any instant, whatever the clock skew allows.
+		return newError(CodeExpired, "token expires (exp "+c.expires.Format(time.RFC3339)+") before it becomes valid (nbf "+c.notBefore.Format(time.RFC3339)+"): it is never valid")
 	}
 	if !c.notBefore.IsZero() && now.Add(v.s.skew).Before(c.notBefore) {
 		return newError(CodeNotYetValid, "token is not valid before "+c.notBefore.Format(time.RFC3339)+": check the clocks")

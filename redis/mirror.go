@@ -1,0 +1,665 @@
+package entraredis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/redis/go-redis/v9"
+)
+
+// WhenStale is what a [Mirror] does once it has not confirmed that it
+// holds Redis' list for longer than [Options.StaleAfter].
+type WhenStale int
+
+const (
+	// ServeStale keeps checking tokens against the last synced list and
+	// reports not ready ([Mirror.Ready] fails), so that a load balancer or
+	// orchestrator drains this replica while others are healthy. The
+	// default: a Redis outage does not become an API outage, and nothing
+	// revoked before the outage is forgotten; what is missed is what was
+	// revoked during it, on this replica, until it heals.
+	ServeStale WhenStale = iota
+	// RefuseStale answers every request 503 (Code
+	// [entra.CodeRevocationsUnavailable], with Retry-After) while stale:
+	// nothing that might be revoked passes, at the cost of availability.
+	RefuseStale
+)
+
+func (w WhenStale) String() string {
+	if w == RefuseStale {
+		return "refuse"
+	}
+	return "serve"
+}
+
+// Defaults of [Options].
+const (
+	DefaultPollInterval   = time.Second
+	DefaultStaleAfter     = 30 * time.Second
+	DefaultResyncInterval = 5 * time.Minute
+)
+
+// Options configure a [Mirror]. The zero value is valid.
+type Options struct {
+	// Prefix, MaxTokenLifetime: see [StoreOptions].
+	Prefix           string
+	MaxTokenLifetime time.Duration
+
+	// PollInterval is how often the mirror asks Redis for the list's
+	// version (one small script): a change it missed is found, and the
+	// mirror is confirmed fresh, within an interval. Changes normally
+	// arrive sooner, by pub/sub. Optional. Default: 1s.
+	PollInterval time.Duration
+
+	// StaleAfter is the staleness bound: past it without a confirmed sync
+	// the mirror is stale and WhenStale applies. It must exceed
+	// PollInterval. Optional. Default: 30s.
+	StaleAfter time.Duration
+
+	// WhenStale chooses the behaviour when stale. Optional. Default:
+	// [ServeStale] (keep serving, report not ready).
+	WhenStale WhenStale
+
+	// ResyncInterval is how often the whole list is read again even when
+	// nothing seems to have changed. Optional. Default: 5 minutes.
+	ResyncInterval time.Duration
+
+	// Logger receives sync failures, staleness and recovery. Identifiers
+	// of revoked principals are never logged. Optional. Default: none.
+	Logger *slog.Logger
+
+	// Now is the clock for expiry and staleness (tests). Optional. Default: time.Now.
+	Now func() time.Time
+}
+
+// Mirror is one replica's copy of a [Store]'s list. It implements
+// [entra.Revocations] — set it as Config.Revocations — and answers from
+// memory ([entra.RevocationList]), never touching the network per request.
+//
+// It follows Redis through pub/sub (each change announced with its version;
+// a gap in the versions triggers a full resync) and a poll of the version
+// every PollInterval, and reads the whole list on start, on every
+// (re)subscription, when Redis' epoch changes, and every ResyncInterval.
+// When Redis comes back empty (restarted without persistence, failed over
+// to an empty replica), every mirror writes back the entries it holds, so
+// nothing revoked is forgotten while one replica remembers it.
+//
+// Before the first sync, and whenever a sync has not been confirmed for
+// StaleAfter, the mirror is stale: [Mirror.Ready] fails, [Mirror.Stats]
+// says so, the Logger is told, and WhenStale applies.
+type Mirror struct {
+	*Store
+	list  *entra.RevocationList
+	o     Options
+	log   *slog.Logger
+	stale atomic.Bool
+
+	lastSync atomic.Int64 // UnixNano of the last confirmed sync; 0: never
+	unavail  *entra.Error
+
+	mu      sync.Mutex // guards the fields below
+	version int64
+	epoch   string
+	syncing bool
+	pending []event
+	lastErr error
+	st      counters
+	ps      *redis.PubSub
+
+	kick   chan struct{} // asks the poller for a resync
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+}
+
+type counters struct {
+	resyncs, resyncFailures, polls, pollFailures, events, gaps, reseeded, staleTransitions uint64
+	lastResync                                                                             time.Duration
+}
+
+// New starts a mirror of the list in Redis at client (any
+// redis.UniversalClient: single node, Sentinel, Cluster). It returns at
+// once; the first sync runs in the background (use [Mirror.WaitSynced] or
+// [Mirror.Ready]). Close stops it; the client stays open (it is the
+// caller's).
+func New(client redis.UniversalClient, o Options) (*Mirror, error) {
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.StaleAfter == 0 {
+		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.ResyncInterval == 0 {
+		o.ResyncInterval = DefaultResyncInterval
+	}
+	switch {
+	case o.PollInterval < 0 || o.StaleAfter < 0 || o.ResyncInterval < 0:
+		return nil, errors.New("entraredis: Options durations must not be negative")
+	case o.StaleAfter <= o.PollInterval:
+		return nil, fmt.Errorf("entraredis: Options.StaleAfter %v must exceed PollInterval %v", o.StaleAfter, o.PollInterval)
+	case o.WhenStale != ServeStale && o.WhenStale != RefuseStale:
+		return nil, fmt.Errorf("entraredis: Options.WhenStale %d is neither ServeStale nor RefuseStale", o.WhenStale)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s, err := NewStore(client, StoreOptions{Prefix: o.Prefix, MaxTokenLifetime: o.MaxTokenLifetime, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	m := &Mirror{
+		Store: s,
+		list:  entra.NewRevocationList(entra.RevocationListOptions{MaxTokenLifetime: s.maxLifetime, Now: o.Now}),
+		o:     o,
+		log:   o.Logger,
+		kick:  make(chan struct{}, 1),
+		unavail: &entra.Error{Code: entra.CodeRevocationsUnavailable,
+			Description: "the revocation list is out of date on this server: retry shortly",
+			RetryAfter:  max(o.PollInterval, time.Second)},
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.stale.Store(true)
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.wg.Add(3)
+	go m.subscribeLoop()
+	go m.pollLoop()
+	go m.watchdog()
+	return m, nil
+}
+
+// Revoked implements [entra.Revocations]: the local list's verdict, or,
+// while stale with [RefuseStale], [entra.CodeRevocationsUnavailable].
+func (m *Mirror) Revoked(c *entra.Claims, now time.Time) error {
+	if m.stale.Load() && m.o.WhenStale == RefuseStale {
+		return m.unavail
+	}
+	return m.list.Revoked(c, now)
+}
+
+// Local is the in-memory list the mirror answers from. Change the list
+// through the mirror or its Store, never here: a local change is undone by
+// the next resync.
+func (m *Mirror) Local() *entra.RevocationList { return m.list }
+
+// Revoke stores r in Redis (see [Store.Revoke]) and applies it to this
+// mirror at once, so this replica refuses before the announcement is back.
+func (m *Mirror) Revoke(ctx context.Context, r entra.Revocation) (entra.Revocation, error) {
+	out, _, err := m.Store.Revoke(ctx, r)
+	if err != nil {
+		return entra.Revocation{}, err
+	}
+	_, _ = m.list.Add(out)
+	return out, nil
+}
+
+// Lift removes r's entry from Redis and from this mirror.
+func (m *Mirror) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
+	ok, _, err := m.Store.Lift(ctx, r)
+	if err == nil && ok {
+		m.list.Lift(r)
+	}
+	return ok, err
+}
+
+// RevokeToken, RevokeUser, RevokeApp and RevokeTenant are [Store]'s,
+// applied to this mirror at once as [Mirror.Revoke] does.
+func (m *Mirror) RevokeToken(ctx context.Context, tokenID, reason string, expires time.Time) (entra.Revocation, error) {
+	return m.Revoke(ctx, entra.Revocation{Kind: entra.RevocationToken, TokenID: tokenID, Reason: reason, Expires: expires})
+}
+
+// RevokeUser: see [Mirror.RevokeToken].
+func (m *Mirror) RevokeUser(ctx context.Context, tenantID, objectID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
+	return m.Revoke(ctx, entra.Revocation{Kind: entra.RevocationUser, TenantID: tenantID, ObjectID: objectID, IssuedBefore: issuedBefore, Reason: reason})
+}
+
+// RevokeApp: see [Mirror.RevokeToken].
+func (m *Mirror) RevokeApp(ctx context.Context, appID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
+	return m.Revoke(ctx, entra.Revocation{Kind: entra.RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
+}
+
+// RevokeTenant: see [Mirror.RevokeToken].
+func (m *Mirror) RevokeTenant(ctx context.Context, tenantID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
+	return m.Revoke(ctx, entra.Revocation{Kind: entra.RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
+}
+
+// ErrStale is the cause of [Mirror.Ready]'s error while the mirror is stale.
+var ErrStale = errors.New("entraredis: revocation mirror is stale")
+
+// Ready returns nil while the mirror is fresh, else an error wrapping
+// [ErrStale] that says since when and why. Wire it into the readiness
+// probe, so that a stale replica is drained.
+func (m *Mirror) Ready() error {
+	if !m.stale.Load() {
+		return nil
+	}
+	m.mu.Lock()
+	cause := m.lastErr
+	m.mu.Unlock()
+	last := m.lastSync.Load()
+	switch {
+	case last == 0 && cause == nil:
+		return fmt.Errorf("%w: not synced yet", ErrStale)
+	case last == 0:
+		return fmt.Errorf("%w: never synced: %w", ErrStale, cause)
+	case cause == nil:
+		return fmt.Errorf("%w: last synced %s", ErrStale, time.Unix(0, last).UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: last synced %s: %w", ErrStale, time.Unix(0, last).UTC().Format(time.RFC3339), cause)
+}
+
+// WaitSynced waits until the mirror is fresh (the first sync done), or ctx ends.
+func (m *Mirror) WaitSynced(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for m.stale.Load() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", m.Ready(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Stats describe a mirror, for metrics and health checks.
+type Stats struct {
+	// Entries is the number of entries in the local list.
+	Entries int
+	// Version and Epoch are the Redis list's as last synced.
+	Version int64
+	Epoch   string
+	// LastSync is when the mirror last confirmed it holds Redis' list.
+	LastSync time.Time
+	// Stale is true past StaleAfter without a confirmed sync (and before the
+	// first); WhenStale says what that does.
+	Stale     bool
+	WhenStale WhenStale
+	// StaleTransitions counts fresh→stale changes.
+	StaleTransitions uint64
+	// Resyncs and ResyncFailures count full reads of the list;
+	// LastResyncDuration is the last one's.
+	Resyncs, ResyncFailures uint64
+	LastResyncDuration      time.Duration
+	// Polls and PollFailures count version checks.
+	Polls, PollFailures uint64
+	// Events counts announcements applied; Gaps, those that showed a
+	// missed one (each triggers a resync).
+	Events, Gaps uint64
+	// Reseeded counts entries written back to a Redis that came back empty.
+	Reseeded uint64
+	// LastError is the last sync error, nil once a sync succeeds.
+	LastError error
+}
+
+// Stats returns current figures. It takes a lock briefly; do not call it per request.
+func (m *Mirror) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := Stats{
+		Entries: m.list.Len(), Version: m.version, Epoch: m.epoch,
+		Stale: m.stale.Load(), WhenStale: m.o.WhenStale, StaleTransitions: m.st.staleTransitions,
+		Resyncs: m.st.resyncs, ResyncFailures: m.st.resyncFailures, LastResyncDuration: m.st.lastResync,
+		Polls: m.st.polls, PollFailures: m.st.pollFailures, Events: m.st.events, Gaps: m.st.gaps,
+		Reseeded: m.st.reseeded, LastError: m.lastErr,
+	}
+	if ns := m.lastSync.Load(); ns != 0 {
+		st.LastSync = time.Unix(0, ns)
+	}
+	return st
+}
+
+// Close stops the mirror: its subscription (its one connection of its
+// own) is closed and its goroutines end before Close returns. Revoked keeps
+// answering from the last list. The client is not closed. Close is idempotent.
+func (m *Mirror) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	m.cancel()
+	m.mu.Lock()
+	ps := m.ps
+	m.mu.Unlock()
+	if ps != nil {
+		_ = ps.Close()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+func (m *Mirror) requestResync() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Mirror) confirm() {
+	m.lastSync.Store(m.o.Now().UnixNano())
+	m.updateStale()
+}
+
+// updateStale recomputes the stale flag and reports transitions.
+func (m *Mirror) updateStale() {
+	last := m.lastSync.Load()
+	stale := last == 0 || m.o.Now().Sub(time.Unix(0, last)) > m.o.StaleAfter
+	if was := m.stale.Swap(stale); was == stale {
+		return
+	}
+	m.mu.Lock()
+	cause := m.lastErr
+	if stale {
+		m.st.staleTransitions++
+	}
+	m.mu.Unlock()
+	if stale {
+		m.log.Error("entraredis: revocation mirror is stale: revocations made elsewhere may not be seen here",
+			slog.String("when_stale", m.o.WhenStale.String()), slog.Duration("stale_after", m.o.StaleAfter), slog.Any("cause", cause))
+	} else {
+		m.log.Info("entraredis: revocation mirror is in sync", slog.Int("entries", m.list.Len()))
+	}
+}
+
+// watchdog flips the stale flag from the clock alone: it never waits for
+// the network, so a hung Redis cannot delay it.
+func (m *Mirror) watchdog() {
+	defer m.wg.Done()
+	t := time.NewTicker(max(m.o.PollInterval/4, 5*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+			m.updateStale()
+		}
+	}
+}
+
+func (m *Mirror) setErr(err error) {
+	m.mu.Lock()
+	m.lastErr = err
+	m.mu.Unlock()
+}
+
+// pollLoop checks the version every PollInterval, pings the subscription,
+// and runs the resyncs asked for.
+func (m *Mirror) pollLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(m.o.PollInterval)
+	defer t.Stop()
+	lastFull := time.Time{}
+	for {
+		full := false
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.kick:
+			full = true
+		case <-t.C:
+			full = time.Since(lastFull) >= m.o.ResyncInterval
+		}
+		if !full {
+			full = !m.poll()
+		}
+		if full {
+			if err := m.resync(); err != nil {
+				m.mu.Lock()
+				m.st.resyncFailures++
+				m.lastErr = err
+				m.mu.Unlock()
+				if m.ctx.Err() == nil {
+					m.log.Warn("entraredis: resync failed", slog.Any("err", err))
+				}
+				continue
+			}
+			lastFull = time.Now()
+		}
+	}
+}
+
+// poll checks the version and epoch; it returns false when a resync is needed.
+func (m *Mirror) poll() bool {
+	ctx, cancel := context.WithTimeout(m.ctx, m.o.StaleAfter)
+	defer cancel()
+	m.mu.Lock()
+	ps := m.ps
+	m.mu.Unlock()
+	if ps != nil {
+		_ = ps.Ping(ctx) // the pong keeps the subscription's read alive
+	}
+	v, ep, err := m.Store.head(ctx)
+	m.mu.Lock()
+	m.st.polls++
+	if err != nil {
+		m.st.pollFailures++
+		m.lastErr = fmt.Errorf("entraredis: poll: %w", err)
+		m.mu.Unlock()
+		return true // nothing to resync from
+	}
+	same := v == m.version && ep == m.epoch && ep != "" && !m.syncing
+	m.mu.Unlock()
+	if same {
+		m.setErr(nil)
+		m.confirm()
+	}
+	return same
+}
+
+// subscribeLoop keeps one subscription to the channel and applies events.
+// Every (re)subscription triggers a resync: events sent while it was down
+// are lost.
+func (m *Mirror) subscribeLoop() {
+	defer m.wg.Done()
+	timeout := 3 * m.o.PollInterval
+	for m.ctx.Err() == nil {
+		ps := m.c.Subscribe(m.ctx, m.channel)
+		m.mu.Lock()
+		if m.ctx.Err() != nil {
+			m.mu.Unlock()
+			_ = ps.Close()
+			return
+		}
+		m.ps = ps
+		m.mu.Unlock()
+		m.receive(ps, timeout)
+		m.mu.Lock()
+		m.ps = nil
+		m.mu.Unlock()
+		_ = ps.Close()
+		if m.ctx.Err() == nil {
+			// A short pause so that a Redis that refuses connections is
+			// not hammered; the poller keeps trying meanwhile.
+			select {
+			case <-m.ctx.Done():
+			case <-time.After(min(m.o.PollInterval, 500*time.Millisecond)):
+			}
+		}
+	}
+}
+
+func (m *Mirror) receive(ps *redis.PubSub, timeout time.Duration) {
+	for {
+		msg, err := ps.ReceiveTimeout(m.ctx, timeout)
+		if err != nil {
+			// A timeout (no pong: a hung connection) or a broken connection:
+			// start again on a new one.
+			return
+		}
+		switch x := msg.(type) {
+		case *redis.Subscription:
+			if x.Kind == "subscribe" {
+				m.requestResync()
+			}
+		case *redis.Message:
+			m.onEvent(x.Payload)
+		}
+	}
+}
+
+func (m *Mirror) onEvent(payload string) {
+	var ev event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil || (ev.Op != "set" && ev.Op != "del" && ev.Op != "sync") {
+		m.log.Warn("entraredis: unreadable event ignored; resyncing")
+		m.requestResync()
+		return
+	}
+	m.mu.Lock()
+	m.st.events++
+	if m.syncing {
+		m.pending = append(m.pending, ev)
+		m.mu.Unlock()
+		return
+	}
+	gap := m.applyLocked(ev)
+	m.mu.Unlock()
+	if gap {
+		m.requestResync()
+	}
+}
+
+// applyLocked applies one event; it reports a gap (missed events, another
+// epoch) for which a resync is needed. m.mu is held.
+func (m *Mirror) applyLocked(ev event) (gap bool) {
+	if ev.Epoch != m.epoch {
+		m.st.gaps++
+		return true
+	}
+	if ev.V <= m.version {
+		return false // already in the list
+	}
+	gap = ev.V != m.version+1
+	if gap {
+		m.st.gaps++
+	}
+	switch ev.Op {
+	case "sync":
+		return true // many entries changed at once
+	case "set":
+		r, err := decodeEntry(ev.Value)
+		if err != nil {
+			return true
+		}
+		_, _ = m.list.Add(r)
+	case "del":
+		m.list.LiftKey(ev.Key)
+	}
+	if !gap {
+		m.version = ev.V
+	}
+	return gap
+}
+
+// resync reads the whole list and replaces the local one, then applies the
+// events that arrived meanwhile. If Redis lost the list (no epoch, or a new
+// one), the local entries are written back first.
+func (m *Mirror) resync() error {
+	start := time.Now()
+	ctx := m.ctx
+	m.mu.Lock()
+	m.syncing = true
+	m.pending = m.pending[:0]
+	known := m.epoch
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.syncing = false
+		m.pending = nil
+		m.mu.Unlock()
+	}()
+
+	v, ep, err := m.Store.head(ctx)
+	if err != nil {
+		return fmt.Errorf("entraredis: resync: %w", err)
+	}
+	if ep == "" || (known != "" && ep != known) {
+		// A new or emptied Redis, or one that replaced ours: give it what
+		// this replica knows (merged with whatever others write back).
+		n, err := m.reseed(ctx)
+		if err != nil {
+			return fmt.Errorf("entraredis: resync: writing back %d entries: %w", n, err)
+		}
+		if n > 0 {
+			m.log.Warn("entraredis: Redis held another list (restarted without persistence?): wrote back the local entries", slog.Int("entries", n))
+		}
+		if v, ep, err = m.Store.head(ctx); err != nil {
+			return fmt.Errorf("entraredis: resync: %w", err)
+		}
+	}
+	var rs []entra.Revocation
+	bad, err := m.Store.scan(ctx, func(r entra.Revocation) { rs = append(rs, r) })
+	if err != nil {
+		return fmt.Errorf("entraredis: resync: %w", err)
+	}
+	// Redis may have restarted (or failed over) under the scan, which then
+	// read part of another list: check the epoch again before trusting it.
+	if _, ep2, err := m.Store.head(ctx); err != nil || ep2 != ep {
+		if err == nil {
+			err = errors.New("the list was replaced during the scan")
+		}
+		m.requestResync()
+		return fmt.Errorf("entraredis: resync: %w", err)
+	}
+	if err := m.list.Replace(rs); err != nil || bad > 0 {
+		// Counts only: an invalid entry's message may quote its identifiers.
+		m.log.Warn("entraredis: resync skipped unreadable or invalid entries", slog.Int("unreadable", bad), slog.Bool("invalid", err != nil))
+	}
+	m.mu.Lock()
+	m.version, m.epoch = v, ep
+	gap := false
+	for _, e := range m.pending {
+		if m.applyLocked(e) {
+			gap = true
+		}
+	}
+	m.st.resyncs++
+	m.st.lastResync = time.Since(start)
+	m.lastErr = nil
+	m.mu.Unlock()
+	m.confirm()
+	if gap {
+		m.requestResync()
+	}
+	return nil
+}
+
+// reseed writes every local entry back to Redis, in batches of one script
+// each, announced once per batch.
+func (m *Mirror) reseed(ctx context.Context) (int, error) {
+	local := m.list.List()
+	epoch := newEpoch()
+	if len(local) == 0 {
+		return 0, m.c.SetNX(ctx, m.keys[3], epoch, 0).Err()
+	}
+	n := 0
+	for len(local) > 0 {
+		batch := local[:min(len(local), 1000)]
+		local = local[len(batch):]
+		args := make([]any, 0, 3+3*len(batch))
+		args = append(args, m.channel, m.o.Now().Unix(), epoch)
+		for _, r := range batch {
+			b, err := json.Marshal(toWire(r))
+			if err != nil {
+				return n, err
+			}
+			args = append(args, r.Key(), string(b), r.Expires.Unix())
+		}
+		if err := reseedScript.Run(ctx, m.c, m.keys, args...).Err(); err != nil {
+			return n, err
+		}
+		n += len(batch)
+	}
+	m.mu.Lock()
+	m.st.reseeded += uint64(n)
+	m.mu.Unlock()
+	return n, nil
+}
