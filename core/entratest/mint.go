@@ -135,7 +135,7 @@ func (s *Server) Mint(t Token) string {
 	version := t.Version
 	switch version {
 	case "":
-		version = entra.Version2
+		version = s.opts.version
 	case entra.Version1, entra.Version2:
 	default:
 		panic(fmt.Sprintf("entratest: Token.Version %q: use %q or %q", t.Version, entra.Version2, entra.Version1))
