@@ -305,14 +305,22 @@ const certificateCredentialsDoc = "Review the documentation at https://learn.mic
 
 // serveToken answers the OAuth 2.0 token endpoint (EndpointToken).
 //
-// The v2.0 endpoint, POST /{tenant}/oauth2/v2.0/token, serves the client
-// credentials grant to the apps registered with [Server.RegisterApp], as
-// Entra ID does: a form with grant_type=client_credentials, client_id,
-// scope (the API's "api://{ClientID}/.default" or "{ClientID}/.default"),
-// and either client_secret (or an Authorization: Basic header) or
-// client_assertion_type and client_assertion. It answers a v2.0 app-only
-// access token for the API, or Entra ID's error JSON with its error codes.
-// Neither secrets nor assertions are ever logged or echoed.
+// The v2.0 endpoint, POST /{tenant}/oauth2/v2.0/token, serves two grants to
+// the apps registered with [Server.RegisterApp], as Entra ID does:
+//
+//   - client credentials: grant_type=client_credentials, client_id, scope
+//     (the API's "api://{ClientID}/.default" or "{ClientID}/.default"; the
+//     OpenID Connect scopes MSAL adds are ignored), and a credential;
+//   - on-behalf-of: grant_type=[GrantJWTBearer], requested_token_use=on_behalf_of,
+//     assertion (the user's access token for the middle tier), scope (the
+//     API's delegated scopes, or its /.default), client_id and a credential.
+//
+// The credential is client_secret (or an Authorization: Basic header) or
+// client_assertion_type and client_assertion (RS256 or PS256; x5t or
+// x5t#S256 in base64url or standard base64; each jti once). It answers an
+// access token for the API in the API's version ([WithAccessTokenVersion]),
+// or Entra ID's error JSON with its AADSTS codes. Neither secrets nor
+// assertions are ever logged or echoed.
 //
 // The v1.0 endpoint (/{tenant}/oauth2/token) is not served: it answers 404.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
