@@ -11,9 +11,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +418,21 @@ func TestTLSServer(t *testing.T) {
 		t.Fatal("a plain server has a TLS certificate")
 	} else {
 		plain.Close()
+	}
+}
+
+func TestWithListener(t *testing.T) {
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Skip("cannot listen on 0.0.0.0:", err)
+	}
+	srv := entratest.NewServer(entratest.WithListener(l))
+	t.Cleanup(srv.Close)
+	port := l.Addr().(*net.TCPAddr).Port
+	if want := "http://127.0.0.1:" + strconv.Itoa(port); srv.URL != want {
+		t.Fatalf("URL %q, want %q", srv.URL, want)
+	}
+	if code, _, _ := get(t, srv, srv.URL+"/"+srv.TenantID+"/discovery/v2.0/keys"); code != 200 {
+		t.Fatalf("keys: %d", code)
 	}
 }
