@@ -181,17 +181,20 @@ fuzz-ci: ## fuzz with FUZZTIME_CI (10s) per target, as CI runs it
 # ---------------------------------------------------------------------------
 # examples
 
-# run-example NAME: go run ./examples/NAME from the root module, or say it
-# is not there yet.
+# run-example NAME: build ./examples/NAME into .bin/ and exec it, or say it
+# is not there yet. exec, not `go run`: the program is then make's own child,
+# so Ctrl-C or `kill` of make (which passes SIGTERM on to its children)
+# stops the program too, instead of leaving it serving.
 define run-example
 	@if compgen -G 'examples/$(1)/*.go' >/dev/null; then
-		go run ./examples/$(1)
+		go build -o "$(BIN)/example-$(1)" ./examples/$(1)
+		exec "$(BIN)/example-$(1)"
 	else
 		echo "make: examples/$(1) does not exist yet, nothing to run (placeholder)."
 	fi
 endef
 
-run: run-gin ## Start the Gin example (demo mode unless AZURE_TENANT_ID is set)
+run: run-gin ## Start the Gin example (demo mode unless ENTRA_TENANT_ID is set)
 
 run-gin: ## Start the Gin example
 	$(call run-example,gin)

@@ -64,9 +64,9 @@ func TestExamples(t *testing.T) {
 				t.Parallel()
 				entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 					p := startProgram(t, bins[name], map[string]string{
-						"AZURE_TENANT_ID":      srv.TenantID,
-						"AZURE_CLIENT_ID":      srv.ClientID,
-						"AZURE_AUTHORITY_HOST": srv.URL + "/",
+						"ENTRA_TENANT_ID":      srv.TenantID,
+						"ENTRA_CLIENT_ID":      srv.ClientID,
+						"ENTRA_AUTHORITY_HOST": srv.URL + "/",
 						"ADDR":                 "127.0.0.1:0",
 					})
 					return p.url
@@ -85,22 +85,46 @@ func TestExamples(t *testing.T) {
 	})
 
 	t.Run("configuration error", func(t *testing.T) {
+		cases := []struct {
+			name string
+			env  map[string]string
+			want []string
+		}{
+			// AZURE_TENANT_ID is read as a fallback: no demo mode, but the
+			// missing client ID is named by entraguard's own variable.
+			{"no client ID", map[string]string{"AZURE_TENANT_ID": "organizations"}, []string{"ENTRA_CLIENT_ID"}},
+			// In an AKS pod with workload identity the AZURE_ names are the
+			// pod's own identity: refused, naming what to set.
+			{"workload identity", map[string]string{
+				"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
+				"AZURE_TENANT_ID":            "6babcaad-604b-40ac-a9d7-9fd97c0b779f",
+				"AZURE_CLIENT_ID":            "33333333-3333-4333-8333-333333333333",
+			}, []string{"ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "workload identity"}},
+		}
 		for _, name := range examples {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				p := runProgram(t, bins[name], map[string]string{"AZURE_TENANT_ID": "organizations", "ADDR": "127.0.0.1:0"})
-				select {
-				case <-p.done:
-				case <-time.After(startTimeout):
-					t.Fatalf("still running without AZURE_CLIENT_ID")
-				}
-				if code := p.cmd.ProcessState.ExitCode(); code != 1 {
-					t.Errorf("exit code %d, want 1", code)
-				}
-				if !strings.Contains(p.stderr.String(), "AZURE_CLIENT_ID") {
-					t.Errorf("the error does not name AZURE_CLIENT_ID:\n%s", p.stderr.String())
-				}
-			})
+			for _, tc := range cases {
+				t.Run(name+"/"+tc.name, func(t *testing.T) {
+					t.Parallel()
+					env := map[string]string{"ADDR": "127.0.0.1:0"}
+					for k, v := range tc.env {
+						env[k] = v
+					}
+					p := runProgram(t, bins[name], env)
+					select {
+					case <-p.done:
+					case <-time.After(startTimeout):
+						t.Fatalf("still running with a wrong configuration")
+					}
+					if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+						t.Errorf("exit code %d, want 1", code)
+					}
+					for _, w := range tc.want {
+						if !strings.Contains(p.stderr.String(), w) {
+							t.Errorf("the error does not name %s:\n%s", w, p.stderr.String())
+						}
+					}
+				})
+			}
 		}
 	})
 }

@@ -25,6 +25,10 @@ const (
 // Claims may be shared by concurrent requests (the verified-token cache does
 // that). Claims of a value not exposed by a method are available through
 // [Claims.Raw] and [Claims.Get].
+//
+// Every method is safe on a nil *Claims, which reads as zero values (no
+// scopes, no roles, IdentityType ""), so that a handler that ignores the ok
+// of ClaimsFromContext cannot panic; check ok all the same.
 type Claims struct {
 	raw string // the payload JSON, as signed
 
@@ -38,6 +42,9 @@ type Claims struct {
 	audience, scopes, roles, groups []string
 	wids, xmsCC, amr                []string
 	groupsOverage                   bool
+
+	ext      claimsExt // Agent ID, B2C and legacy claims: claims_agent.go
+	hasNonce bool
 
 	expires, notBefore, issuedAt time.Time
 }
@@ -83,6 +90,7 @@ func parseClaims(payload string) (*Claims, error) {
 			c.objectID, err = r.str()
 		case "tid":
 			c.tenantID, err = r.str()
+			c.ext.hasTid = true
 		case "name":
 			c.name, err = r.str()
 		case "preferred_username":
@@ -109,11 +117,12 @@ func parseClaims(payload string) (*Claims, error) {
 			c.idp, err = r.str()
 		case "nonce":
 			c.nonce, err = r.str()
+			c.hasNonce = true
 		case "uti":
 			c.uti, err = r.str()
 		case "scp":
 			if c.scp, err = r.str(); err == nil {
-				c.scopes = fields(c.scp)
+				c.scopes = scopeFields(c.scp)
 			}
 		case "acct":
 			var f float64
@@ -153,7 +162,13 @@ func parseClaims(payload string) (*Claims, error) {
 		case "iat":
 			c.issuedAt, err = numericDate(&r)
 		default:
-			err = r.skip(1)
+			if ok, e := c.ext.parse(&r, name); ok {
+				err = e
+			} else if foldsToDecided(name) {
+				err = errClaimCase
+			} else {
+				err = r.skip(1)
+			}
 		}
 		if err != nil && err != errJSONDuplicate && err != errJSONDepth {
 			return &claimError{name: name, err: err}
@@ -161,6 +176,9 @@ func parseClaims(payload string) (*Claims, error) {
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := c.resolveTenant(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -196,36 +214,50 @@ func fields(s string) []string {
 	return out
 }
 
+// zeroClaims is what a nil *Claims reads as.
+var zeroClaims Claims
+
+// z returns c, or the zero Claims when c is nil, so that every accessor is
+// safe on a nil *Claims (claims, _ := entragin.Claims(c) outside the
+// protected group) and reads zero values.
+func (c *Claims) z() *Claims {
+	if c == nil {
+		return &zeroClaims
+	}
+	return c
+}
+
 // Issuer returns the iss claim.
-func (c *Claims) Issuer() string { return c.issuer }
+func (c *Claims) Issuer() string { return c.z().issuer }
 
 // Subject returns the sub claim: pairwise per application, stable for a user
 // or app and this API. Use ObjectID to identify a principal across apps.
-func (c *Claims) Subject() string { return c.subject }
+func (c *Claims) Subject() string { return c.z().subject }
 
 // ObjectID returns the oid claim: the immutable object ID of the user or of
 // the calling app's service principal in the tenant.
-func (c *Claims) ObjectID() string { return c.objectID }
+func (c *Claims) ObjectID() string { return c.z().objectID }
 
 // TenantID returns the tid claim: the tenant the caller signed in to.
-func (c *Claims) TenantID() string { return c.tenantID }
+func (c *Claims) TenantID() string { return c.z().tenantID }
 
 // Name returns the name claim (display name; delegated tokens only).
-func (c *Claims) Name() string { return c.name }
+func (c *Claims) Name() string { return c.z().name }
 
 // PreferredUsername returns the preferred_username claim (v2 tokens). It is
 // mutable and not unique: never authorize on it.
-func (c *Claims) PreferredUsername() string { return c.preferredUsername }
+func (c *Claims) PreferredUsername() string { return c.z().preferredUsername }
 
 // UPN returns the upn claim (v1 tokens), or "" when absent.
-func (c *Claims) UPN() string { return c.upn }
+func (c *Claims) UPN() string { return c.z().upn }
 
 // Email returns the email claim, or "" when absent.
-func (c *Claims) Email() string { return c.email }
+func (c *Claims) Email() string { return c.z().email }
 
 // Username returns the best human-readable sign-in name: preferred_username,
 // else upn, else unique_name, else email.
 func (c *Claims) Username() string {
+	c = c.z()
 	for _, s := range [...]string{c.preferredUsername, c.upn, c.uniqueName, c.email} {
 		if s != "" {
 			return s
@@ -237,6 +269,7 @@ func (c *Claims) Username() string {
 // AppID returns the client ID of the calling application: azp in v2 tokens,
 // appid in v1 tokens.
 func (c *Claims) AppID() string {
+	c = c.z()
 	if c.azp != "" {
 		return c.azp
 	}
@@ -245,18 +278,24 @@ func (c *Claims) AppID() string {
 
 // IdentityType reports whether the caller is an application on its own
 // behalf or a user. The idtyp claim decides when present ("app" or "user").
-// Without it, a token is an app's when it carries no scp (Entra issues scp
-// only to delegated tokens) and its sub is its oid (an app-only token's
+// Without it, a token is an app's when it carries no delegated scope (no
+// scp, or the empty or "/" scp of app-only agent tokens: Entra issues real
+// scopes only to delegated tokens) and its sub is its oid (an app-only token's
 // subject is the app's service principal; a user's sub is pairwise and
-// differs from the oid, so an ID token counts as a user's).
+// differs from the oid, so an ID token counts as a user's) or Entra says its
+// subject is an agent identity (xms_sub_fct 11) or a service principal
+// (xms_idrel 7).
 func (c *Claims) IdentityType() IdentityType {
+	if c == nil {
+		return ""
+	}
 	switch c.idtyp {
 	case "app":
 		return IdentityApp
 	case "user":
 		return IdentityUser
 	}
-	if c.scp == "" && c.subject != "" && c.subject == c.objectID {
+	if len(c.scopes) == 0 && (c.subject != "" && c.subject == c.objectID || c.ext.appSubject()) {
 		return IdentityApp
 	}
 	return IdentityUser
@@ -269,73 +308,76 @@ func (c *Claims) IsApp() bool { return c.IdentityType() == IdentityApp }
 func (c *Claims) IsUser() bool { return c.IdentityType() == IdentityUser }
 
 // Version returns the ver claim: "1.0" or "2.0".
-func (c *Claims) Version() string { return c.version }
+func (c *Claims) Version() string { return c.z().version }
 
 // Audience returns the aud claim's values.
-func (c *Claims) Audience() []string { return slices.Clone(c.audience) }
+func (c *Claims) Audience() []string { return slices.Clone(c.z().audience) }
 
-// Scopes returns the delegated scopes (the scp claim split at spaces).
-func (c *Claims) Scopes() []string { return slices.Clone(c.scopes) }
+// Scopes returns the delegated scopes (the scp claim split at spaces). The
+// "/" that app-only agent tokens may carry means "no scope" and is left out.
+func (c *Claims) Scopes() []string { return slices.Clone(c.z().scopes) }
 
 // Roles returns the roles claim: app roles assigned to the user or the app.
-func (c *Claims) Roles() []string { return slices.Clone(c.roles) }
+func (c *Claims) Roles() []string { return slices.Clone(c.z().roles) }
 
 // Groups returns the groups claim: group object IDs. It is empty when the
 // token carries a groups overage instead; see [Claims.HasGroupsOverage].
-func (c *Claims) Groups() []string { return slices.Clone(c.groups) }
+func (c *Claims) Groups() []string { return slices.Clone(c.z().groups) }
 
 // WIDs returns the wids claim: directory role template IDs of the user.
-func (c *Claims) WIDs() []string { return slices.Clone(c.wids) }
+func (c *Claims) WIDs() []string { return slices.Clone(c.z().wids) }
 
 // ClientCapabilities returns the xms_cc claim; "cp1" means the client can
 // handle claims challenges (Continuous Access Evaluation).
-func (c *Claims) ClientCapabilities() []string { return slices.Clone(c.xmsCC) }
+func (c *Claims) ClientCapabilities() []string { return slices.Clone(c.z().xmsCC) }
 
 // AMR returns the amr claim (authentication methods), v1 tokens only.
-func (c *Claims) AMR() []string { return slices.Clone(c.amr) }
+func (c *Claims) AMR() []string { return slices.Clone(c.z().amr) }
 
 // IdentityProvider returns the idp claim: the issuer that authenticated the
 // user when it is not the token's tenant (guests, personal accounts).
-func (c *Claims) IdentityProvider() string { return c.idp }
+func (c *Claims) IdentityProvider() string { return c.z().idp }
 
 // ExpiresAt returns the exp claim.
-func (c *Claims) ExpiresAt() time.Time { return c.expires }
+func (c *Claims) ExpiresAt() time.Time { return c.z().expires }
 
 // NotBefore returns the nbf claim, or the zero time when absent.
-func (c *Claims) NotBefore() time.Time { return c.notBefore }
+func (c *Claims) NotBefore() time.Time { return c.z().notBefore }
 
 // IssuedAt returns the iat claim, or the zero time when absent.
-func (c *Claims) IssuedAt() time.Time { return c.issuedAt }
+func (c *Claims) IssuedAt() time.Time { return c.z().issuedAt }
 
 // HasScope reports whether scp contains s (exact, case-sensitive).
-func (c *Claims) HasScope(s string) bool { return slices.Contains(c.scopes, s) }
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.z().scopes, s) }
 
 // HasRole reports whether roles contains r (exact, case-sensitive).
-func (c *Claims) HasRole(r string) bool { return slices.Contains(c.roles, r) }
+func (c *Claims) HasRole(r string) bool { return slices.Contains(c.z().roles, r) }
 
 // InGroup reports whether groups contains the group object ID id.
 // It is false when the token has a groups overage.
-func (c *Claims) InGroup(id string) bool { return slices.Contains(c.groups, id) }
+func (c *Claims) InGroup(id string) bool { return slices.Contains(c.z().groups, id) }
 
 // HasWID reports whether wids contains the directory role template ID id.
-func (c *Claims) HasWID(id string) bool { return slices.Contains(c.wids, id) }
+func (c *Claims) HasWID(id string) bool { return slices.Contains(c.z().wids, id) }
 
 // HasGroupsOverage reports whether Entra left the groups out because the
 // user is in too many (hasgroups, or _claim_names.groups); the groups must
 // then be read from Microsoft Graph.
-func (c *Claims) HasGroupsOverage() bool { return c.groupsOverage }
+func (c *Claims) HasGroupsOverage() bool { return c.z().groupsOverage }
 
 // HasClientCapability reports whether xms_cc contains cap (e.g. "cp1").
-func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.xmsCC, cp) }
+func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.z().xmsCC, cp) }
 
 // IsGuest reports whether the user is a guest in the token's tenant: acct is
-// 1, or idp names another issuer than the token's own tenant. App-only
+// 1, xms_idrel says guest user (5), or idp names another issuer than the
+// token's own tenant. App-only
 // tokens are never guests.
 func (c *Claims) IsGuest() bool {
+	c = c.z()
 	if c.IsApp() {
 		return false
 	}
-	if c.acct == 1 {
+	if c.acct == 1 || slices.Contains(c.ext.idrel, RelationGuestUser) {
 		return true
 	}
 	if c.idp == "" || c.idp == c.issuer {
@@ -357,6 +399,9 @@ func (c *Claims) Get(name string) (any, bool) {
 // Raw returns a fresh map of all claims (numbers as json.Number). Changing
 // it does not change c.
 func (c *Claims) Raw() map[string]any {
+	if c == nil {
+		return map[string]any{}
+	}
 	var m map[string]any
 	d := json.NewDecoder(strings.NewReader(c.raw))
 	d.UseNumber()
@@ -367,7 +412,7 @@ func (c *Claims) Raw() map[string]any {
 }
 
 // RawJSON returns the payload exactly as signed.
-func (c *Claims) RawJSON() []byte { return []byte(c.raw) }
+func (c *Claims) RawJSON() []byte { return []byte(c.z().raw) }
 
 // claimsJSON is the shape of MarshalJSON.
 type claimsJSON struct {
@@ -388,6 +433,9 @@ type claimsJSON struct {
 // preferred_username, app_id, identity_type, scopes, roles, groups,
 // token_version), never the raw token. Use Raw for every claim.
 func (c *Claims) MarshalJSON() ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil
+	}
 	nonNil := func(s []string) []string {
 		if s == nil {
 			return []string{}

@@ -12,9 +12,9 @@ func (c Code) Fix() string {
 // codeFixes is the "fix" column of docs/troubleshooting.md's table of
 // codes, as plain text (TestCodeFixesMatchTroubleshooting keeps them equal).
 var codeFixes = map[Code]string{
-	CodeConfig:             "the message names the field and the accepted values",
+	CodeConfig:             "the message names the field, the accepted values and the fix",
 	CodeInvalidRequest:     "send the token once, in one place",
-	CodeTokenMissing:       "send Authorization: Bearer <access token>; put the guard behind the middleware",
+	CodeTokenMissing:       "send Authorization: Bearer <access token>; put the guard behind the middleware: a guard that runs with no middleware in front of it logs entra: a guard ran on a request that did not pass through the authentication middleware once, with the route, to slog.Default",
 	CodeTokenMalformed:     "send the raw access token, not a quoted, URL-encoded or truncated one. Tokens with very many claims may need a larger MaxTokenSize.",
 	CodeTokenUnsupported:   "turn token encryption off for the API; the other cases are not Entra tokens",
 	CodeAlgorithm:          "Entra signs with RS256. Anything else is a forged token or another issuer.",
@@ -29,8 +29,12 @@ var codeFixes = map[Code]string{
 	CodeTenant:             "add the tenant to AllowedTenants, or it is indeed not allowed",
 	CodeTokenVersion:       "set accessTokenAcceptedVersion in the API's manifest, or widen TokenVersions",
 	CodeNoPermissions:      "send an access token for the API; grant the daemon an application permission; or AllowNoScopeOrRole() (details: docs/authorization.md#the-default-policy-scp-or-roles)",
+	CodeObjectIDMissing:    "create a service principal for the calling app in the tenant (az ad sp create --id <client ID>, or admin consent); or Config.AllowMissingObjectID",
+	CodeIDTokenNotAccepted: "send an access token for the API's scopes; or opt in to ID tokens with AllowNoScopeOrRole() (details: docs/authorization.md#the-default-policy-scp-or-roles)",
+	CodeUserFlow:           "request the token through the API's user flow; list the flows in Config.B2CUserFlows, or set AnyB2CUserFlow (B2C: docs/tenants-and-clouds.md#azure-ad-b2c)",
 	CodeInsufficientClaims: "the client must request a new token with those claims (CAE: docs/authorization.md#claims-challenges-cae-and-conditional-access)",
 	CodeForbidden:          "grant the scope or role (docs/entra-setup.md); check case: matching is exact",
 	CodeGroupsOverage:      "require an app role instead of a group, or look the user's groups up in Microsoft Graph (groups overage: docs/troubleshooting.md#groups-overage)",
+	CodeAgentNotAllowed:    "the route is not for agents: call it as a person or a classic application; or lift the guard (agents: docs/authorization.md#agents-microsoft-entra-agent-id)",
 	CodeKeysUnavailable:    "let the API reach the authority's metadata and key endpoints (network, proxy, AuthorityHost); it retries on its own (503: docs/troubleshooting.md#503-keys_unavailable)",
 }

@@ -21,7 +21,7 @@ func TestCodeFixesMatchTroubleshooting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("^\\| `([a-z_]+)` \\|")
+	row := regexp.MustCompile("^\\| `([a-z_]+)`(?: \\(`Code[A-Za-z]+`\\))? \\|")
 	link := regexp.MustCompile(`\[([^\]]+)\]\(([^)]+)\)`)
 	plain := func(md string) string {
 		md = link.ReplaceAllStringFunc(md, func(l string) string {
@@ -62,6 +62,7 @@ func TestCodeFixEveryCode(t *testing.T) {
 		entra.CodeSignature, entra.CodeExpired, entra.CodeNotYetValid, entra.CodeMissingClaim, entra.CodeIssuer,
 		entra.CodeAudience, entra.CodeTenant, entra.CodeTokenVersion, entra.CodeNoPermissions, entra.CodeForbidden,
 		entra.CodeGroupsOverage, entra.CodeInsufficientClaims, entra.CodeKeysUnavailable,
+		entra.CodeObjectIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlow, entra.CodeAgentNotAllowed,
 	} {
 		if c.Fix() == "" {
 			t.Errorf("Code %q has no Fix", c)

@@ -68,7 +68,9 @@ type Config struct {
 
 	// Audiences are further accepted audiences, typically a custom App ID URI
 	// such as "api://contoso-orders" or "https://api.contoso.com". Matching is
-	// exact and case-sensitive. Optional. Default: none.
+	// exact and case-sensitive, except that a URI is accepted with and
+	// without a trailing slash (v1 tokens carry the App ID URI as it was
+	// registered). Optional. Default: none.
 	Audiences []string
 
 	// AllowedTenants restricts a multi-tenant API to these tenant GUIDs (the
@@ -78,8 +80,10 @@ type Config struct {
 
 	// AuthorityHost is the Entra authority, e.g. "https://login.microsoftonline.us/"
 	// for Azure Government or "https://contoso.ciamlogin.com/" for External ID.
-	// It must be https, unless its host is loopback (a local emulator).
-	// Optional. Default: AZURE_AUTHORITY_HOST, else [DefaultAuthorityHost].
+	// It must be https, unless its host is loopback (a local emulator), and
+	// holds no tenant: the tenant goes in TenantID (a path that names one,
+	// such as ".../contoso.onmicrosoft.com/v2.0", is refused). Optional. Default:
+	// [DefaultAuthorityHost] ([ConfigFromEnv] reads ENTRA_AUTHORITY_HOST).
 	AuthorityHost string
 
 	// MetadataURL overrides discovery with one OpenID metadata document,
@@ -142,23 +146,87 @@ type Config struct {
 	// disables the cache. Optional. Default: 10,000 tokens.
 	CacheSize int
 
-	// Logger receives key refresh events and skipped keys. Tokens and key
-	// material are never logged. Optional. Default: no logging.
+	// Logger receives set-up notes, key refresh failures and recoveries, and
+	// skipped keys: never a line per request, a token or key material.
+	// Optional. Default: [slog.Default]. To turn logging off, set it to
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+
+	// AllowMissingObjectID admits tokens without an oid claim: those of
+	// service-principal-less authentication (an app with no service
+	// principal in the tenant), which Entra blocks since March 2026.
+	// Optional. Default: false; they are refused with [CodeObjectIDMissing].
+	// Azure AD B2C validators (see B2CUserFlows) never require oid, which a
+	// B2C user flow emits only when asked to (its sub is the object ID).
+	AllowMissingObjectID bool
+
+	// B2CUserFlows are the Azure AD B2C user flows (policies, named
+	// "B2C_1_..." or, for custom policies, "B2C_1A_...") whose tokens are
+	// accepted, matched case-insensitively against the token's tfp or acr
+	// claim; a token of another flow is refused with [CodeUserFlow].
+	// Optional. Default: when MetadataURL names a user flow
+	// (".../B2C_1_signin/v2.0/.well-known/openid-configuration", or
+	// "?p=B2C_1_signin"), that flow only; otherwise none is checked.
+	B2CUserFlows []string
+
+	// AnyB2CUserFlow accepts tokens of every user flow of the B2C tenant
+	// whose keys sign them, as before B2CUserFlows existed. Optional.
+	// Default: false. It cannot be set with B2CUserFlows.
+	AnyB2CUserFlow bool
+
+	// envErr is what ConfigFromEnv found wrong with the environment;
+	// NewValidator reports it.
+	envErr error
 }
 
-// ConfigFromEnv returns a Config read from the Azure SDK's environment
-// variables AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST, plus
-// ENTRA_AUDIENCES and ENTRA_ALLOWED_TENANTS (comma-separated lists).
-// Missing variables leave fields empty; [NewValidator] reports what is missing.
+// Environment variables read by [ConfigFromEnv]. The ENTRA_ names are
+// entraguard's own; the AZURE_ names are the Azure SDK's, read only as a
+// fallback (see ConfigFromEnv).
+const (
+	EnvTenantID       = "ENTRA_TENANT_ID"
+	EnvClientID       = "ENTRA_CLIENT_ID"
+	EnvAuthorityHost  = "ENTRA_AUTHORITY_HOST"
+	EnvAudiences      = "ENTRA_AUDIENCES"
+	EnvAllowedTenants = "ENTRA_ALLOWED_TENANTS"
+)
+
+// ConfigFromEnv returns a Config read from the environment:
+//
+//	ENTRA_TENANT_ID        TenantID        (fallback AZURE_TENANT_ID)
+//	ENTRA_CLIENT_ID        ClientID        (fallback AZURE_CLIENT_ID)
+//	ENTRA_AUTHORITY_HOST   AuthorityHost   (fallback AZURE_AUTHORITY_HOST)
+//	ENTRA_AUDIENCES        Audiences       (comma-separated)
+//	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated)
+//
+// The AZURE_ names are also what azidentity and the AKS workload identity
+// webhook use for the pod's own identity: a managed identity's client ID is
+// not the API's audience, and an API that took it would refuse every token.
+// So when AZURE_FEDERATED_TOKEN_FILE is set (workload identity) and an
+// ENTRA_ name is not, [NewValidator] refuses the Config, naming the ENTRA_
+// variable to set, instead of falling back. Missing variables leave fields
+// empty; NewValidator reports what is missing.
 func ConfigFromEnv() Config {
-	return Config{
-		TenantID:       strings.TrimSpace(os.Getenv("AZURE_TENANT_ID")),
-		ClientID:       strings.TrimSpace(os.Getenv("AZURE_CLIENT_ID")),
-		AuthorityHost:  strings.TrimSpace(os.Getenv("AZURE_AUTHORITY_HOST")),
-		Audiences:      splitList(os.Getenv("ENTRA_AUDIENCES")),
-		AllowedTenants: splitList(os.Getenv("ENTRA_ALLOWED_TENANTS")),
+	var c Config
+	var bad []string
+	get := func(entraName, azureName string) string {
+		if v := strings.TrimSpace(os.Getenv(entraName)); v != "" {
+			return v
+		}
+		v := strings.TrimSpace(os.Getenv(azureName))
+		if v != "" && strings.TrimSpace(os.Getenv("AZURE_FEDERATED_TOKEN_FILE")) != "" {
+			bad = append(bad, fmt.Sprintf("%s (not %s)", entraName, azureName))
+		}
+		return v
 	}
+	c.TenantID = get(EnvTenantID, "AZURE_TENANT_ID")
+	c.ClientID = get(EnvClientID, "AZURE_CLIENT_ID")
+	c.AuthorityHost = get(EnvAuthorityHost, "AZURE_AUTHORITY_HOST")
+	c.Audiences = splitList(os.Getenv(EnvAudiences))
+	c.AllowedTenants = splitList(os.Getenv(EnvAllowedTenants))
+	if len(bad) > 0 {
+		c.envErr = configError("AZURE_FEDERATED_TOKEN_FILE is set, so the AZURE_ variables describe this workload's own identity (AKS workload identity), not the API whose tokens are checked: set %s to the API's values", strings.Join(bad, ", "))
+	}
+	return c
 }
 
 func splitList(s string) []string {
@@ -193,6 +261,9 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
+	ownLogger      bool     // Config.Logger was set: refusals are logged too
+	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
+	b2cFlows       []string // accepted B2C user flows; nil: not checked
 }
 
 func configError(format string, args ...any) error {
@@ -214,14 +285,26 @@ func (c Config) settings() (*settings, error) {
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
 	}
+	if c.envErr != nil {
+		return nil, c.envErr
+	}
 	if s.tenant == "" {
-		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (AZURE_TENANT_ID)", TenantOrganizations)
+		if c.MetadataURL != "" {
+			return nil, configError("Config.TenantID is empty: with a MetadataURL (an Azure AD B2C user flow or another custom authority), set TenantID to that directory's tenant ID (the GUID in the token's tid claim, shown on the B2C tenant's overview page) (%s)", EnvTenantID)
+		}
+		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (%s)", TenantOrganizations, EnvTenantID)
+	}
+	if strings.Contains(s.tenant, "://") {
+		return nil, configError("Config.TenantID %q is a URL: set TenantID to the tenant ID alone (the GUID or domain after the host, e.g. %q) and the host in AuthorityHost", s.tenant, tenantInURL(s.tenant))
 	}
 	if strings.ContainsAny(s.tenant, "/?#% ") {
-		return nil, configError("Config.TenantID %q is not a tenant ID or domain", s.tenant)
+		return nil, configError("Config.TenantID %q is not a tenant ID or domain: use the directory (tenant) ID GUID, a verified domain, or %q", s.tenant, TenantOrganizations)
 	}
 	if s.clientID == "" {
-		return nil, configError("Config.ClientID is empty: set it to the API's application (client) ID (AZURE_CLIENT_ID)")
+		return nil, configError("Config.ClientID is empty: set it to the API's application (client) ID (%s)", EnvClientID)
+	}
+	if strings.Contains(s.clientID, "://") || strings.ContainsAny(s.clientID, "/ ") {
+		return nil, configError("Config.ClientID %q is not an application (client) ID: set ClientID to the API's application ID GUID (Overview page of its app registration); an App ID URI such as \"api://...\" is accepted as an audience already when it is api://<ClientID>, and any other goes in Config.Audiences", s.clientID)
 	}
 	switch strings.ToLower(s.tenant) {
 	case TenantOrganizations, TenantCommon:
@@ -236,8 +319,12 @@ func (c Config) settings() (*settings, error) {
 		if a = strings.TrimSpace(a); a == "" {
 			return nil, configError("Config.Audiences has an empty entry")
 		}
-		if !slices.Contains(s.audiences, a) {
-			s.audiences = append(s.audiences, a)
+		// An App ID URI is written with or without a trailing slash, and
+		// v1 tokens carry it as registered: accept both spellings.
+		for _, form := range audienceForms(a) {
+			if !slices.Contains(s.audiences, form) {
+				s.audiences = append(s.audiences, form)
+			}
 		}
 	}
 
@@ -254,14 +341,14 @@ func (c Config) settings() (*settings, error) {
 
 	host := strings.TrimSpace(c.AuthorityHost)
 	if host == "" {
-		host = strings.TrimSpace(os.Getenv("AZURE_AUTHORITY_HOST"))
-	}
-	if host == "" {
 		host = DefaultAuthorityHost
 	}
 	u, err := checkURL("Config.AuthorityHost", host)
 	if err != nil {
 		return nil, err
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" && pathNamesTenant(p) {
+		return nil, configError("Config.AuthorityHost %q has a path (%q): set only the scheme and host, e.g. %q, and put the tenant in TenantID (or use MetadataURL for an authority with another layout)", host, p, u.Scheme+"://"+u.Host+"/")
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -273,6 +360,9 @@ func (c Config) settings() (*settings, error) {
 		m, err := checkURL("Config.MetadataURL", strings.TrimSpace(c.MetadataURL))
 		if err != nil {
 			return nil, err
+		}
+		if !strings.HasSuffix(strings.TrimSuffix(m.Path, "/"), "/.well-known/openid-configuration") {
+			return nil, configError("Config.MetadataURL %q is not an OpenID metadata document: it ends in /.well-known/openid-configuration, e.g. %q", m.String(), strings.TrimSuffix(m.String(), "/")+"/.well-known/openid-configuration")
 		}
 		s.custom = true
 		s.metadataURLs = []string{m.String()}
@@ -356,9 +446,58 @@ func (c Config) settings() (*settings, error) {
 		return nil, configError("Config.CacheSize %d is too large: use at most %d", s.cacheSize, maxCacheSize)
 	}
 	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+		s.logger = slog.Default()
+	} else {
+		s.ownLogger = true
+	}
+	if err := c.b2cSettings(s); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// tenantInURL returns the first path segment of an authority URL given as
+// a tenant ID ("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
+// gives "contoso.onmicrosoft.com"), for the set-up error's hint.
+func tenantInURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<tenant GUID>"
+	}
+	first, _, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+	if first == "" {
+		return "<tenant GUID>"
+	}
+	return first
+}
+
+// pathNamesTenant reports whether an authority path holds a tenant or an
+// endpoint of one ("contoso.onmicrosoft.com", a GUID, "organizations",
+// "v2.0"...): the mistake of pasting an authority URL as AuthorityHost. A
+// plain prefix, such as a proxy's "/entra/", does not.
+func pathNamesTenant(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		switch strings.ToLower(seg) {
+		case TenantOrganizations, TenantCommon, TenantConsumers, "v2.0", "oauth2", ".well-known", "discovery":
+			return true
+		}
+		if guid.Is(seg) || strings.Contains(seg, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// audienceForms returns a with its trailing-slash twin when a is a URI
+// (an App ID URI such as "https://api.contoso.com" or "api://orders").
+func audienceForms(a string) []string {
+	if !strings.Contains(a, "://") {
+		return []string{a}
+	}
+	if t := strings.TrimSuffix(a, "/"); t != a {
+		return []string{a, t}
+	}
+	return []string{a, a + "/"}
 }
 
 // checkURL parses an authority or metadata URL and refuses anything but

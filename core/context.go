@@ -23,7 +23,8 @@ func newContext(ctx context.Context, claims *Claims, a *Authenticator) context.C
 }
 
 // ClaimsFromContext returns the claims the middleware stored in ctx, and
-// whether there are any (false for anonymous requests).
+// whether there are any (false for anonymous requests). When ok is false the
+// *Claims is nil, whose methods are safe and read as zero values.
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	v, _ := ctx.Value(ctxKey{}).(*ctxValue)
 	if v == nil || v.claims == nil {

@@ -32,6 +32,20 @@ const (
 	CodeGroupsOverage      Code = "groups_overage"
 	CodeInsufficientClaims Code = "insufficient_claims"
 	CodeKeysUnavailable    Code = "keys_unavailable"
+
+	// CodeObjectIDMissing: the token has no oid (service-principal-less
+	// authentication, which Entra blocks since March 2026); see
+	// Config.AllowMissingObjectID.
+	CodeObjectIDMissing Code = "oid_missing"
+	// CodeIDTokenNotAccepted: the payload has a nonce, so it is an ID token,
+	// and the API did not opt in to ID tokens (AllowNoScopeOrRole).
+	CodeIDTokenNotAccepted Code = "id_token_not_accepted"
+	// CodeUserFlow: an Azure AD B2C token of another user flow than the
+	// validator's; see Config.B2CUserFlows.
+	CodeUserFlow Code = "user_flow_not_allowed"
+	// CodeAgentNotAllowed: the token is a Microsoft Entra Agent ID agent's
+	// and the route or API refuses agents (DenyAgents, RefuseAgents).
+	CodeAgentNotAllowed Code = "agent_not_allowed"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
@@ -58,6 +72,11 @@ var (
 	ErrGroupsOverage      = &Error{Code: CodeGroupsOverage}
 	ErrInsufficientClaims = &Error{Code: CodeInsufficientClaims}
 	ErrKeysUnavailable    = &Error{Code: CodeKeysUnavailable}
+
+	ErrObjectIDMissing    = &Error{Code: CodeObjectIDMissing}
+	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
+	ErrUserFlow           = &Error{Code: CodeUserFlow}
+	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
 )
 
 // Error is the one error type of this package. Its Description is written

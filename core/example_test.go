@@ -55,7 +55,7 @@ func ExampleNewValidator_configErrors() {
 	_, err := entra.NewValidator(entra.Config{TenantID: "organizations"})
 	fmt.Println(err)
 	// Output:
-	// entra: Config.ClientID is empty: set it to the API's application (client) ID (AZURE_CLIENT_ID)
+	// entra: Config.ClientID is empty: set it to the API's application (client) ID (ENTRA_CLIENT_ID)
 }
 
 func Example_multiTenant() {

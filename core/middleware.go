@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Option configures an [Authenticator], the net/http [Middleware] and the
@@ -22,6 +24,7 @@ type options struct {
 	sources            []tokenSource
 	optional           bool
 	allowNoPermissions bool
+	refuseAgents       bool
 	skip               []string
 	render             func(*Error, *Response)
 	onAuthenticated    func(context.Context, *Claims)
@@ -85,6 +88,10 @@ func Optional() Option {
 // AllowNoScopeOrRole admits tokens that carry neither scp nor roles (ID
 // tokens, apps authorized by an access list). Default: such tokens are
 // refused with [CodeNoPermissions], as Microsoft.Identity.Web does (IDW10201).
+//
+// It is also the API's opt-in to ID tokens: without it, a payload with a
+// nonce claim (which only ID tokens carry; no Entra access token does) is
+// refused with [CodeIDTokenNotAccepted], even when it carries roles.
 func AllowNoScopeOrRole() Option {
 	return optionFunc(func(o *options) { o.allowNoPermissions = true })
 }
@@ -116,7 +123,10 @@ func OnRejected(fn func(ctx context.Context, err *Error)) Option {
 }
 
 // WithLogger logs each refusal (code and status; never the token) at Info
-// level. Default: the Validator's Config.Logger.
+// level, with the agent's blueprint (agent_blueprint_app_id, from
+// xms_par_app_azp) when an agent's valid token is refused, for auditing as
+// Entra's sign-in logs do. Default: Config.Logger when the Validator was
+// given one; otherwise refusals are not logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
@@ -147,7 +157,9 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 			opt.apply(&a.o)
 		}
 	}
-	if a.o.logger == nil {
+	if a.o.logger == nil && v.s.ownLogger {
+		// Refusals are per-request lines: logged only to a logger the
+		// application chose, never to the slog.Default fallback.
 		a.o.logger = v.s.logger
 	}
 	return a
@@ -191,7 +203,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 // accept applies the default policy and the hooks to validated claims.
 func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context, *Response) {
 	if !a.o.allowNoPermissions && len(c.scopes) == 0 && len(c.roles) == 0 {
-		return ctx, a.reject(ctx, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+		return ctx, a.rejectClaims(ctx, c, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+	}
+	if err := a.shapePolicy(c); err != nil {
+		return ctx, a.rejectClaims(ctx, c, err)
 	}
 	if a.o.onAuthenticated != nil {
 		a.o.onAuthenticated(ctx, c)
@@ -203,25 +218,107 @@ func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context,
 // returns nil, or the Response to write: 401 when ctx carries no claims
 // (the guard is not behind the middleware, or the request was anonymous),
 // 403 when a requirement is not met.
+//
+// A guard reached by a request that never passed through the middleware is
+// a set-up mistake (the guard is mounted before Authenticate, or on a router
+// without it): it refuses as if no token was sent, and the first such request
+// is logged once to [slog.Default], so the mistake is visible. Adapters use
+// [AuthorizeRoute] so that the line names the route.
 func Authorize(ctx context.Context, reqs ...Requirement) *Response {
+	return AuthorizeRoute(ctx, "", reqs...)
+}
+
+// AuthorizeRoute is [Authorize] for a guard on route (the router's pattern,
+// such as "/api/orders/:id" or "GET /orders/{id}"), which names the route in
+// the one log line written when the guard runs without the middleware in
+// front of it. The answer never says so: it is the same 401 as for a
+// request without a token.
+func AuthorizeRoute(ctx context.Context, route string, reqs ...Requirement) *Response {
 	// One context lookup for both the claims and the authenticator.
 	val, _ := ctx.Value(ctxKey{}).(*ctxValue)
 	if val == nil || val.claims == nil {
+		if val == nil {
+			warnUnauthenticatedGuard(route)
+		}
 		return authFromContext(ctx).reject(ctx, errNoToken)
 	}
 	for _, r := range reqs {
 		if err := r.eval(val.claims); err != nil {
-			return authFromContext(ctx).reject(ctx, err)
+			return authFromContext(ctx).rejectClaims(ctx, val.claims, err)
 		}
 	}
 	return nil
 }
 
+// unguarded remembers the routes already reported by
+// warnUnauthenticatedGuard; at most maxUnguardedRoutes are, so a router with
+// routes made from request paths cannot grow it without bound.
+var (
+	unguarded       sync.Map
+	unguardedRoutes atomic.Int32
+)
+
+const maxUnguardedRoutes = 64
+
+func warnUnauthenticatedGuard(route string) {
+	if _, seen := unguarded.Load(route); seen || unguardedRoutes.Load() >= maxUnguardedRoutes {
+		return
+	}
+	if _, seen := unguarded.LoadOrStore(route, struct{}{}); seen {
+		return
+	}
+	unguardedRoutes.Add(1)
+	if route == "" {
+		route = "(unnamed: the guard was called through Authorize)"
+	}
+	slog.Default().Warn("entra: a guard ran on a request that did not pass through the authentication middleware, so it refuses every request as having no token: mount Authenticate (or entra.Middleware) in front of the guard, on the same router or group", "route", route)
+}
+
+// AuthenticateToken is what the middleware does, for a caller that has the
+// token already (an OpenAPI framework's security handler, a queue consumer,
+// a WebSocket upgrade): it validates token (the compact JWS, without
+// "Bearer "), applies the default policy ([AllowNoScopeOrRole] and the
+// other options of a) and the hooks, and returns ctx carrying the claims
+// (see [ClaimsFromContext]), the claims, and nil. On refusal it returns ctx
+// unchanged, nil claims and the *Error; [Authenticator.Response] maps it to
+// the HTTP answer. Unlike [Validator.Validate], a token with neither scp nor
+// roles is refused with [CodeNoPermissions], an ID token (payload nonce)
+// with [CodeIDTokenNotAccepted], and, under [RefuseAgents], an agent's with
+// [CodeAgentNotAllowed], as the middleware refuses them.
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (context.Context, *Claims, error) {
+	if token == "" {
+		return ctx, nil, a.reject(ctx, errNoToken).Err
+	}
+	c, err := a.v.Validate(ctx, token)
+	if err != nil {
+		return ctx, nil, a.reject(ctx, err).Err
+	}
+	out, resp := a.accept(ctx, c)
+	if resp != nil {
+		return ctx, nil, resp.Err
+	}
+	return out, c, nil
+}
+
 func (a *Authenticator) reject(ctx context.Context, err error) *Response {
+	c, _ := ClaimsFromContext(ctx)
+	return a.rejectClaims(ctx, c, err)
+}
+
+// rejectClaims is reject for a request whose claims c (nil if none) are
+// known but not yet in ctx.
+func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) *Response {
 	r := a.Response(err)
 	if a.o.logger != nil {
-		a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
-			slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status))
+		if id := c.agentLogID(); id != "" {
+			// For auditing, as Entra's sign-in logs do; never for authorization.
+			a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
+				slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status),
+				slog.String("agent_blueprint_app_id", id))
+		} else {
+			a.o.logger.LogAttrs(ctx, slog.LevelInfo, "entra: request refused",
+				slog.String("code", string(r.Err.Code)), slog.Int("status", r.Status))
+		}
 	}
 	if a.o.onRejected != nil {
 		a.o.onRejected(ctx, r.Err)
@@ -255,7 +352,7 @@ func Middleware(v *Validator, opts ...Option) func(http.Handler) http.Handler {
 // route: mux.Handle("GET /orders", entra.RequireScope("Orders.Read").Middleware(h)).
 func (r Requirement) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if resp := Authorize(req.Context(), r); resp != nil {
+		if resp := AuthorizeRoute(req.Context(), req.Pattern, r); resp != nil {
 			resp.Write(w)
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+
+	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
 // Requirement is an authorization rule, built once at set-up and checked
@@ -63,6 +65,32 @@ func needNames(fn, noun string, names []string) []string {
 	return slices.Clone(names)
 }
 
+// checkScopeNames panics when a scope is not the short name the token's
+// scp carries: a full URI ("api://orders/Orders.Read") or several names in
+// one string ("Orders.Read Orders.Write") would never match.
+func checkScopeNames(fn string, scopes []string) {
+	for _, s := range scopes {
+		if strings.Contains(s, "://") || strings.Contains(s, "/") {
+			short := s[strings.LastIndex(s, "/")+1:]
+			panic("entra: " + fn + " was given " + quote(s) + ": a token's scp holds the scope's short name, so name it as " + quote(short) + " (without the App ID URI)")
+		}
+		if strings.ContainsAny(s, " \t") {
+			panic("entra: " + fn + " was given " + quote(s) + ": one scope per argument, e.g. " + fn + "(\"Orders.Read\", \"Orders.Write\")")
+		}
+	}
+}
+
+// checkGUIDs panics when an ID is not a GUID: group, application and
+// tenant IDs in tokens always are, so anything else is a mistake (a display
+// name, a domain, an App ID URI) that would refuse everyone.
+func checkGUIDs(fn, noun string, ids []string) {
+	for _, id := range ids {
+		if !guid.Is(id) {
+			panic("entra: " + fn + " was given " + quote(id) + ": a " + noun + " is a GUID such as \"00000000-0000-0000-0000-000000000000\" (its object or application ID in the Azure portal), not a name")
+		}
+	}
+}
+
 func describe(kind string, all bool, names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
@@ -91,6 +119,7 @@ func nameRequirement(fn, kind string, all bool, names []string, have func(*Claim
 	names = needNames(fn, kind, names)
 	r := Requirement{desc: describe(kind, all, names)}
 	if kind == "scope" {
+		checkScopeNames(fn, names)
 		r.scopes = names
 	}
 	// Plain loops: a closure over c here would be allocated on every check.
@@ -112,13 +141,14 @@ func nameRequirement(fn, kind string, all bool, names []string, have func(*Claim
 
 // RequireScope requires one of the delegated scopes (scp), matched exactly
 // and case-sensitively. App-only tokens have no scopes and never meet it.
-// Panics at set-up if no scope is named.
+// Panics at set-up if no scope is named, or a name is a full URI or holds
+// a space (name each scope by the short name scp carries).
 func RequireScope(scopes ...string) Requirement {
 	return nameRequirement("RequireScope", "scope", false, scopes, (*Claims).HasScope)
 }
 
 // RequireAllScopes requires every one of the delegated scopes.
-// Panics at set-up if no scope is named.
+// Panics at set-up as [RequireScope] does.
 func RequireAllScopes(scopes ...string) Requirement {
 	return nameRequirement("RequireAllScopes", "scope", true, scopes, (*Claims).HasScope)
 }
@@ -140,6 +170,7 @@ func RequireAllRoles(roles ...string) Requirement {
 // roles. Panics at set-up if either list is empty.
 func RequireScopeOrAppRole(scopes, roles []string) Requirement {
 	scopes = needNames("RequireScopeOrAppRole", "scope", scopes)
+	checkScopeNames("RequireScopeOrAppRole", scopes)
 	roles = needNames("RequireScopeOrAppRole", "app role", roles)
 	r := Requirement{
 		desc:   describe("scope", false, scopes) + " for users, or " + describe("app role", false, roles) + " for applications",
@@ -162,9 +193,10 @@ func RequireScopeOrAppRole(scopes, roles []string) Requirement {
 // groups claim, compared case-insensitively as GUIDs). A token with a groups overage (too many groups for the
 // token) fails with [CodeGroupsOverage] rather than as a non-member: read
 // the groups from Microsoft Graph, or configure group filtering or app roles.
-// Panics at set-up if no group is named.
+// Panics at set-up if no group is named or an ID is not a GUID.
 func RequireGroup(ids ...string) Requirement {
 	ids = needNames("RequireGroup", "group", ids)
+	checkGUIDs("RequireGroup", "group ID", ids)
 	r := Requirement{desc: describe("group", false, ids)}
 	r.check = func(c *Claims) *Error {
 		for _, g := range c.groups {
@@ -182,10 +214,11 @@ func RequireGroup(ids ...string) Requirement {
 
 // RequireApp requires the calling application (azp in v2, appid in v1) to
 // be one of clientIDs (compared case-insensitively, as GUIDs): an inbound
-// access policy. Panics at set-up if no
-// client ID is named.
+// access policy. Panics at set-up if no client ID is named or one is not a
+// GUID.
 func RequireApp(clientIDs ...string) Requirement {
 	ids := needNames("RequireApp", "client ID", clientIDs)
+	checkGUIDs("RequireApp", "client (application) ID", ids)
 	r := Requirement{desc: describe("calling application", false, ids)}
 	r.check = func(c *Claims) *Error {
 		if containsFold(ids, c.AppID()) {
@@ -197,9 +230,11 @@ func RequireApp(clientIDs ...string) Requirement {
 }
 
 // RequireTenant requires the token's tenant (tid) to be one of ids,
-// compared case-insensitively. Panics at set-up if no tenant is named.
+// compared case-insensitively. Panics at set-up if no tenant is named or one
+// is not a GUID.
 func RequireTenant(ids ...string) Requirement {
 	ids = needNames("RequireTenant", "tenant", ids)
+	checkGUIDs("RequireTenant", "tenant ID", ids)
 	for i, id := range ids {
 		ids[i] = strings.ToLower(id)
 	}

@@ -141,11 +141,12 @@ func statusOf(c Code) (int, string) {
 		return http.StatusBadRequest, "invalid_request"
 	case CodeTokenMalformed, CodeTokenUnsupported, CodeAlgorithm, CodeFirstPartyToken,
 		CodeUnknownKey, CodeSignature, CodeExpired, CodeNotYetValid, CodeMissingClaim,
-		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions:
+		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions,
+		CodeObjectIDMissing, CodeIDTokenNotAccepted, CodeUserFlow:
 		return http.StatusUnauthorized, "invalid_token"
 	case CodeInsufficientClaims:
 		return http.StatusUnauthorized, "insufficient_claims"
-	case CodeForbidden, CodeGroupsOverage:
+	case CodeForbidden, CodeGroupsOverage, CodeAgentNotAllowed:
 		return http.StatusForbidden, "insufficient_scope"
 	case CodeKeysUnavailable:
 		return http.StatusServiceUnavailable, "temporarily_unavailable"

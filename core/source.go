@@ -191,6 +191,7 @@ func (src *source) load() (any, error) {
 	}
 	src.mu.Lock()
 	src.fetching = false
+	recovered := err == nil && src.lastErr != nil
 	if err != nil {
 		src.lastErr = err
 		src.askedWait = 0
@@ -204,8 +205,15 @@ func (src *source) load() (any, error) {
 	}
 	src.mu.Unlock()
 	if err != nil {
-		src.s.logger.Warn("entra: refreshing signing keys failed; keeping the last good keys", "error", err.Error())
+		if src.cur.Load() == nil {
+			src.s.logger.Warn("entra: fetching signing keys failed and none were ever loaded: every request is answered 503 until a fetch succeeds (retrying with backoff)", "error", err.Error())
+		} else {
+			src.s.logger.Warn("entra: refreshing signing keys failed; keeping the last good keys", "error", err.Error())
+		}
 		return nil, err
+	}
+	if recovered {
+		src.s.logger.Info("entra: signing keys fetched again after a failure")
 	}
 	prev := src.cur.Load()
 	changed := prev == nil || !sameKeys(prev.keys, snap.keys)

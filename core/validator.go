@@ -121,6 +121,11 @@ func (v *Validator) AuthorizationURL() string {
 //
 // Validate waits for keys only while a fetch is in flight and ctx allows;
 // it never waits for the refresh rate limit.
+//
+// Validate does not apply the middleware's default policy (a token must
+// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks: an ID token
+// of this app validates. Callers outside HTTP middleware that want the
+// middleware's decision use [Authenticator.AuthenticateToken].
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, newError(CodeTokenMissing, "no token was presented")
@@ -379,6 +384,11 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 			return newError(CodeTenant, "tenant "+quote(tid)+" is not allowed to call this API")
 		}
 	}
+	if v.s.b2cFlows != nil {
+		if err := v.checkUserFlow(c); err != nil {
+			return err
+		}
+	}
 	if key.hasIssuer {
 		// The key's issuer property limits what it may sign (Entra's
 		// personal-account keys must never sign a work tenant's token).
@@ -401,6 +411,9 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	}
 	if !v.audienceOK(c.audience) {
 		return v.audienceError(c)
+	}
+	if c.objectID == "" && !v.s.allowNoOID {
+		return newError(CodeObjectIDMissing, "token has no oid claim: it comes from service-principal-less authentication, which Entra no longer allows; create a service principal for the calling app in the tenant (or set Config.AllowMissingObjectID)")
 	}
 	if len(v.s.versions) > 0 && !slices.Contains(v.s.versions, c.version) {
 		return newError(CodeTokenVersion, "token version "+quote(c.version)+" is not accepted; this API accepts "+strings.Join(v.s.versions, ", ")+" (set accessTokenAcceptedVersion in the app manifest)")

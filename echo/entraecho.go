@@ -84,7 +84,7 @@ func Require(reqs ...entra.Requirement) echo.MiddlewareFunc {
 	reqs = slices.Clone(reqs)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if resp := entra.Authorize(c.Request().Context(), reqs...); resp != nil {
+			if resp := entra.AuthorizeRoute(c.Request().Context(), c.Path(), reqs...); resp != nil {
 				return reject(c, resp)
 			}
 			return next(c)
@@ -158,9 +158,25 @@ func RequireMember() echo.MiddlewareFunc {
 	return Require(entra.RequireMember())
 }
 
+// RequireAgent is [Require] of [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. Panics at set-up
+// on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) echo.MiddlewareFunc {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents is [Require] of [entra.DenyAgents](): no Microsoft Entra Agent
+// ID agent (403, code agent_not_allowed). Refuse agents on the whole API
+// with the option [entra.RefuseAgents] instead.
+func DenyAgents() echo.MiddlewareFunc {
+	return Require(entra.DenyAgents())
+}
+
 // Claims returns the claims that [Authenticate] put in the request's
 // context, and whether there are any (false for anonymous or skipped
 // requests). It is [entra.ClaimsFromContext] on c.Request().Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c echo.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request().Context())
 }

@@ -2,8 +2,10 @@ package entraecho_test
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -175,3 +177,38 @@ func TestSetUpPanics(t *testing.T) {
 		})
 	}
 }
+
+// A guard with no Authenticate in front of it logs the mistake once, naming
+// the route's pattern, to slog.Default.
+func TestGuardWithoutAuthenticateIsLogged(t *testing.T) {
+	srv, _ := setup(t)
+	var buf strings.Builder
+	var mu sync.Mutex
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil)))
+	defer slog.SetDefault(prev)
+	e := echo.New()
+	e.GET("/unguarded/:id", func(c echo.Context) error { return nil }, entraecho.RequireRole("Admin"))
+	for range 2 {
+		if rec := serve(e, "GET", "/unguarded/7", srv.AppToken("Admin")); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", rec.Code)
+		}
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "route=/unguarded/:id") {
+		t.Fatalf("the line does not name the route:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -60,7 +60,7 @@ func Require(reqs ...entra.Requirement) fiber.Handler {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *fiber.Ctx) error {
-		if resp := entra.Authorize(c.UserContext(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.UserContext(), c.Route().Path, reqs...); resp != nil {
 			return reject(c, resp)
 		}
 		return c.Next()
@@ -113,9 +113,23 @@ func RequireAppOnly() fiber.Handler { return Require(entra.RequireAppOnly()) }
 // RequireMember guards with [entra.RequireMember]: no guest users.
 func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
 
+// RequireAgent guards with [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. It panics at
+// set-up on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) fiber.Handler {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents guards with [entra.DenyAgents]: no Microsoft Entra Agent ID
+// agent (403, code agent_not_allowed). Refuse agents on the whole API with
+// the option [entra.RefuseAgents] instead.
+func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
+
 // Claims returns the claims [Authenticate] put in c's user context, and
 // whether there are any (false for skipped and anonymous requests). It is
 // entra.ClaimsFromContext(c.UserContext()).
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c *fiber.Ctx) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.UserContext())
 }

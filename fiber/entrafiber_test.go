@@ -2,10 +2,12 @@ package entrafiber_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -292,7 +294,7 @@ func TestNoPanicOnRequests(t *testing.T) {
 	app.Use(entrafiber.Authenticate(v))
 	app.Get("/user", entrafiber.RequireUser(), entrafiber.RequireMember(), ok)
 	app.Get("/app", entrafiber.RequireAppOnly(), entrafiber.RequireApp(srv.CallerID), ok)
-	app.Get("/group", entrafiber.RequireGroup("g"), ok)
+	app.Get("/group", entrafiber.RequireGroup("0b0b0b0b-0000-4000-8000-000000000000"), ok)
 	for _, tc := range []struct {
 		path, token string
 		status      int
@@ -307,3 +309,38 @@ func TestNoPanicOnRequests(t *testing.T) {
 		}
 	}
 }
+
+// A guard with no Authenticate in front of it logs the mistake once, naming
+// the route's pattern, to slog.Default.
+func TestGuardWithoutAuthenticateIsLogged(t *testing.T) {
+	srv, _ := authority(t)
+	var buf strings.Builder
+	var mu sync.Mutex
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil)))
+	defer slog.SetDefault(prev)
+	app := newApp()
+	app.Get("/unguarded/:id", entrafiber.RequireRole("Admin"), ok)
+	for range 2 {
+		if res := get(t, app, "/unguarded/7", "Bearer "+srv.AppToken("Admin")); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", res.StatusCode)
+		}
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "route=/unguarded/:id") {
+		t.Fatalf("the line does not name the route:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -53,7 +53,7 @@ func Require(reqs ...entra.Requirement) gin.HandlerFunc {
 	}
 	reqs = slices.Clone(reqs)
 	return func(c *gin.Context) {
-		if resp := entra.Authorize(c.Request.Context(), reqs...); resp != nil {
+		if resp := entra.AuthorizeRoute(c.Request.Context(), c.FullPath(), reqs...); resp != nil {
 			reject(c, resp)
 			return
 		}
@@ -127,10 +127,26 @@ func RequireMember() gin.HandlerFunc {
 	return Require(entra.RequireMember())
 }
 
+// RequireAgent is [Require] of [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. Panics at set-up
+// on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) gin.HandlerFunc {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents is [Require] of [entra.DenyAgents](): no Microsoft Entra Agent
+// ID agent (403, code agent_not_allowed). Refuse agents on the whole API
+// with the option [entra.RefuseAgents] instead.
+func DenyAgents() gin.HandlerFunc {
+	return Require(entra.DenyAgents())
+}
+
 // Claims returns the claims that [Authenticate] put in the request's
 // context, and whether there are any (false for anonymous requests and
 // routes outside Authenticate). It is [entra.ClaimsFromContext] on
 // c.Request.Context().
+// When ok is false the *entra.Claims is nil, whose methods are safe and
+// read as zero values.
 func Claims(c *gin.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request.Context())
 }

@@ -127,6 +127,22 @@ var conformanceCases = []conformanceCase{
 	}, status: 200},
 	{name: "admin: a scope named Admin is not the role", method: "GET", path: "/api/admin", auth: func(s *Server) []string { return bearer(s.UserToken("Admin")) }, status: 403, errCode: "forbidden"},
 	{name: "admin: role in other case", method: "GET", path: "/api/admin", auth: func(s *Server) []string { return bearer(s.AppToken("admin")) }, status: 403, errCode: "forbidden"},
+	// Token shapes of 2026: agents, unscoped app-only tokens, ID tokens,
+	// tokens without oid, claims that can be read two ways.
+	{name: "orders: agent with the app role", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AgentAppToken("Orders.Read.All")) }, status: 200},
+	{name: "orders: agent for a user with the scope", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AgentOnBehalfOfToken("Orders.Read")) }, status: 200},
+	{name: "unscoped agent token (scp \"/\") without roles", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{Agent: entra.AgentAutonomous, Claims: map[string]any{"scp": "/"}}))
+	}, status: 401, errCode: "no_scope_or_role", challenge: `error="invalid_token"`},
+	{name: "ID token with roles and a nonce", method: "GET", path: "/api/admin", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{Roles: []string{"Admin"}, Claims: map[string]any{"nonce": "n-0S6_WzA2Mj"}}))
+	}, status: 401, errCode: "id_token_not_accepted", challenge: `error="invalid_token"`},
+	{name: "token without oid", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{App: true, Roles: []string{"Orders.Read.All"}, Claims: map[string]any{"oid": nil}}))
+	}, status: 401, errCode: "oid_missing", challenge: `error="invalid_token"`},
+	{name: "tid beside TID", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"TID": "00000000-0000-0000-0000-000000000001"}}))
+	}, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
 }
 
 // securityHeaders are compared between the API under test and the reference.
@@ -188,6 +204,20 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 		g = serve(newAPI(t, v, opts...), "GET", "/api/me", bad)
 		w = serve(ReferenceAPI(t, v, opts...), "GET", "/api/me", bad)
 		check(t, conformanceCase{name: "optional with a bad token", status: 401, errCode: "token_malformed", challenge: `realm="orders", authorization_uri=`}, g, w, bad)
+	})
+
+	t.Run("options: refuse agents", func(t *testing.T) {
+		opts := []entra.Option{entra.RefuseAgents()}
+		for _, kind := range []entra.AgentKind{entra.AgentAutonomous, entra.AgentUserAccount, entra.AgentOnBehalfOfUser} {
+			auth := bearer(srv.Mint(Token{Agent: kind, Scopes: []string{"Orders.Read"}, Roles: []string{"Orders.Read.All"}}))
+			g := serve(newAPI(t, v, opts...), "GET", "/api/orders", auth)
+			w := serve(ReferenceAPI(t, v, opts...), "GET", "/api/orders", auth)
+			check(t, conformanceCase{name: "agent refused: " + string(kind), status: 403, errCode: "agent_not_allowed", challenge: `error="insufficient_scope"`}, g, w, auth)
+		}
+		auth := bearer(srv.UserToken("Orders.Read"))
+		if g := serve(newAPI(t, v, opts...), "GET", "/api/orders", auth); g.Code != http.StatusOK {
+			t.Errorf("RefuseAgents: a user's token answered %d, want 200", g.Code)
+		}
 	})
 }
 

@@ -113,6 +113,14 @@ type Token struct {
 	// deletes the field.
 	Header map[string]any
 
+	// Agent makes a Microsoft Entra Agent ID token of this kind (see
+	// agent.go's list of claims): the caller is the agent identity
+	// ([Server.AgentID]) of the blueprint [Server.AgentBlueprintID], and
+	// the token carries the facet claims of Microsoft's samples.
+	// [entra.AgentAutonomous] is app-only (App is implied). Default:
+	// entra.AgentNone, no agent. Mint panics on an unknown kind.
+	Agent entra.AgentKind
+
 	// KeyID selects the key that signs the token: any key the server holds,
 	// published or not ([Server.AddKey], [Server.AddUnpublishedKey],
 	// [Server.AddAppKey], [Server.RemoveKey]). Default: the current key,
@@ -142,6 +150,7 @@ func (s *Server) Mint(t Token) string {
 	}
 	v1 := version == entra.Version1
 	k := s.mustKey("Mint", t.KeyID)
+	t = s.agentDefaults(t)
 
 	tid := cmp.Or(t.TenantID, s.TenantID)
 	aud := t.Audience
@@ -231,6 +240,7 @@ func (s *Server) Mint(t Token) string {
 	if len(t.Groups) > 0 {
 		c["groups"] = slices.Clone(t.Groups)
 	}
+	s.addAgentClaims(t, v1, c)
 	merge(c, t.Claims)
 
 	h := map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid}

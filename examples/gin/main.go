@@ -7,7 +7,7 @@
 //	POST /api/orders  scope Orders.Write                        201 the new order
 //	GET  /api/admin   app role Admin                            200 {"admin":true}
 //
-// Run it with AZURE_TENANT_ID and AZURE_CLIENT_ID set to your tenant and
+// Run it with ENTRA_TENANT_ID and ENTRA_CLIENT_ID set to your tenant and
 // API, or without them (`make run`) for demo mode: a local Entra ID
 // emulator starts and sample requests are printed, ready to paste.
 // The other variables are listed in examples/internal/demo.

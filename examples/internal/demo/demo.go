@@ -5,11 +5,17 @@
 //
 // The programs read:
 //
-//	AZURE_TENANT_ID        tenant GUID, or "organizations" / "common"; unset: demo mode
-//	AZURE_CLIENT_ID        the API's application (client) ID; required unless demo mode
+//	ENTRA_TENANT_ID        tenant GUID, or "organizations" / "common"; unset: demo mode
+//	ENTRA_CLIENT_ID        the API's application (client) ID; required unless demo mode
 //	ENTRA_AUDIENCES        more accepted audiences, comma-separated
 //	ENTRA_ALLOWED_TENANTS  tenant allow-list of a multi-tenant API, comma-separated
-//	AZURE_AUTHORITY_HOST   authority host; default https://login.microsoftonline.com/
+//	ENTRA_AUTHORITY_HOST   authority host; default https://login.microsoftonline.com/
+//
+// AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST are read when
+// the ENTRA_ names are unset, except in a pod with workload identity
+// (AZURE_FEDERATED_TOKEN_FILE set), where they describe the pod's own
+// identity and the program refuses to start (see entra.ConfigFromEnv).
+//
 //	ADDR                   listen address; default 127.0.0.1:8080
 package demo
 
@@ -48,7 +54,7 @@ type Env struct {
 	demo      *demoMode // nil unless in demo mode
 }
 
-// Setup reads the environment. When AZURE_TENANT_ID is unset it starts demo
+// Setup reads the environment. When ENTRA_TENANT_ID (and AZURE_TENANT_ID) is unset it starts demo
 // mode: a local Entra ID emulator on a loopback port, which Config then
 // trusts. framework names the program in logs ("gin", "echo"...).
 // Call Close when the program ends.
@@ -64,7 +70,7 @@ func Setup(framework string) *Env {
 	}
 	if e.Config.TenantID == "" {
 		if e.Config.ClientID != "" {
-			e.Log.Warn("AZURE_CLIENT_ID is set but AZURE_TENANT_ID is not: starting in demo mode, with a local emulator instead of Entra ID")
+			e.Log.Warn("a client ID is set but ENTRA_TENANT_ID is not: starting in demo mode, with a local emulator instead of Entra ID")
 		}
 		d, err := startDemo()
 		if err != nil {
@@ -91,7 +97,7 @@ func (e *Env) Listen() (net.Listener, error) {
 	}
 	url := "http://" + ln.Addr().String()
 	if e.Demo() {
-		e.Log.Warn("demo mode: tokens are checked against a LOCAL EMULATOR, not Microsoft Entra ID; set AZURE_TENANT_ID and AZURE_CLIENT_ID to use Entra ID", "emulator", e.demo.emulator.URL)
+		e.Log.Warn("demo mode: tokens are checked against a LOCAL EMULATOR, not Microsoft Entra ID; set ENTRA_TENANT_ID and ENTRA_CLIENT_ID to use Entra ID", "emulator", e.demo.emulator.URL)
 		e.demo.print(os.Stdout, e.framework, url)
 	}
 	e.Log.Info("listening", "url", url, "tenant", e.Config.TenantID, "client_id", e.Config.ClientID)

@@ -135,7 +135,7 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p(" This API trusts only an emulator started for this demo at %s.", srv.URL)
 	p(" It is NOT Microsoft Entra ID: no tenant, account or secret of yours is")
 	p(" involved, and its tokens are worth nothing anywhere else. To accept real")
-	p(" Entra ID tokens, set AZURE_TENANT_ID and AZURE_CLIENT_ID (see docs/).")
+	p(" Entra ID tokens, set ENTRA_TENANT_ID and ENTRA_CLIENT_ID (see docs/).")
 	p(rule)
 	p("")
 	p("API        %s", apiURL)
