@@ -328,3 +328,51 @@ func TestTokenCertificate(t *testing.T) {
 		t.Fatalf("refused: %v", err)
 	}
 }
+
+func TestMintEndpoint(t *testing.T) {
+	st := startEmulator(t, "-token-version", "1.0")
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	post := func(body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := client.Post(st.MintEndpoint, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	for _, bad := range []string{`{"scopes": "not-a-list"}`, `{"colour": "blue"}`, `{"version": "3.0"}`, `{"lifetime_seconds": 999999}`, `not json`} {
+		if code, m := post(bad); code != http.StatusBadRequest || m["error"] != "invalid_request" {
+			t.Errorf("%s: %d %v", bad, code, m)
+		}
+	}
+	resp, err := client.Get(st.MintEndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+
+	// An app's token, in the API's version (1.0).
+	code, tok, stderr := runCmd(t, "", "token", "-emulator", st.Authority, "-app", "-roles", "Orders.Read.All", "-lifetime", "10m")
+	if code != exitOK {
+		t.Fatalf("token -app: %d %s", code, stderr)
+	}
+	v, err := entra.NewValidator(entra.Config{TenantID: st.TenantID, ClientID: st.ClientID, AuthorityHost: st.Authority + "/", HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	c, err := v.Validate(context.Background(), strings.TrimSpace(tok))
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if !c.IsApp() || !c.HasRole("Orders.Read.All") || c.Version() != "1.0" || time.Until(c.ExpiresAt()) > 11*time.Minute {
+		t.Errorf("app %v roles %v version %q exp %v", c.IsApp(), c.Roles(), c.Version(), c.ExpiresAt())
+	}
+}
