@@ -24,7 +24,7 @@ var codeFixes = map[Code]string{
 	CodeExpired:            "get a new token (clients refresh on their own); check clocks: docs/troubleshooting.md#clock-skew",
 	CodeNotYetValid:        "synchronise the clocks of the API's host and the token's issuer (NTP) (check clocks: docs/troubleshooting.md#clock-skew)",
 	CodeMissingClaim:       "not an Entra access token",
-	CodeIssuer:             "set TenantID to the tenant that issued the token, or use organizations for a multi-tenant API; for a national cloud set AuthorityHost (wrong tenant: docs/troubleshooting.md#wrong-tenant, clouds: docs/tenants-and-clouds.md#national-clouds)",
+	CodeIssuer:             "set TenantID to the tenant that issued the token, or use organizations for a multi-tenant API; for a national cloud set AuthorityHost (wrong tenant: docs/troubleshooting.md#wrong-tenant, clouds: docs/tenants-and-clouds.md#national-and-sovereign-clouds)",
 	CodeAudience:           "request the token for this API (scope api://<ClientID>/.default); if the API's App ID URI is custom, add it to Audiences (audience: docs/troubleshooting.md#v10-vs-v20-audience)",
 	CodeTenant:             "add the tenant to AllowedTenants, or it is indeed not allowed",
 	CodeTokenVersion:       "set accessTokenAcceptedVersion in the API's manifest, or widen TokenVersions",

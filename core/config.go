@@ -21,11 +21,12 @@ const DefaultAuthorityHost = "https://login.microsoftonline.com/"
 // Defaults applied to zero fields of [Config].
 const (
 	DefaultClockSkew          = 5 * time.Minute
-	DefaultRefreshInterval    = 24 * time.Hour
-	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultRefreshInterval    = time.Hour
+	DefaultMinRefreshInterval = 5 * time.Minute
 	DefaultFetchTimeout       = 10 * time.Second
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultCacheSize          = 10000
+	DefaultMaxTenantKeySets   = 100
 )
 
 // Limits on configurable values; NewValidator refuses values outside them.
@@ -35,6 +36,7 @@ const (
 	maxCacheSize       = 10_000_000
 	minMaxTokenSize    = 1 << 10
 	maxMaxTokenSize    = 1 << 20
+	maxTenantKeySets   = 100_000
 )
 
 // Token versions accepted in [Config.TokenVersions]. They are the values of
@@ -78,8 +80,10 @@ type Config struct {
 	// single-tenant API the tenant is already fixed by TenantID.
 	AllowedTenants []string
 
-	// AuthorityHost is the Entra authority, e.g. "https://login.microsoftonline.us/"
-	// for Azure Government or "https://contoso.ciamlogin.com/" for External ID.
+	// AuthorityHost is the Entra authority, e.g. [AuthorityUSGovernment]
+	// ("https://login.microsoftonline.us/"), another national or sovereign
+	// cloud's (the Authority* constants), or "https://contoso.ciamlogin.com/"
+	// for External ID.
 	// It must be https, unless its host is loopback (a local emulator), and
 	// holds no tenant: the tenant goes in TenantID (a path that names one,
 	// such as ".../contoso.onmicrosoft.com/v2.0", is refused). Optional. Default:
@@ -124,18 +128,50 @@ type Config struct {
 	FetchTimeout time.Duration
 
 	// RefreshInterval is how often keys and metadata are refreshed in the
-	// background. It must be at least a minute. Optional. Default: 24 hours.
+	// background. It must be at least a minute. Optional. Default: 1 hour
+	// ([DefaultRefreshInterval]), as Microsoft's signing-key rollover
+	// guidance recommends: a key Entra removes in an emergency stops being
+	// trusted within the hour, while a failed refresh keeps the last good
+	// keys and metadata.
 	RefreshInterval time.Duration
 
 	// MinRefreshInterval is the shortest time between two refreshes
 	// triggered by tokens signed with an unknown key (kid). A flood of random
 	// kids costs at most one fetch per interval; a request never waits for
-	// this limit. Optional. Default: 30 seconds.
+	// this limit. Optional. Default: 5 minutes ([DefaultMinRefreshInterval]),
+	// the "no more frequently than 5 minutes" of Microsoft's rollover
+	// guidance: Entra publishes a key well before it signs with it, so the
+	// on-demand refresh is for the rare emergency rollover, and a longer
+	// window bounds what a flood of forged kids can cost the authority.
+	// Multi-tenant validators apply the same window to each tenant's own
+	// key set (see MaxTenantKeySets).
 	MinRefreshInterval time.Duration
 
 	// AppSpecificKeys fetches keys with "?appid=ClientID", for applications
 	// with custom signing keys (claims mapping). Optional. Default: false.
 	AppSpecificKeys bool
+
+	// MaxTenantKeySets bounds how many tenants' own key sets a multi-tenant
+	// validator ("organizations" or "common") keeps, least recently used
+	// first out. Microsoft's rollover guidance asks to discover keys per
+	// tenant, as a key shared by all tenants today may become a tenant's own:
+	// a token whose kid is not in the shared key set, from a tenant that
+	// passes the issuer and AllowedTenants checks, makes the validator fetch
+	// that tenant's metadata and key set ({tenant}/v2.0 metadata, then its
+	// jwks_uri), at most once per MinRefreshInterval per tenant and for at
+	// most 10 tenants per MinRefreshInterval in all; a request never waits
+	// for these limits. Negative turns per-tenant key sets off. Ignored by
+	// single-tenant validators, whose key set is already their tenant's.
+	// Optional. Default: 100 ([DefaultMaxTenantKeySets]).
+	MaxTenantKeySets int
+
+	// AnyCloudKeys uses keys whatever their cloud_instance_name says. By
+	// default a key whose cloud_instance_name differs from the metadata's
+	// (Entra's shared key sets list keys of other clouds) is not used for
+	// this authority. Keys whose issuer property names another cloud's
+	// authority host are never used, whatever this says. Optional.
+	// Default: false.
+	AnyCloudKeys bool
 
 	// MaxTokenSize is the largest token accepted, in bytes, checked before any
 	// decoding. Optional. Default: 16 KiB. Range: 1 KiB to 1 MiB.
@@ -258,6 +294,8 @@ type settings struct {
 	refresh        time.Duration
 	minRefresh     time.Duration
 	appKeys        bool
+	maxTenantSets  int  // 0: no per-tenant key sets
+	anyCloudKeys   bool // Config.AnyCloudKeys
 	maxTokenSize   int
 	cacheSize      int
 	logger         *slog.Logger
@@ -281,6 +319,7 @@ func (c Config) settings() (*settings, error) {
 		refresh:      c.RefreshInterval,
 		minRefresh:   c.MinRefreshInterval,
 		appKeys:      c.AppSpecificKeys,
+		anyCloudKeys: c.AnyCloudKeys,
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
@@ -444,6 +483,16 @@ func (c Config) settings() (*settings, error) {
 		s.cacheSize = 0
 	case s.cacheSize > maxCacheSize:
 		return nil, configError("Config.CacheSize %d is too large: use at most %d", s.cacheSize, maxCacheSize)
+	}
+	switch {
+	case !s.multiTenant || s.custom || c.MaxTenantKeySets < 0:
+		s.maxTenantSets = 0
+	case c.MaxTenantKeySets == 0:
+		s.maxTenantSets = DefaultMaxTenantKeySets
+	case c.MaxTenantKeySets > maxTenantKeySets:
+		return nil, configError("Config.MaxTenantKeySets %d is too large: use at most %d (default %d)", c.MaxTenantKeySets, maxTenantKeySets, DefaultMaxTenantKeySets)
+	default:
+		s.maxTenantSets = c.MaxTenantKeySets
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

@@ -353,7 +353,7 @@ func TestHostileUnknownKidFloodDuringOutage(t *testing.T) {
 			srv := entratest.NewServer()
 			t.Cleanup(srv.Close)
 			cfg := hostileConfig(srv)
-			cfg.MinRefreshInterval = 0 // the default, 30s
+			cfg.MinRefreshInterval = 0 // the default, 5 minutes
 			v := newValidator(t, cfg)
 			if err := v.Ready(ctxT(t)); err != nil {
 				t.Fatal(err)

@@ -62,6 +62,7 @@ type verifyKey struct {
 	hasIssuer bool
 	// issuerTenant is the tenant GUID of a concrete issuer property, or "".
 	issuerTenant string
+	cloud        string   // cloud_instance_name, lowercase, or ""
 	fp           [32]byte // fingerprint of the key material, to detect changes
 }
 
@@ -92,6 +93,7 @@ type jwk struct {
 	Y      string   `json:"y"`
 	X5c    []string `json:"x5c"`
 	Issuer string   `json:"issuer"`
+	Cloud  string   `json:"cloud_instance_name"`
 }
 
 const tenantTemplate = "{tenantid}"
@@ -264,7 +266,9 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 	}
 	k.pub = pub
 
-	if j.Issuer != "" {
+	// A blank issuer property is no issuer (as Microsoft.IdentityModel
+	// reads it), never one that no token can match.
+	if j.Issuer = strings.TrimSpace(j.Issuer); j.Issuer != "" {
 		k.hasIssuer = true
 		if pre, suf, ok := strings.Cut(j.Issuer, tenantTemplate); ok {
 			k.templated = true
@@ -279,6 +283,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		return nil, none, errors.New("key cannot be encoded")
 	}
 	k.fp = sha256.Sum256(der)
+	k.cloud = strings.ToLower(strings.TrimSpace(j.Cloud))
 	return k, Key{ID: j.Kid, Algorithm: j.Alg, Issuer: j.Issuer, PublicKey: pub, Certificate: cert}, nil
 }
 

@@ -22,6 +22,7 @@ type metadata struct {
 	Issuer                string `json:"issuer"`
 	JWKSURI               string `json:"jwks_uri"`
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	CloudInstanceName     string `json:"cloud_instance_name"`
 }
 
 // issuer is an accepted token issuer, possibly a "{tenantid}" template.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,7 +27,8 @@ type snapshot struct {
 	issuers      []issuer
 	jwksURL      string
 	authorizeURL string
-	gen          uint64 // changes whenever the key material changes
+	cloud        string // the metadata's cloud_instance_name, or ""
+	gen          uint64 // changes whenever the key material or the issuers change
 }
 
 // source keeps the current snapshot fresh: a background refresh every
@@ -52,6 +51,8 @@ type source struct {
 	askedWait      time.Duration // the authority's last Retry-After
 	lastErr        error
 	loaded         chan struct{} // closed at the first successful load
+	meta           metaState     // touched only by load
+	kick           chan struct{} // a refresh outside the loop kept last good metadata
 
 	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
 	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
@@ -64,7 +65,7 @@ type source struct {
 
 func newSource(s *settings, onChange func()) *source {
 	ctx, cancel := context.WithCancel(context.Background())
-	src := &source{s: s, onChange: onChange, loaded: make(chan struct{}), ctx: ctx, cancel: cancel}
+	src := &source{s: s, onChange: onChange, loaded: make(chan struct{}), kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 	// The first fetch starts before NewValidator returns, so requests that
 	// arrive at once join it instead of failing.
 	first, _ := src.start(refreshScheduled)
@@ -100,6 +101,10 @@ func (src *source) run(ch <-chan singleflight.Result) {
 			return
 		}
 		ch = nil
+		select {
+		case <-src.kick: // from this loop's own refresh: its wait is below
+		default:
+		}
 		if res.Err != nil {
 			// Jitter spreads the retries of many replicas. An authority
 			// that asks for more time (429 or 503 with Retry-After) gets
@@ -110,6 +115,10 @@ func (src *source) run(ch <-chan singleflight.Result) {
 			if errors.As(res.Err, &fe) && fe.retryAfter > wait {
 				wait = min(fe.retryAfter, maxRetryAfter)
 			}
+		} else if src.degraded() {
+			// Last known good metadata is serving: retry soon, with backoff.
+			wait = backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, maxBackoff)
 		} else {
 			backoff = minBackoff
 			wait = src.s.refresh
@@ -122,6 +131,10 @@ func (src *source) run(ch <-chan singleflight.Result) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
+		case <-src.kick:
+			// An on-demand refresh kept last known good metadata: the
+			// loop takes over its retries, with backoff.
+			t.Stop()
 		case <-src.ctx.Done():
 			t.Stop()
 			return
@@ -200,8 +213,15 @@ func (src *source) load() (any, error) {
 			src.askedWait = min(fe.retryAfter, maxRetryAfter)
 		}
 	} else {
-		src.lastErr = nil
+		// A refresh that kept last known good metadata still reports why.
+		src.lastErr = src.meta.err
 		src.nextRetry = time.Time{}
+		if src.lastErr != nil {
+			select {
+			case src.kick <- struct{}{}:
+			default:
+			}
+		}
 	}
 	src.mu.Unlock()
 	if err != nil {
@@ -216,7 +236,7 @@ func (src *source) load() (any, error) {
 		src.s.logger.Info("entra: signing keys fetched again after a failure")
 	}
 	prev := src.cur.Load()
-	changed := prev == nil || !sameKeys(prev.keys, snap.keys)
+	changed := prev == nil || !sameKeys(prev.keys, snap.keys) || !sameIssuers(prev.issuers, snap.issuers)
 	if prev != nil {
 		snap.gen = prev.gen
 		if changed {
@@ -256,49 +276,17 @@ func (src *source) fetchSnapshot() (*snapshot, error) {
 	snap := &snapshot{}
 	if prev != nil && time.Since(prevMetadataTime(src)) < src.s.refresh {
 		// Between scheduled refreshes only keys change.
-		snap.issuers, snap.jwksURL, snap.authorizeURL = prev.issuers, prev.jwksURL, prev.authorizeURL
+		snap.issuers, snap.jwksURL, snap.authorizeURL, snap.cloud = prev.issuers, prev.jwksURL, prev.authorizeURL, prev.cloud
+		src.meta.err = nil
 	} else {
-		docs := make([]*metadata, len(src.s.metadataURLs))
-		errs := make([]error, len(docs))
-		var wg sync.WaitGroup
-		for i, u := range src.s.metadataURLs {
-			wg.Go(func() {
-				body, err := fetch(ctx, src.s, u)
-				if err == nil {
-					docs[i], err = parseMetadata(body)
-					if err != nil {
-						err = &fetchError{url: u, err: err}
-					}
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		// An authority without v1.0 metadata (404) serves v2.0 tokens only;
-		// any other failure fails the refresh, keeping the last good state.
-		if fe, ok := errs[len(errs)-1].(*fetchError); ok && len(errs) == 2 && fe.status == http.StatusNotFound && errs[0] == nil {
-			src.s.logger.Info("entra: the authority has no v1.0 metadata; accepting v2.0 tokens only")
-			errs[1], docs = nil, docs[:1]
-		}
-		if err := errors.Join(errs...); err != nil {
+		meta, fresh, err := src.fetchMetadata(ctx, prev)
+		if err != nil {
 			return nil, err
 		}
-		for i, d := range docs {
-			snap.issuers = append(snap.issuers, newIssuer(d.Issuer, i == 1))
+		snap.issuers, snap.jwksURL, snap.authorizeURL, snap.cloud = meta.issuers, meta.jwksURL, meta.authorizeURL, meta.cloud
+		if fresh {
+			src.metaTime.Store(time.Now().UnixNano())
 		}
-		snap.jwksURL = docs[0].JWKSURI
-		if src.s.appKeys {
-			u, err := url.Parse(snap.jwksURL)
-			if err != nil {
-				return nil, err
-			}
-			q := u.Query()
-			q.Set("appid", src.s.clientID)
-			u.RawQuery = q.Encode()
-			snap.jwksURL = u.String()
-		}
-		snap.authorizeURL = docs[0].AuthorizationEndpoint
-		src.metaTime.Store(time.Now().UnixNano())
 	}
 	body, err := fetch(ctx, src.s, snap.jwksURL)
 	if err != nil {
@@ -307,6 +295,10 @@ func (src *source) fetchSnapshot() (*snapshot, error) {
 	keys, list, err := parseJWKS(body, src.s.logger)
 	if err != nil {
 		return nil, &fetchError{url: snap.jwksURL, err: err}
+	}
+	keys, list = filterCloudKeys(src.s, keys, list, snap.cloud, snap.issuers[0].display)
+	if len(keys) == 0 {
+		return nil, &fetchError{url: snap.jwksURL, err: errors.New("key set has no signing key of this cloud")}
 	}
 	snap.keys, snap.list = keys, list
 	return snap, nil
@@ -375,6 +367,13 @@ func (src *source) ready(ctx context.Context) error {
 		}
 		return e
 	}
+}
+
+// degraded reports whether the last refresh kept last known good metadata.
+func (src *source) degraded() bool {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return src.lastErr != nil
 }
 
 func prevMetadataTime(src *source) time.Time {

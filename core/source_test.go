@@ -49,7 +49,7 @@ func TestColdBurstFetchesOnce(t *testing.T) {
 func TestUnknownKidFloodIsRateLimited(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
-	v := newValidator(t, srv.Config()) // MinRefreshInterval: 30s default
+	v := newValidator(t, srv.Config()) // MinRefreshInterval: the default, 5 minutes
 	ctx := ctxT(t)
 	if err := v.Ready(ctx); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ type Validator struct {
 	s     *settings
 	src   *source
 	cache *tokenCache
+	tk    *tenantKeySets // tenants' own key sets (multi-tenant), or nil
 }
 
 // NewValidator checks cfg and returns a Validator. It starts loading the
@@ -39,6 +40,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if s.cacheSize > 0 {
 		v.cache = newTokenCache(s.cacheSize)
 	}
+	if s.maxTenantSets > 0 {
+		v.tk = newTenantKeySets(s, v.flushCache)
+	}
 	v.src = newSource(s, v.flushCache)
 	return v, nil
 }
@@ -52,6 +56,9 @@ func (v *Validator) flushCache() {
 // Close stops the background refresh and waits for fetches in flight to
 // end. Validate keeps working on the keys already loaded. Close is idempotent.
 func (v *Validator) Close() {
+	if v.tk != nil {
+		v.tk.close()
+	}
 	v.src.close()
 }
 
@@ -62,7 +69,9 @@ func (v *Validator) Ready(ctx context.Context) error {
 	return v.src.ready(ctx)
 }
 
-// Keys returns the signing keys currently loaded.
+// Keys returns the signing keys currently loaded from the authority's key
+// set; the key sets of individual tenants (see Config.MaxTenantKeySets) are
+// not listed.
 func (v *Validator) Keys() []Key {
 	if snap := v.src.cur.Load(); snap != nil {
 		return slices.Clone(snap.list)
@@ -80,9 +89,14 @@ type Stats struct {
 	// Refreshes and RefreshFailures count attempts to load metadata and keys.
 	Refreshes, RefreshFailures uint64
 	// LastRefreshError is the error of the last attempt, or nil if it succeeded.
+	// An attempt that kept a metadata document's last known good issuer
+	// (the document failed) succeeded for keys, and still reports why.
 	LastRefreshError error
 	// CachedTokens is the number of verified tokens in the cache.
 	CachedTokens int
+	// TenantKeySets is the number of tenants whose own key sets a
+	// multi-tenant validator keeps (see Config.MaxTenantKeySets).
+	TenantKeySets int
 }
 
 // Stats returns current figures. It takes locks briefly; do not call it per request.
@@ -100,6 +114,9 @@ func (v *Validator) Stats() Stats {
 	v.src.mu.Unlock()
 	if v.cache != nil {
 		st.CachedTokens = v.cache.len()
+	}
+	if v.tk != nil {
+		st.TenantKeySets = v.tk.len()
 	}
 	return st
 }
@@ -303,9 +320,15 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, err
 	}
 	key := snap.keys[h.kid]
+	if key == nil && v.tk != nil {
+		key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), false)
+	}
 	if key == nil {
 		snap = v.src.refreshForKid(ctx, snap)
-		if key = snap.keys[h.kid]; key == nil {
+		if key = snap.keys[h.kid]; key == nil && v.tk != nil {
+			key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), true)
+		}
+		if key == nil {
 			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
 		}
 	}
@@ -389,25 +412,8 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 			return err
 		}
 	}
-	if key.hasIssuer {
-		// The key's issuer property limits what it may sign (Entra's
-		// personal-account keys must never sign a work tenant's token).
-		var ok bool
-		switch {
-		case !m.v1 && key.templated:
-			ok = tid != "" && (&issuer{pre: key.issuerPre, suf: key.issuerSuf, templated: true}).match(c.issuer, tid)
-		case !m.v1:
-			ok = c.issuer == key.issuerPre
-		case key.templated:
-			// A v1 issuer (sts.windows.net) never equals a v2 key issuer;
-			// the tenant must: the template takes the token's own tid.
-			ok = tid != ""
-		default:
-			ok = tid != "" && strings.EqualFold(key.issuerTenant, tid)
-		}
-		if !ok {
-			return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
-		}
+	if !keyIssuerOK(key, c.issuer, tid, snap) {
+		return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
 	}
 	if !v.audienceOK(c.audience) {
 		return v.audienceError(c)
@@ -447,6 +453,9 @@ func (v *Validator) audienceError(c *Claims) error {
 }
 
 func (v *Validator) issuerError(c *Claims, snap *snapshot) error {
+	if err := otherCloudError(v.s, snap, c.issuer); err != nil {
+		return err
+	}
 	want := make([]string, 0, len(snap.issuers))
 	for _, is := range snap.issuers {
 		want = append(want, is.display)

@@ -58,7 +58,9 @@
 // stays published until [Server.RemoveKey], as with Entra ID.
 // [Server.AddKey], [Server.AddUnpublishedKey] and [Server.AddAppKey] add
 // keys that are published but not used yet, never published, or published
-// only with "?appid=" on the key URL.
+// only with "?appid=" on the key URL; [Server.AddTenantKey] a key published
+// only in one tenant's key sets. [Server.SetKeyIssuer] and
+// [Server.SetKeyCloudInstance] change what the v2.0 key sets say of a key.
 //
 // Keys are for tests only: to keep start-up fast, 2048-bit keys come from a
 // process-wide pool and are reused by later servers once a server closes

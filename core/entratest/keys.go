@@ -67,17 +67,20 @@ const (
 	keyPublished   keyState = iota // in the tenant key set
 	keyUnpublished                 // held for signing only
 	keyApp                         // only in the key set fetched with ?appid=app
+	keyTenant                      // only in the key sets of one tenant
 )
 
 // signingKey is one key pair held by a Server, with its certificate.
 type signingKey struct {
-	kid   string // base64url(SHA-1(certificate DER)), as Entra's kid and x5t
-	priv  *rsa.PrivateKey
-	cert  *x509.Certificate
-	n, e  string // base64url big-endian modulus and exponent
-	x5c   string // base64 (standard) certificate DER
-	state keyState
-	app   string // the application of a keyApp key
+	kid    string // base64url(SHA-1(certificate DER)), as Entra's kid and x5t
+	priv   *rsa.PrivateKey
+	cert   *x509.Certificate
+	n, e   string // base64url big-endian modulus and exponent
+	x5c    string // base64 (standard) certificate DER
+	state  keyState
+	app    string // the application of a keyApp key
+	tenant string // the tenant of a keyTenant key
+	props  keyProps
 }
 
 // certSubject is the subject and issuer of Entra ID's signing certificates.
@@ -286,14 +289,15 @@ type jwks struct {
 	Keys []jwk `json:"keys"`
 }
 
-// keySet returns the published keys: the tenant keys, plus the keys of app
-// if app is not empty. issuer, if not empty, is set on every key (v2.0).
-func (s *Server) keySet(app, issuer string) jwks {
+// keySet returns the keys published for tenant t: the tenant keys, plus
+// the keys of app if app is not empty, plus t's own keys. issuer, if not
+// empty, is set on every key (v2.0), unless the key's props say otherwise.
+func (s *Server) keySet(t tenant, app, issuer string) jwks {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	set := jwks{Keys: []jwk{}}
 	for _, k := range s.keys {
-		if k.state != keyPublished && (k.state != keyApp || app == "" || k.app != app) {
+		if !k.publishedFor(t, app) {
 			continue
 		}
 		j := jwk{Kty: "RSA", Use: "sig", Kid: k.kid, N: k.n, E: k.e, Issuer: issuer}
@@ -303,6 +307,7 @@ func (s *Server) keySet(app, issuer string) jwks {
 		}
 		if issuer != "" {
 			j.CloudInstanceName = cloudInstanceName
+			k.props.apply(&j)
 		}
 		set.Keys = append(set.Keys, j)
 	}

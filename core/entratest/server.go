@@ -284,9 +284,9 @@ func (s *Server) answer(rt route, w http.ResponseWriter, r *http.Request) {
 	case rt.ep == EndpointMetadataV1:
 		answerJSON(w, http.StatusOK, cacheable, s.metadataV1(base, t, r.URL.Query().Get("appid")))
 	case rt.v1:
-		answerJSON(w, http.StatusOK, cacheable, s.keySet(r.URL.Query().Get("appid"), ""))
+		answerJSON(w, http.StatusOK, cacheable, s.keySet(t, r.URL.Query().Get("appid"), ""))
 	default:
-		answerJSON(w, http.StatusOK, cacheable, s.keySet(r.URL.Query().Get("appid"), issuerV2(base, t.issuerTenant())))
+		answerJSON(w, http.StatusOK, cacheable, s.keySet(t, r.URL.Query().Get("appid"), issuerV2(base, t.issuerTenant())))
 	}
 }
 
