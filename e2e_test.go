@@ -84,6 +84,28 @@ func TestExamples(t *testing.T) {
 		}
 	})
 
+	t.Run("MSAL examples without settings", func(t *testing.T) {
+		for _, name := range clients {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				p := runProgram(t, bins[name], map[string]string{"AZURE_CLIENT_ID": "x", "ADDR": "127.0.0.1:0"})
+				select {
+				case <-p.done:
+				case <-time.After(startTimeout):
+					t.Fatalf("still running without AZURE_TENANT_ID, API_URL and API_SCOPE")
+				}
+				if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+					t.Errorf("exit code %d, want 1", code)
+				}
+				for _, v := range []string{"AZURE_TENANT_ID", "API_URL", "API_SCOPE", "make run"} {
+					if !strings.Contains(p.stderr.String(), v) {
+						t.Errorf("the error does not name %s:\n%s", v, p.stderr.String())
+					}
+				}
+			})
+		}
+	})
+
 	t.Run("configuration error", func(t *testing.T) {
 		cases := []struct {
 			name string

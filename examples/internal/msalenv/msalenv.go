@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,6 +59,7 @@ func FromEnv() (*Settings, error) {
 		}
 	}
 	if len(missing) > 0 {
+		sort.Strings(missing)
 		return nil, fmt.Errorf("set %s (start an example API in demo mode, `make run`, and copy the line it prints)", strings.Join(missing, ", "))
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
