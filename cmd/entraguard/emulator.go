@@ -54,6 +54,10 @@ type appConfig struct {
 	// CertificateFile is a PEM certificate whose key signs the app's client
 	// assertions; relative to the config file.
 	CertificateFile string `json:"certificate_file"`
+	// TokenVersion is the app's own accessTokenAcceptedVersion, for an app
+	// that is itself an API (a middle tier): the version of minted tokens
+	// whose audience it is.
+	TokenVersion string `json:"token_version"`
 }
 
 // settings is what the emulator prints: what an API and a client need.
@@ -203,7 +207,7 @@ func readEmulatorConfig(path string) (emulatorConfig, error) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("config file %s: %v (fields: tenant_id, client_id, token_version, user {object_id, name, upn}, apps [{client_id, secret, roles, scopes, certificate_file}])", path, err)
+		return c, fmt.Errorf("config file %s: %v (fields: tenant_id, client_id, token_version, user {object_id, name, upn}, apps [{client_id, secret, roles, scopes, certificate_file, token_version}])", path, err)
 	}
 	return c, nil
 }
@@ -248,7 +252,7 @@ func newEmulator(cfg emulatorConfig, dir string) (srv *entratest.Server, st sett
 		Scope:        "api://" + srv.ClientID + "/.default",
 	}
 	for i, a := range cfg.Apps {
-		app := entratest.App{ClientID: a.ClientID, Secret: a.Secret, Roles: a.Roles, Scopes: a.Scopes}
+		app := entratest.App{ClientID: a.ClientID, Secret: a.Secret, Roles: a.Roles, Scopes: a.Scopes, AccessTokenVersion: a.TokenVersion}
 		if app.ClientID == "" {
 			app.ClientID = newGUID()
 		}

@@ -218,7 +218,7 @@ func TestEmulatorConfigFile(t *testing.T) {
 	cfg := `{"tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "client_id": "6e74172b-be56-4843-9ff4-e66a39bb12e3",
 		"user": {"name": "Test User", "upn": "test@contoso.example"},
 		"apps": [{"client_id": "daemon", "certificate_file": "daemon.pem", "roles": ["Orders.Read.All"]},
-		         {"client_id": "web", "secret": "web-secret"}]}`
+		         {"client_id": "web", "secret": "web-secret", "token_version": "1.0"}]}`
 	file := filepath.Join(dir, "emulator.json")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -229,6 +229,15 @@ func TestEmulatorConfigFile(t *testing.T) {
 	}
 	if len(st.Apps) != 2 || st.Apps[0].ClientID != "daemon" || st.Apps[0].Secret != "" || st.Apps[1].Secret != "web-secret" {
 		t.Fatalf("apps %+v", st.Apps)
+	}
+
+	// The web tier accepts v1.0 tokens: minted for it, they are v1.0.
+	code, tok, stderr := runCmd(t, "", "token", "-emulator", st.Authority, "-audience", "web", "-scopes", "access_as_user")
+	if code != exitOK {
+		t.Fatalf("token -audience web: %d %s", code, stderr)
+	}
+	if code, out := explain(t, tok, "-show-personal"); code != exitOK || !strings.Contains(out, "ver                  1.0") || !strings.Contains(out, "upn                  test@contoso.example") {
+		t.Errorf("the web tier's token is not v1.0 of the configured user:\n%s", out)
 	}
 
 	bad := filepath.Join(dir, "bad.json")

@@ -143,7 +143,7 @@ func (s *Server) Mint(t Token) string {
 	version := t.Version
 	switch version {
 	case "":
-		version = s.opts.version
+		version = s.resourceVersion(t.Audience)
 	case entra.Version1, entra.Version2:
 	default:
 		panic(fmt.Sprintf("entratest: Token.Version %q: use %q or %q", t.Version, entra.Version2, entra.Version1))

@@ -82,6 +82,13 @@ type App struct {
 	// certificates of SubjectName: the x5c chain must verify to one of them.
 	// Required with SubjectName.
 	Issuers []*x509.Certificate
+
+	// AccessTokenVersion is the app's own accessTokenAcceptedVersion, for an
+	// app that is itself an API, such as a middle tier: "2.0" or "1.0".
+	// [Server.Mint] gives tokens whose Audience is the app (its ClientID or
+	// "api://" + ClientID) this version unless Token.Version says otherwise.
+	// Optional. Default: the server's [WithAccessTokenVersion].
+	AccessTokenVersion string
 }
 
 // Values of the client credentials grant.
@@ -141,6 +148,18 @@ func (s *Server) lookupApp(clientID string) *registeredApp {
 	return reg.apps[strings.ToLower(clientID)]
 }
 
+// resourceVersion is the token version of a token for aud: that of the
+// registered app aud names, if it has one, else the API's.
+func (s *Server) resourceVersion(aud string) string {
+	if aud != "" {
+		id := strings.TrimPrefix(aud, "api://")
+		if app := s.lookupApp(id); app != nil && app.AccessTokenVersion != "" {
+			return app.AccessTokenVersion
+		}
+	}
+	return s.opts.version
+}
+
 // RegisterApp registers a client application in the server's home tenant,
 // so that it can get app-only tokens for the API under test from the token
 // endpoint ([Server.TokenURL]) with the client credentials grant.
@@ -158,6 +177,11 @@ func (s *Server) RegisterApp(app App) {
 	}
 	if app.SubjectName != "" && len(app.Issuers) == 0 {
 		panic(fmt.Sprintf("entratest: RegisterApp(%q): SubjectName needs the Issuers trusted to issue its certificates", app.ClientID))
+	}
+	switch app.AccessTokenVersion {
+	case "", entra.Version1, entra.Version2:
+	default:
+		panic(fmt.Sprintf("entratest: RegisterApp(%q): AccessTokenVersion %q: use %q or %q", app.ClientID, app.AccessTokenVersion, entra.Version2, entra.Version1))
 	}
 	ra := &registeredApp{App: app}
 	ra.Roles = slices.Clone(app.Roles)

@@ -436,3 +436,32 @@ func TestWithListener(t *testing.T) {
 		t.Fatalf("keys: %d", code)
 	}
 }
+
+func TestAppAccessTokenVersion(t *testing.T) {
+	// A middle tier that accepts v1.0 tokens gets v1.0 user tokens from
+	// Mint, and exchanges them on behalf of the user for the (v2.0) API.
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.RegisterApp(entratest.App{ClientID: midTierID, Secret: testSecret, Scopes: []string{"Orders.Read"}, AccessTokenVersion: "1.0"})
+	user := srv.Mint(entratest.Token{Audience: "api://" + midTierID, Scopes: []string{"access_as_user"}})
+	if _, claims := parse(t, user); claims["ver"] != "1.0" || claims["iss"] != "https://sts.windows.net/"+srv.TenantID+"/" || claims["upn"] != srv.UserPrincipalName {
+		t.Fatalf("the middle tier's user token: ver %v iss %v upn %v", claims["ver"], claims["iss"], claims["upn"])
+	}
+	if _, claims := parse(t, srv.UserToken("x")); claims["ver"] != "2.0" {
+		t.Errorf("the API's token: ver %v", claims["ver"])
+	}
+	a := postToken(t, srv, srv.TokenURL(), oboForm(srv, user, "api://"+srv.ClientID+"/Orders.Read"), nil)
+	if a.status != http.StatusOK {
+		t.Fatalf("OBO with a v1.0 user token: %d %s", a.status, a.raw)
+	}
+	_, claims := parse(t, a.AccessToken)
+	if claims["ver"] != "2.0" || claims["oid"] != srv.UserObjectID || claims["preferred_username"] != srv.UserPrincipalName || claims["azp"] != midTierID {
+		t.Errorf("OBO token: %v", claims)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("RegisterApp accepted AccessTokenVersion 3.0")
+		}
+	}()
+	srv.RegisterApp(entratest.App{ClientID: "x", Secret: "y", AccessTokenVersion: "3.0"})
+}
