@@ -188,6 +188,11 @@ type Config struct {
 	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
+	// Observer receives validations, refusals and key refreshes, for
+	// metrics and tracing (see the entraotel module). Optional.
+	// Default: none, at no cost.
+	Observer Observer
+
 	// AllowMissingObjectID admits tokens without an oid claim: those of
 	// service-principal-less authentication (an app with no service
 	// principal in the tenant), which Entra blocks since March 2026.
@@ -302,6 +307,7 @@ type settings struct {
 	ownLogger      bool     // Config.Logger was set: refusals are logged too
 	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
 	b2cFlows       []string // accepted B2C user flows; nil: not checked
+	observer       Observer
 }
 
 func configError(format string, args ...any) error {
@@ -323,6 +329,7 @@ func (c Config) settings() (*settings, error) {
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
 		logger:       c.Logger,
+		observer:     c.Observer,
 	}
 	if c.envErr != nil {
 		return nil, c.envErr

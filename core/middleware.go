@@ -178,6 +178,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 		// of the framework's buffer; anything else takes the path below.
 		if vals := br.HeaderBytes("Authorization"); len(vals) == 1 {
 			if c := a.v.cachedBytes(bearer(vals[0])); c != nil {
+				if a.v.s.observer != nil {
+					a.v.observeValidation(ctx, c, nil, CacheHit)
+				}
 				return a.accept(ctx, c)
 			}
 		}
@@ -322,6 +325,13 @@ func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) 
 	}
 	if a.o.onRejected != nil {
 		a.o.onRejected(ctx, r.Err)
+	}
+	if a.v != nil && a.v.s.observer != nil {
+		code := r.Err.Code
+		if r.Status == http.StatusInternalServerError {
+			code = "internal"
+		}
+		a.v.s.observer.ObserveRefusal(ctx, RefusalEvent{Code: code, Status: r.Status})
 	}
 	return r
 }

@@ -53,6 +53,7 @@ type source struct {
 	loaded         chan struct{} // closed at the first successful load
 	meta           metaState     // touched only by load
 	kick           chan struct{} // a refresh outside the loop kept last good metadata
+	cause          RefreshCause  // of the fetch in flight, for the observer
 
 	metaTime            atomic.Int64 // when metadata was last fetched (UnixNano)
 	okTime              atomic.Int64 // when keys were last loaded (UnixNano)
@@ -176,6 +177,10 @@ func (src *source) start(reason refreshReason) (<-chan singleflight.Result, bool
 		src.seq++
 		src.flight = strconv.FormatUint(src.seq, 10)
 		src.fetching = true
+		src.cause = RefreshScheduled
+		if reason == refreshUnknownKid {
+			src.cause = RefreshUnknownKey
+		}
 		src.wg.Add(1)
 	}
 	return src.sf.DoChan(src.flight, src.load), true
@@ -195,7 +200,14 @@ func (src *source) wait(ctx context.Context, ch <-chan singleflight.Result) erro
 // singleflight's goroutine, accounted in wg by start.
 func (src *source) load() (any, error) {
 	defer src.wg.Done()
+	began, before := time.Now(), src.cur.Load()
 	snap, err := src.fetchSnapshot()
+	if obs := src.s.observer; obs != nil {
+		src.mu.Lock()
+		cause := src.cause // fixed while this fetch is in flight
+		src.mu.Unlock()
+		defer func() { src.observe(obs, cause, before, began, err) }()
+	}
 	src.refreshes.Add(1)
 	if err != nil {
 		src.failures.Add(1)

@@ -145,10 +145,18 @@ func (v *Validator) AuthorizationURL() string {
 // middleware's decision use [Authenticator.AuthenticateToken].
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
-		return nil, newError(CodeTokenMissing, "no token was presented")
+		err := newError(CodeTokenMissing, "no token was presented")
+		if v.s.observer != nil {
+			v.observeValidation(ctx, nil, err, CacheOff)
+		}
+		return nil, err
 	}
 	if len(token) > v.s.maxTokenSize {
-		return nil, newError(CodeTokenMalformed, fmt.Sprintf("token is larger than %d bytes", v.s.maxTokenSize))
+		err := newError(CodeTokenMalformed, fmt.Sprintf("token is larger than %d bytes", v.s.maxTokenSize))
+		if v.s.observer != nil {
+			v.observeValidation(ctx, nil, err, CacheOff)
+		}
+		return nil, err
 	}
 	now := v.s.now()
 	var gen uint64
@@ -156,11 +164,21 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
 			if c := v.cache.get(token, now, gen); c != nil {
+				if v.s.observer != nil {
+					v.observeValidation(ctx, c, nil, CacheHit)
+				}
 				return c, nil
 			}
 		}
 	}
 	c, snap, err := v.validate(ctx, token, now)
+	if v.s.observer != nil {
+		cr := CacheOff
+		if v.cache != nil {
+			cr = CacheMiss
+		}
+		v.observeValidation(ctx, c, err, cr)
+	}
 	if err != nil {
 		return nil, err
 	}

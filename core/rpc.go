@@ -1,0 +1,264 @@
+package entra
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Services that health checkers and tools call without a token; list them
+// with [MethodRules.Public] where that is wanted.
+const (
+	// HealthService is the standard gRPC health service (grpc.health.v1).
+	HealthService = "grpc.health.v1.Health"
+	// ReflectionService and ReflectionServiceAlpha are gRPC server reflection.
+	ReflectionService      = "grpc.reflection.v1.ServerReflection"
+	ReflectionServiceAlpha = "grpc.reflection.v1alpha.ServerReflection"
+)
+
+// MethodRules decides who may call each method of an RPC server (gRPC or
+// Connect). Methods are named as on the wire, "/package.Service/Method";
+// services as "package.Service". A method's own rule wins over its
+// service's. Fail closed: a method with neither rule is refused with
+// [CodeForbidden] before its token is even read, unless it is listed as
+// public.
+//
+// Build the rules once at set-up; they must not change once serving starts.
+// The builders panic on a malformed name or a name given a rule twice, as
+// those are programming errors.
+type MethodRules struct {
+	methods  map[string]methodRule
+	services map[string]methodRule
+}
+
+type methodRule struct {
+	public bool
+	reqs   []Requirement
+}
+
+// NewMethodRules returns rules that refuse every method.
+func NewMethodRules() *MethodRules {
+	return &MethodRules{methods: map[string]methodRule{}, services: map[string]methodRule{}}
+}
+
+// Method sets the rule of one method ("/package.Service/Method"): a valid
+// token meeting all of reqs; with no reqs, any valid token.
+func (m *MethodRules) Method(fullMethod string, reqs ...Requirement) *MethodRules {
+	checkMethodName("Method", fullMethod)
+	m.set(m.methods, "method", fullMethod, methodRule{reqs: reqs})
+	return m
+}
+
+// Service sets the rule of every method of a service ("package.Service")
+// that has no rule of its own: a valid token meeting all of reqs; with no
+// reqs, any valid token.
+func (m *MethodRules) Service(service string, reqs ...Requirement) *MethodRules {
+	checkServiceName("Service", service)
+	m.set(m.services, "service", service, methodRule{reqs: reqs})
+	return m
+}
+
+// Public lets calls of these methods ("/package.Service/Method") or
+// services ("package.Service") through without a token and without
+// reading one: their handlers see no claims. E.g.
+// Public(entra.HealthService, entra.ReflectionService).
+func (m *MethodRules) Public(names ...string) *MethodRules {
+	for _, n := range names {
+		if strings.HasPrefix(n, "/") {
+			checkMethodName("Public", n)
+			m.set(m.methods, "method", n, methodRule{public: true})
+		} else {
+			checkServiceName("Public", n)
+			m.set(m.services, "service", n, methodRule{public: true})
+		}
+	}
+	return m
+}
+
+func (m *MethodRules) set(into map[string]methodRule, kind, name string, r methodRule) {
+	if m == nil || into == nil {
+		panic("entra: MethodRules must be made with NewMethodRules")
+	}
+	if _, dup := into[name]; dup {
+		panic("entra: MethodRules: " + kind + " " + strconv.Quote(name) + " is given a rule twice")
+	}
+	into[name] = r
+}
+
+func checkMethodName(fn, name string) {
+	svc, method, ok := splitMethod(name)
+	if !ok || svc == "" || method == "" || strings.ContainsAny(method, "/ ") || strings.Contains(svc, " ") {
+		panic("entra: MethodRules." + fn + ": " + strconv.Quote(name) + " is not a full method name such as \"/package.Service/Method\"")
+	}
+}
+
+func checkServiceName(fn, name string) {
+	if name == "" || strings.ContainsAny(name, "/ ") {
+		panic("entra: MethodRules." + fn + ": " + strconv.Quote(name) + " is not a service name such as \"package.Service\"")
+	}
+}
+
+// splitMethod splits "/package.Service/Method".
+func splitMethod(full string) (service, method string, ok bool) {
+	if !strings.HasPrefix(full, "/") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(full, '/')
+	if i == 0 {
+		return "", "", false
+	}
+	return full[1:i], full[i+1:], true
+}
+
+// lookup returns the rule for a full method name.
+func (m *MethodRules) lookup(full string) (methodRule, bool) {
+	if m == nil {
+		return methodRule{}, false
+	}
+	if r, ok := m.methods[full]; ok {
+		return r, true
+	}
+	if svc, _, ok := splitMethod(full); ok {
+		if r, ok := m.services[svc]; ok {
+			return r, true
+		}
+	}
+	return methodRule{}, false
+}
+
+// Metadata is the request metadata of an RPC: gRPC's metadata.MD
+// satisfies it. Get returns every value of a key (given in lower case).
+type Metadata interface {
+	Get(key string) []string
+}
+
+// HeaderMetadata adapts an http.Header (a Connect request's headers) to
+// [Metadata].
+type HeaderMetadata http.Header
+
+// Get implements [Metadata].
+func (h HeaderMetadata) Get(key string) []string { return http.Header(h).Values(key) }
+
+// rpcRequest presents an RPC's metadata as a [Request]: headers are
+// metadata keys, there are no cookies or query, and the path is the method.
+type rpcRequest struct {
+	md     Metadata
+	method string
+}
+
+func (r rpcRequest) HeaderValues(name string) []string {
+	if r.md == nil {
+		return nil
+	}
+	return r.md.Get(strings.ToLower(name))
+}
+func (r rpcRequest) Cookie(string) string { return "" }
+func (r rpcRequest) Query(string) string  { return "" }
+func (r rpcRequest) Path() string         { return r.method }
+
+// errNoRule is the refusal of a method no rule covers.
+var errNoRule = &Error{Code: CodeForbidden, Description: "this method has no access rule on the server, so every call is refused"}
+
+// AuthenticateRPC authenticates and authorizes one call of fullMethod
+// ("/package.Service/Method") presenting md, by rules: a method no rule
+// covers is refused; a public one passes without claims; otherwise the
+// token in the "authorization" metadata (exactly one value, "Bearer
+// <token>") is validated as [Authenticator.Authenticate] does (options
+// included) and must meet the rule's requirements. On success it returns
+// ctx carrying the claims ([ClaimsFromContext]) and nil; on refusal, the
+// status to answer with. The gRPC and Connect interceptors call it.
+func (a *Authenticator) AuthenticateRPC(ctx context.Context, fullMethod string, md Metadata, rules *MethodRules) (context.Context, *RPCStatus) {
+	rule, ok := rules.lookup(fullMethod)
+	if !ok {
+		return ctx, a.reject(ctx, errNoRule).RPCStatus()
+	}
+	if rule.public {
+		return newContext(ctx, nil, a), nil
+	}
+	ctx, resp := a.Authenticate(ctx, rpcRequest{md: md, method: fullMethod})
+	if resp != nil {
+		return ctx, resp.RPCStatus()
+	}
+	if len(rule.reqs) > 0 {
+		if resp := Authorize(ctx, rule.reqs...); resp != nil {
+			return ctx, resp.RPCStatus()
+		}
+	}
+	return ctx, nil
+}
+
+// RPCCode is an RPC status code. Its values are gRPC's, which Connect
+// shares: convert with codes.Code(c) or connect.Code(c).
+type RPCCode uint32
+
+// The status codes of refusals.
+const (
+	RPCInvalidArgument  RPCCode = 3
+	RPCPermissionDenied RPCCode = 7
+	RPCInternal         RPCCode = 13
+	RPCUnavailable      RPCCode = 14
+	RPCUnauthenticated  RPCCode = 16
+)
+
+// RPCStatus is the RPC answer to a refused call, the transport-neutral
+// twin of [Response] (from which it is made, so that HTTP, gRPC and Connect
+// callers read the same reason):
+//   - no token, an invalid token, a claims challenge: Unauthenticated;
+//   - a requirement not met: PermissionDenied;
+//   - a bad request (two authorization values): InvalidArgument;
+//   - keys unavailable: Unavailable with RetryAfter;
+//   - anything else: Internal, revealing nothing of the cause.
+type RPCStatus struct {
+	// Code is the RPC status code.
+	Code RPCCode
+	// Message is the safe description, the HTTP body's error_description.
+	Message string
+	// Reason is the refusal's Code ("internal" for Internal), for error
+	// details (e.g. google.rpc.ErrorInfo's reason).
+	Reason Code
+	// Challenge is the WWW-Authenticate value the HTTP answer would carry
+	// (with the realm, error, scope...), "" for Unavailable and Internal.
+	Challenge string
+	// RetryAfter is, for Unavailable, how long to wait before retrying.
+	RetryAfter time.Duration
+	// Err is the failure answered (a copy: changing it changes nothing else).
+	Err *Error
+}
+
+// RPCStatus maps the HTTP answer r to its RPC status.
+func (r *Response) RPCStatus() *RPCStatus {
+	st := &RPCStatus{Err: r.Err, Reason: r.Err.Code, Message: r.Err.Description}
+	if st.Message == "" {
+		st.Message = string(r.Err.Code)
+	}
+	switch {
+	case r.Status == http.StatusUnauthorized:
+		st.Code = RPCUnauthenticated
+	case r.Status == http.StatusForbidden:
+		st.Code = RPCPermissionDenied
+	case r.Status == http.StatusBadRequest:
+		st.Code = RPCInvalidArgument
+	case r.Status == http.StatusServiceUnavailable:
+		st.Code = RPCUnavailable
+		secs, _ := strconv.Atoi(r.Header.Get("Retry-After"))
+		st.RetryAfter = time.Duration(max(secs, 1)) * time.Second
+	default:
+		st.Code = RPCInternal
+		st.Reason = "internal"
+		st.Message = "the request could not be authenticated"
+	}
+	if st.Code != RPCInternal && st.Code != RPCUnavailable {
+		st.Challenge = r.Header.Get("Www-Authenticate")
+	}
+	return st
+}
+
+// RPCStatusFromContext is [ResponseFromContext] for RPC handlers: the
+// status answering err, shaped by the options of the interceptor that
+// authenticated the call whose context is ctx. The refusal is logged and
+// observed like the interceptor's own.
+func RPCStatusFromContext(ctx context.Context, err error) *RPCStatus {
+	return ResponseFromContext(ctx, err).RPCStatus()
+}

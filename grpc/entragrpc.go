@@ -1,0 +1,158 @@
+// Package entragrpc accepts Microsoft Entra ID bearer tokens in gRPC
+// servers: unary and stream server interceptors that read the
+// "authorization" metadata, validate the token with an entraguard
+// Validator, authorize the call by per-method rules (fail closed) and put
+// the claims in the handler's context, where entra.ClaimsFromContext reads
+// them.
+//
+//	rules := entra.NewMethodRules().
+//		Public(entra.HealthService).
+//		Service("orders.v1.Orders", entra.RequireScope("Orders.Read")).
+//		Method("/orders.v1.Orders/Create", entra.RequireScope("Orders.Write"))
+//	g := entragrpc.New(v, rules)
+//	srv := grpc.NewServer(grpc.UnaryInterceptor(g.Unary()), grpc.StreamInterceptor(g.Stream()))
+//
+// Refusals answer as the HTTP middleware would, translated to gRPC:
+// Unauthenticated (no token, invalid token), PermissionDenied (a rule not
+// met, or a method without a rule), InvalidArgument (two authorization
+// values), Unavailable (signing keys not loaded yet; retry) and Internal.
+// The status message is the same safe description as the HTTP body's
+// error_description; see [Status] for the details and trailers.
+package entragrpc
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	entra "github.com/entraguard/entraguard/core"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// ErrorDomain is the domain of the google.rpc.ErrorInfo detail of refusals.
+const ErrorDomain = "entraguard"
+
+// Trailer keys set on refusals.
+const (
+	// TrailerChallenge carries the WWW-Authenticate challenge an HTTP
+	// answer would carry (realm, error, error_description, scope...).
+	TrailerChallenge = "www-authenticate"
+	// TrailerRetryPushback is gRPC's retry pushback, in milliseconds, set
+	// with Unavailable so that clients with a retry policy wait that long.
+	TrailerRetryPushback = "grpc-retry-pushback-ms"
+)
+
+// Guard holds the interceptors of one Validator and one set of rules.
+// Create it once with [New]; it is safe for concurrent use.
+type Guard struct {
+	a     *entra.Authenticator
+	rules *entra.MethodRules
+}
+
+// New returns the interceptors' Guard. opts are the middleware's options
+// that apply to RPCs (WithRealm, Optional, AllowNoScopeOrRole,
+// WithTokenFromHeader for another metadata key, OnAuthenticated,
+// OnRejected, WithLogger); cookie and query sources never match. A nil
+// rules refuses every method. New panics at set-up if v is nil.
+func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Guard {
+	return &Guard{a: entra.NewAuthenticator(v, opts...), rules: rules}
+}
+
+// authenticate checks one call and returns the handler's context, or the
+// status error to answer with after setting the trailers through setTrailer.
+func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	ctx, st := g.a.AuthenticateRPC(ctx, method, md, g.rules)
+	if st == nil {
+		return ctx, nil
+	}
+	if tr := Trailer(st); len(tr) > 0 {
+		setTrailer(tr)
+	}
+	return ctx, Status(st).Err()
+}
+
+// Unary returns the unary server interceptor.
+func (g *Guard) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := g.authenticate(ctx, info.FullMethod, func(md metadata.MD) { _ = grpc.SetTrailer(ctx, md) })
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// Stream returns the stream server interceptor (server, client and
+// bidirectional streaming). The call is authenticated once, before the
+// handler runs and before any message is read.
+func (g *Guard) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := g.authenticate(ss.Context(), info.FullMethod, ss.SetTrailer)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &stream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type stream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *stream) Context() context.Context { return s.ctx }
+
+// Status returns the gRPC status of a refusal: its code, the safe
+// description as message, and details every gRPC client can read:
+//   - google.rpc.ErrorInfo with Reason the entraguard Code (e.g.
+//     "token_expired"), Domain [ErrorDomain], and, when a scope would
+//     satisfy the rule, Metadata "scope" (space-separated);
+//   - google.rpc.RetryInfo with the delay, for Unavailable.
+func Status(st *entra.RPCStatus) *status.Status {
+	s := status.New(codes.Code(st.Code), st.Message)
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
+	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
+		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
+	}
+	details := []protoadapt.MessageV1{info}
+	if st.Code == entra.RPCUnavailable {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})
+	}
+	if d, err := s.WithDetails(details...); err == nil {
+		s = d
+	}
+	return s
+}
+
+// Trailer returns the trailer of a refusal: [TrailerChallenge] when the
+// HTTP answer would carry WWW-Authenticate, [TrailerRetryPushback] for
+// Unavailable.
+func Trailer(st *entra.RPCStatus) metadata.MD {
+	md := metadata.MD{}
+	if st.Challenge != "" {
+		md.Set(TrailerChallenge, st.Challenge)
+	}
+	if st.Code == entra.RPCUnavailable {
+		md.Set(TrailerRetryPushback, strconv.FormatInt(st.RetryAfter.Milliseconds(), 10))
+	}
+	return md
+}
+
+// Error returns the status error answering err in a handler (e.g. an
+// entra.ClaimsChallenge, or a Requirement's Check), shaped by the options
+// of the Guard that authenticated the call; it sets the refusal's trailer
+// on ctx's call. The refusal is logged and observed like the Guard's own.
+func Error(ctx context.Context, err error) error {
+	st := entra.RPCStatusFromContext(ctx, err)
+	if tr := Trailer(st); len(tr) > 0 {
+		_ = grpc.SetTrailer(ctx, tr)
+	}
+	return Status(st).Err()
+}
