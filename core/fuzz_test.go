@@ -189,7 +189,7 @@ func (fe *fuzzEntra) claimsOK(payload []byte, c *entra.Claims) error {
 	for _, name := range []string{"nbf", "iat"} {
 		if n, err := numberClaim(m, name); err != nil {
 			return err
-		} else if name == "nbf" && n != nil && *n-skew-1 > now {
+		} else if name == "nbf" && n != nil && (*n-skew-1 > now || *n > *exp) {
 			return fmt.Errorf("nbf %v", *n)
 		}
 	}

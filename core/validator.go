@@ -392,6 +392,10 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	if now.After(c.expires.Add(v.s.skew)) {
 		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
 	}
+	if !c.notBefore.IsZero() && c.notBefore.After(c.expires) {
+		// Never valid at any instant, whatever the clock skew allows.
+		return newError(CodeExpired, "token expires (exp "+c.expires.Format(time.RFC3339)+") before it becomes valid (nbf "+c.notBefore.Format(time.RFC3339)+"): it is never valid")
+	}
 	if !c.notBefore.IsZero() && now.Add(v.s.skew).Before(c.notBefore) {
 		return newError(CodeNotYetValid, "token is not valid before "+c.notBefore.Format(time.RFC3339)+": check the clocks")
 	}

@@ -121,6 +121,7 @@ func TestValidateTable(t *testing.T) {
 		{"expired beyond skew", srv.Mint(entratest.Token{ExpiresAt: now.Add(-6 * time.Minute), IssuedAt: now.Add(-time.Hour), NotBefore: now.Add(-time.Hour)}), entra.ErrExpired},
 		{"not yet valid within skew", srv.Mint(entratest.Token{NotBefore: now.Add(4 * time.Minute)}), nil},
 		{"not yet valid beyond skew", srv.Mint(entratest.Token{NotBefore: now.Add(10 * time.Minute)}), entra.ErrNotYetValid},
+		{"exp before nbf, both within skew", srv.Mint(entratest.Token{IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(-time.Second)}), entra.ErrExpired},
 		{"missing exp", srv.Mint(entratest.Token{Claims: map[string]any{"exp": nil}}), entra.ErrMissingClaim},
 		{"exp as string", srv.Mint(entratest.Token{Claims: map[string]any{"exp": "9999999999"}}), entra.ErrTokenMalformed},
 		{"exp huge", srv.Mint(entratest.Token{Claims: map[string]any{"exp": 1e300}}), entra.ErrTokenMalformed},
