@@ -48,11 +48,11 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
-	run run-gin run-echo run-fiber run-nethttp emulator loadtest tidy clean modules check-modules
+	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
-	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+	grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 	echo
 	echo "modules (from go.work): $(MODULES)"
 
@@ -199,11 +199,17 @@ run: run-gin ## Start the Gin example (demo mode unless ENTRA_TENANT_ID is set)
 run-gin: ## Start the Gin example
 	$(call run-example,gin)
 
-run-echo: ## Start the Echo example
+run-echo: ## Start the Echo v4 example
 	$(call run-example,echo)
 
-run-fiber: ## Start the Fiber example
+run-echov5: ## Start the Echo v5 example
+	$(call run-example,echov5)
+
+run-fiber: ## Start the Fiber v2 example
 	$(call run-example,fiber)
+
+run-fiberv3: ## Start the Fiber v3 example
+	$(call run-example,fiberv3)
 
 run-nethttp: ## Start the net/http example
 	$(call run-example,nethttp)

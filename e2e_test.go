@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 // examples are the example programs, which must all serve the same contract.
-var examples = []string{"nethttp", "gin", "echo", "fiber"}
+var examples = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // clients are the example programs that call the API with MSAL Go; demo
 // mode prints how to run them.
@@ -101,6 +102,35 @@ func TestExamples(t *testing.T) {
 					if !strings.Contains(p.stderr.String(), v) {
 						t.Errorf("the error does not name %s:\n%s", v, p.stderr.String())
 					}
+				}
+			})
+		}
+	})
+
+	// A user in 150 groups has a token of about 8 KB, over the 4 KB that
+	// Fiber reads by default: every program must still serve it.
+	t.Run("large token", func(t *testing.T) {
+		for _, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := entratest.NewServer()
+				t.Cleanup(srv.Close)
+				p := startProgram(t, bins[name], map[string]string{
+					"ENTRA_TENANT_ID":      srv.TenantID,
+					"ENTRA_CLIENT_ID":      srv.ClientID,
+					"ENTRA_AUTHORITY_HOST": srv.URL + "/",
+					"ADDR":                 "127.0.0.1:0",
+				})
+				groups := make([]string, 150)
+				for i := range groups {
+					groups[i] = fmt.Sprintf("%08x-1111-2222-3333-%012x", i, i)
+				}
+				tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Groups: groups})
+				if len(tok) < 7500 {
+					t.Fatalf("a 150-group token of %d bytes; want about 8 KB", len(tok))
+				}
+				if code, body := call(t, newClient(t), "GET", p.url+"/api/orders", tok, nil); code != http.StatusOK {
+					t.Errorf("a 150-group token: %d %.200s, want 200", code, body)
 				}
 			})
 		}

@@ -9,14 +9,18 @@ require (
 	github.com/entraguard/entraguard/connect v0.0.0
 	github.com/entraguard/entraguard/core v0.0.0
 	github.com/entraguard/entraguard/echo v0.0.0
+	github.com/entraguard/entraguard/echo/v5 v5.0.0
 	github.com/entraguard/entraguard/fiber v0.0.0
+	github.com/entraguard/entraguard/fiber/v3 v3.0.0
 	github.com/entraguard/entraguard/gin v0.0.0
 	github.com/entraguard/entraguard/grpc v0.0.0
 	github.com/entraguard/entraguard/otel v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.4
 	go.opentelemetry.io/otel/exporters/stdout/stdoutmetric v1.47.0
 	go.opentelemetry.io/otel/exporters/stdout/stdouttrace v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
@@ -28,6 +32,7 @@ require (
 )
 
 require (
+	filippo.io/bigmod v0.1.0 // indirect
 	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
@@ -44,6 +49,8 @@ require (
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/gofiber/schema v1.7.0 // indirect
+	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
@@ -58,8 +65,10 @@ require (
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -87,6 +96,10 @@ replace github.com/entraguard/entraguard/gin => ./gin
 replace github.com/entraguard/entraguard/echo => ./echo
 
 replace github.com/entraguard/entraguard/fiber => ./fiber
+
+replace github.com/entraguard/entraguard/echo/v5 => ./echo/v5
+
+replace github.com/entraguard/entraguard/fiber/v3 => ./fiber/v3
 
 replace github.com/entraguard/entraguard/grpc => ./grpc
 

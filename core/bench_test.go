@@ -5,8 +5,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
@@ -20,11 +24,27 @@ func benchSetup(b *testing.B, cacheSize int) (*entratest.Server, *entra.Validato
 	b.Cleanup(srv.Close)
 	cfg := srv.Config()
 	cfg.CacheSize = cacheSize
+	cfg.Logger = slog.New(slog.DiscardHandler) // nothing between result lines
 	v := newValidator(b, cfg)
 	if err := v.Ready(ctxT(b)); err != nil {
 		b.Fatal(err)
 	}
 	return srv, v, srv.UserToken("Orders.Read", "Orders.Write")
+}
+
+// cpuPerOp reports the CPU time the process spends per operation
+// (cpu-ns/op, garbage collection included) from now until the returned
+// function is called after the loop. On a machine shared with other jobs,
+// wall-clock ns/op measures the other jobs as much as the code; CPU time
+// per operation far less. With RunParallel it sums every goroutine's CPU:
+// equal figures at -cpu 1 and 2 mean reads do not slow each other down.
+func cpuPerOp(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		if end, ok2 := processCPU(); ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
 }
 
 // BenchmarkRawVerify is the floor: SHA-256 and rsa.VerifyPKCS1v15 over the
@@ -40,12 +60,60 @@ func BenchmarkRawVerify(b *testing.B) {
 	}
 	b.SetBytes(int64(len(tok)))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		d := sha256.Sum256(signed)
 		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFirstValidationPaired measures the ratio the performance goal
+// is stated in (a first validation against the bare crypto/rsa verify)
+// robustly on a shared machine: every iteration runs one raw
+// rsa.VerifyPKCS1v15 + SHA-256 and one Validate without the token cache,
+// alternating which goes first, and times each with the thread's own CPU
+// clock, so that other processes' load and preemption hit both alike. It
+// reports raw-cpu-ns, validate-cpu-ns and their ratio (x-raw).
+func BenchmarkFirstValidationPaired(b *testing.B) {
+	if _, ok := threadCPU(); !ok {
+		b.Skip("no thread CPU clock on this platform")
+	}
+	_, v, tok := benchSetup(b, -1)
+	pub := v.Keys()[0].PublicKey.(*rsa.PublicKey)
+	i := strings.LastIndexByte(tok, '.')
+	signed := []byte(tok[:i])
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := ctxT(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sum [2]time.Duration
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for k := range 2 {
+			which := k ^ (n & 1)
+			t0, _ := threadCPU()
+			if which == 0 {
+				d := sha256.Sum256(signed)
+				if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig); err != nil {
+					b.Fatal(err)
+				}
+			} else if _, err := v.Validate(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			t1, _ := threadCPU()
+			sum[which] += t1 - t0
+		}
+		n++
+	}
+	b.ReportMetric(float64(sum[0])/float64(n), "raw-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(n), "validate-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(sum[0]), "x-raw")
 }
 
 // BenchmarkValidate is a full validation of a token with a cached key and
@@ -55,11 +123,71 @@ func BenchmarkValidate(b *testing.B) {
 	ctx := ctxT(b)
 	b.SetBytes(int64(len(tok)))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if _, err := v.Validate(ctx, tok); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkValidateLargeToken is BenchmarkValidate for a token with 200
+// groups (about 11 KB), to compare with BenchmarkValidate's 1.3 KB token:
+// claims parsing should not make it cost much more than the signature.
+func BenchmarkValidateLargeToken(b *testing.B) {
+	srv, v, _ := benchSetup(b, -1)
+	groups := make([]string, 200)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08x-1b2c-4d3e-8f40-%012x", i, i*7919)
+	}
+	tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read", "Orders.Write"}, Groups: groups})
+	ctx := ctxT(b)
+	b.SetBytes(int64(len(tok)))
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLargeTokenPaired is BenchmarkFirstValidationPaired for the
+// 200-group token of BenchmarkValidateLargeToken against the 1.3 KB one,
+// both without the token cache: it reports small-cpu-ns, large-cpu-ns and
+// their ratio (x-small).
+func BenchmarkLargeTokenPaired(b *testing.B) {
+	if _, ok := threadCPU(); !ok {
+		b.Skip("no thread CPU clock on this platform")
+	}
+	srv, v, small := benchSetup(b, -1)
+	groups := make([]string, 200)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08x-1b2c-4d3e-8f40-%012x", i, i*7919)
+	}
+	large := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read", "Orders.Write"}, Groups: groups})
+	toks := [2]string{small, large}
+	ctx := ctxT(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sum [2]time.Duration
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for k := range 2 {
+			which := k ^ (n & 1)
+			t0, _ := threadCPU()
+			if _, err := v.Validate(ctx, toks[which]); err != nil {
+				b.Fatal(err)
+			}
+			t1, _ := threadCPU()
+			sum[which] += t1 - t0
+		}
+		n++
+	}
+	b.ReportMetric(float64(sum[0])/float64(n), "small-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(n), "large-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(sum[0]), "x-small")
 }
 
 // BenchmarkValidateCached is a repeat validation served by the token cache.
@@ -71,6 +199,7 @@ func BenchmarkValidateCached(b *testing.B) {
 	}
 	b.SetBytes(int64(len(tok)))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if _, err := v.Validate(ctx, tok); err != nil {
 			b.Fatal(err)
@@ -86,6 +215,8 @@ func BenchmarkValidateCachedParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	b.ResetTimer() // setup (keys, minting) is not measured
+	defer cpuPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := v.Validate(ctx, tok); err != nil {
@@ -96,12 +227,40 @@ func BenchmarkValidateCachedParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkValidateCachedParallel256 measures cache hits on 256 distinct
+// tokens from all cores; run with -cpu 1,2 to see how reads scale.
+func BenchmarkValidateCachedParallel256(b *testing.B) {
+	srv, v, _ := benchSetup(b, 0)
+	ctx := ctxT(b)
+	toks := make([]string, 256)
+	for i := range toks {
+		toks[i] = srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"n": i}})
+		if _, err := v.Validate(ctx, toks[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer() // setup (keys, minting) is not measured
+	defer cpuPerOp(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := v.Validate(ctx, toks[i&255]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
+
 // BenchmarkValidateRejectAlgNone measures how cheaply a forged token is refused.
 func BenchmarkValidateRejectAlgNone(b *testing.B) {
 	_, v, tok := benchSetup(b, -1)
 	ctx := ctxT(b)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + tok[strings.IndexByte(tok, '.'):]
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if _, err := v.Validate(ctx, forged); err == nil {
 			b.Fatal("accepted alg none")

@@ -1,9 +1,14 @@
 package entra
 
 import (
+	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // tokenCache remembers successful validations, keyed by the whole token
@@ -11,112 +16,376 @@ import (
 // token's exp (skew does not extend it) and only while the key set is the
 // one it was validated with; the cache is flushed when the keys change.
 // Failures are never cached. Claims are immutable, so entries are shared.
+//
+// It is bounded twice: at most maxEntries entries and maxBytes bytes, as
+// counted by entryCost; an entry larger than maxEntry is not cached at all.
+// When full, an insert evicts expired or stale entries, else one chosen at
+// random.
+//
+// Reads take no lock and write nothing shared: a bucket is an immutable
+// slice published through an atomic pointer, and writers (under one of
+// cacheLocks striped locks) replace it with a copy. At full size a bucket
+// holds one entry on average, so the copy is short. The bucket is chosen by
+// a seeded hash of 16 characters of the signature, which is uniformly
+// distributed and, since only validated tokens are inserted, not chosen by
+// a caller; a lookup always compares the whole token.
 type tokenCache struct {
-	shards   [cacheShards]cacheShard
-	perShard int
+	buckets    []atomic.Pointer[[]*cacheEntry]
+	mask       uint64
+	seed0      uint64
+	seed1      uint64
+	seed       maphash.Seed // for tokens too short for the fast hash
+	maxEntries int
+	maxBytes   int
+	maxEntry   int // largest entry cached, in bytes
+
+	locks [cacheLocks]paddedMutex
+
+	acct    sync.Mutex // guards entries and used; taken after a bucket lock, never before
+	entries int
+	used    int
+	count   atomic.Int64 // entries, for len without the lock
 }
 
-const cacheShards = 16
+const (
+	cacheLocks = 64
+	// maxBucket bounds a bucket's length (a bucket is copied on every
+	// insert). At full size buckets hold one entry on average; a longer
+	// chain means many equal hashes, and the token is then not cached.
+	maxBucket = 16
+	// maxEntryShare: an entry may use at most 1/maxEntryShare of maxBytes.
+	maxEntryShare = 512
+	// entryOverhead is what an entry costs besides its token and claims:
+	// the entry, its pointer in a bucket and the bucket's share of the
+	// table, rounded up.
+	entryOverhead = int(unsafe.Sizeof(cacheEntry{})) + 64
+)
 
-type cacheShard struct {
-	mu sync.RWMutex
-	m  map[string]cacheEntry
+type paddedMutex struct {
+	sync.Mutex
+	_ [64 - unsafe.Sizeof(sync.Mutex{})]byte
 }
 
 type cacheEntry struct {
+	token  string
+	hash   uint64
 	claims *Claims
-	exp    int64 // UnixNano of the token's exp
+	exp    int64 // the token's exp on the cache's clock (see cacheNow)
 	gen    uint64
+	cost   int
 }
 
-func newTokenCache(size int) *tokenCache {
-	c := &tokenCache{perShard: max(1, (size+cacheShards-1)/cacheShards)}
-	for i := range c.shards {
-		c.shards[i].m = make(map[string]cacheEntry)
+// monoBase is the origin of the cache's monotonic clock.
+var monoBase = time.Now()
+
+// cacheNow is the time on the cache's clock, in nanoseconds. With the
+// default clock it is monotonic time since monoBase: one clock read
+// instead of time.Now's two (wall and monotonic), and immune to the wall
+// clock being set back, which would otherwise extend every entry. With
+// Config.Now it is that clock's UnixNano, so a fake clock rules the cache.
+func (v *Validator) cacheNow() int64 {
+	if v.monoClock {
+		return int64(time.Since(monoBase))
+	}
+	return v.s.now().UnixNano()
+}
+
+// cacheDeadline converts the validation time now (from Config.Now or
+// time.Now) and a token's exp to the cache's clock. With the default clock
+// the deadline is now's monotonic reading plus the time exp was ahead of
+// now's wall reading: the entry lives exactly as long as the token had
+// left when it was validated.
+func (v *Validator) cacheDeadline(now, exp time.Time) (at, dead int64) {
+	if v.monoClock {
+		at = int64(now.Sub(monoBase)) // both carry monotonic readings
+		return at, at + int64(exp.Sub(now))
+	}
+	return now.UnixNano(), exp.UnixNano()
+}
+
+func newTokenCache(maxEntries, maxBytes int) *tokenCache {
+	// About one bucket per entry that fits, and a power of two.
+	n := min(maxEntries, maxBytes/512, 1<<22)
+	n = 1 << bits.Len(uint(max(n, 16)-1))
+	c := &tokenCache{
+		buckets:    make([]atomic.Pointer[[]*cacheEntry], n),
+		mask:       uint64(n - 1),
+		seed0:      rand.Uint64(),
+		seed1:      rand.Uint64(),
+		seed:       maphash.MakeSeed(),
+		maxEntries: maxEntries,
+		maxBytes:   maxBytes,
+		maxEntry:   maxBytes / maxEntryShare,
 	}
 	return c
 }
 
-// shard picks a shard from the signature's last full base64url character,
-// which is uniformly distributed for real signatures. Only the spread of
-// entries depends on it, never a lookup's result.
-func (c *tokenCache) shard(token string) *cacheShard {
-	return &c.shards[token[len(token)-2]%cacheShards]
+// entryCost is what an entry keeps in memory: the token (cloned), the
+// claims with the payload JSON they keep, the slices they hold and the
+// cache's overhead. Strings inside the payload are substrings of it.
+func entryCost(token string, c *Claims) int {
+	const str = int(unsafe.Sizeof(""))
+	n := len(token) + int(unsafe.Sizeof(*c)) + len(c.raw) + entryOverhead
+	n += str * (len(c.audience) + len(c.scopes) + len(c.roles) + len(c.groups) + len(c.wids) + len(c.xmsCC) + len(c.amr))
+	n += int(unsafe.Sizeof(Facet(0))) * (len(c.ext.actFct) + len(c.ext.subFct) + len(c.ext.tntFct))
+	n += int(unsafe.Sizeof(IdentityRelation(0))) * len(c.ext.idrel)
+	return n
 }
 
-func (c *tokenCache) get(token string, now time.Time, gen uint64) *Claims {
-	if len(token) < 2 {
+// hashString hashes token for the bucket choice. For a JWT's length it
+// reads the 16 characters before the last one (the last character of a
+// signature holds only a few bits).
+func (c *tokenCache) hashString(s string) uint64 {
+	n := len(s)
+	if n < 32 {
+		return maphash.String(c.seed, s)
+	}
+	a := le64(s[n-17:])
+	b := le64(s[n-9:])
+	return mix(a^c.seed0, b^c.seed1^uint64(n))
+}
+
+func (c *tokenCache) hashBytes(s []byte) uint64 {
+	n := len(s)
+	if n < 32 {
+		return maphash.Bytes(c.seed, s)
+	}
+	a := le64b(s[n-17:])
+	b := le64b(s[n-9:])
+	return mix(a^c.seed0, b^c.seed1^uint64(n))
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b^0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le64b(s []byte) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// lookup returns the entry for token in bucket h, or nil. It reads one
+// atomic pointer and an immutable slice.
+func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
+	b := c.buckets[h&c.mask].Load()
+	if b == nil {
 		return nil
 	}
-	sh := c.shard(token)
-	sh.mu.RLock()
-	e, ok := sh.m[token]
-	sh.mu.RUnlock()
-	if !ok || e.gen != gen || now.UnixNano() >= e.exp {
+	for _, e := range *b {
+		if e.hash == h && e.token == token {
+			return e
+		}
+	}
+	return nil
+}
+
+// get returns the claims cached for token if they are for key generation
+// gen and the token has not expired at now (on the cache's clock).
+func (c *tokenCache) get(token string, now int64, gen uint64) *Claims {
+	e := c.lookup(c.hashString(token), token)
+	if e == nil || e.gen != gen || now >= e.exp {
 		return nil
 	}
 	return e.claims
 }
 
-// getBytes is get for a token lent as bytes: the map lookup converts
+// getBytes is get for a token lent as bytes: the comparison converts
 // without allocating, and nothing of token is kept.
-func (c *tokenCache) getBytes(token []byte, now time.Time, gen uint64) *Claims {
-	sh := &c.shards[token[len(token)-2]%cacheShards]
-	sh.mu.RLock()
-	e, ok := sh.m[string(token)]
-	sh.mu.RUnlock()
-	if !ok || e.gen != gen || now.UnixNano() >= e.exp {
+func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
+	h := c.hashBytes(token)
+	b := c.buckets[h&c.mask].Load()
+	if b == nil {
 		return nil
 	}
-	return e.claims
+	for _, e := range *b {
+		if e.hash == h && e.token == string(token) {
+			if e.gen != gen || now >= e.exp {
+				return nil
+			}
+			return e.claims
+		}
+	}
+	return nil
 }
 
-func (c *tokenCache) put(token string, claims *Claims, gen uint64) {
-	sh := c.shard(token)
-	exp := claims.expires.UnixNano()
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if _, ok := sh.m[token]; !ok && len(sh.m) >= c.perShard {
-		// Evict: expired or stale entries among a few, else one at random
-		// (map iteration starts at a random place).
-		now := time.Now().UnixNano()
-		evicted, seen := false, 0
-		var victim string
-		for k, e := range sh.m {
+func (c *tokenCache) lock(i uint64) *paddedMutex { return &c.locks[i%cacheLocks] }
+
+// put caches claims for token, validated with key generation gen at now,
+// until exp (both on the cache's clock). A token whose entry is larger
+// than maxEntry is not cached.
+func (c *tokenCache) put(token string, claims *Claims, gen uint64, now, exp int64) {
+	if exp <= now {
+		return
+	}
+	cost := entryCost(token, claims)
+	if cost > c.maxEntry {
+		return
+	}
+	h := c.hashString(token)
+	if e := c.lookup(h, token); e != nil && e.gen == gen && e.exp > now {
+		return // a concurrent miss of the same token cached it already
+	}
+	if !c.reserve(cost, gen, now) {
+		return
+	}
+	i := h & c.mask
+	mu := c.lock(i)
+	mu.Lock()
+	var old []*cacheEntry
+	if b := c.buckets[i].Load(); b != nil {
+		old = *b
+	}
+	nb := make([]*cacheEntry, 0, len(old)+1)
+	freed, dropped := 0, 0
+	for _, e := range old {
+		if (e.hash == h && e.token == token) || e.exp <= now || e.gen != gen {
+			freed += e.cost
+			dropped++
+			continue
+		}
+		nb = append(nb, e)
+	}
+	added := len(nb) < maxBucket
+	if added {
+		// The key is cloned so the cache never pins a caller's larger buffer.
+		nb = append(nb, &cacheEntry{token: strings.Clone(token), hash: h, claims: claims, exp: exp, gen: gen, cost: cost})
+	}
+	if added || dropped > 0 {
+		c.buckets[i].Store(&nb)
+	}
+	mu.Unlock()
+	if !added {
+		freed += cost
+		dropped++
+	}
+	c.release(dropped, freed)
+}
+
+// reserve makes room for an entry of cost bytes and counts it, evicting
+// as needed. It fails when nothing can be evicted.
+func (c *tokenCache) reserve(cost int, gen uint64, now int64) bool {
+	for range 4 * maxEntryShare {
+		c.acct.Lock()
+		if c.entries < c.maxEntries && c.used+cost <= c.maxBytes {
+			c.entries++
+			c.used += cost
+			c.count.Store(int64(c.entries))
+			c.acct.Unlock()
+			return true
+		}
+		c.acct.Unlock()
+		if !c.evictOne(gen, now) {
+			return false
+		}
+	}
+	return false
+}
+
+func (c *tokenCache) release(entries, bytes int) {
+	if entries == 0 {
+		return
+	}
+	c.acct.Lock()
+	c.entries -= entries
+	c.used -= bytes
+	c.count.Store(int64(c.entries))
+	c.acct.Unlock()
+}
+
+// evictSample is how many non-empty buckets evictOne looks at for an
+// expired or stale entry before it evicts one at random.
+const evictSample = 8
+
+// evictOne removes one entry: an expired or stale one (with the others of
+// its bucket) if one of evictSample non-empty buckets after a random one
+// holds any, else the oldest entry of the first of them.
+func (c *tokenCache) evictOne(gen uint64, now int64) bool {
+	start := rand.Uint64()
+	victim, seen := uint64(0), 0
+	for j := uint64(0); j <= c.mask && seen < evictSample; j++ {
+		i := (start + j) & c.mask
+		b := c.buckets[i].Load()
+		if b == nil || len(*b) == 0 {
+			continue
+		}
+		if seen == 0 {
+			victim = i
+		}
+		seen++
+		for _, e := range *b {
 			if e.exp <= now || e.gen != gen {
-				delete(sh.m, k)
-				evicted = true
-			} else if victim == "" {
-				victim = k
-			}
-			if seen++; seen >= 32 {
+				victim, seen = i, evictSample
 				break
 			}
 		}
-		if !evicted {
-			delete(sh.m, victim)
-		}
 	}
-	// The key is cloned so the cache never pins a caller's larger buffer.
-	sh.m[strings.Clone(token)] = cacheEntry{claims: claims, exp: exp, gen: gen}
+	if seen == 0 {
+		return false
+	}
+	mu := c.lock(victim)
+	mu.Lock()
+	b := c.buckets[victim].Load()
+	if b == nil || len(*b) == 0 {
+		mu.Unlock()
+		return true // emptied meanwhile: the caller tries again
+	}
+	old := *b
+	nb := make([]*cacheEntry, 0, len(old))
+	freed, dropped := 0, 0
+	for _, e := range old {
+		if e.exp <= now || e.gen != gen {
+			freed += e.cost
+			dropped++
+			continue
+		}
+		nb = append(nb, e)
+	}
+	if dropped == 0 {
+		freed, dropped = nb[0].cost, 1
+		nb = nb[1:]
+	}
+	if len(nb) == 0 {
+		c.buckets[victim].Store(nil)
+	} else {
+		c.buckets[victim].Store(&nb)
+	}
+	mu.Unlock()
+	c.release(dropped, freed)
+	return true
 }
 
 func (c *tokenCache) clear() {
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		clear(sh.m)
-		sh.mu.Unlock()
+	for i := range c.buckets {
+		if c.buckets[i].Load() == nil {
+			continue
+		}
+		mu := c.lock(uint64(i))
+		mu.Lock()
+		b := c.buckets[i].Swap(nil)
+		mu.Unlock()
+		if b != nil {
+			freed := 0
+			for _, e := range *b {
+				freed += e.cost
+			}
+			c.release(len(*b), freed)
+		}
 	}
 }
 
-func (c *tokenCache) len() int {
-	n := 0
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.RLock()
-		n += len(sh.m)
-		sh.mu.RUnlock()
-	}
-	return n
+func (c *tokenCache) len() int { return int(c.count.Load()) }
+
+// usedBytes returns the bytes the entries count for.
+func (c *tokenCache) usedBytes() int {
+	c.acct.Lock()
+	defer c.acct.Unlock()
+	return c.used
 }

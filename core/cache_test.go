@@ -2,6 +2,7 @@ package entra_test
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,5 +151,76 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if hits == 0 {
 		t.Fatal("bounded cache never hit")
+	}
+}
+
+// CacheMaxBytes bounds the cache's memory: a token too large for its share
+// is validated every time but not cached, a negative value is refused, and
+// Stats reports the bytes held.
+func TestCacheMaxBytes(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.CacheMaxBytes = -1
+	if _, err := entra.NewValidator(cfg); !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("negative CacheMaxBytes: got %v", err)
+	}
+
+	cfg.CacheMaxBytes = 2 << 20 // entries up to 4 KiB
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	small := srv.UserToken("a")
+	groups := make([]string, 150)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08d-0000-0000-0000-000000000000", i)
+	}
+	large := srv.Mint(entratest.Token{Scopes: []string{"a"}, Groups: groups})
+	for _, tok := range []string{small, large} {
+		c1, err := v.Validate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := v.Validate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cached := c1 == c2; cached != (tok == small) {
+			t.Errorf("token of %d bytes: cached %v", len(tok), cached)
+		}
+	}
+	st := v.Stats()
+	if st.CachedTokens != 1 || st.CachedBytes < 2*len(small) || st.CachedBytes > 4<<10 {
+		t.Fatalf("Stats: %d tokens, %d bytes (token %d bytes)", st.CachedTokens, st.CachedBytes, len(small))
+	}
+}
+
+// With the default clock the cache judges expiry on the monotonic clock:
+// an entry is served until the token's exp and never after it.
+func TestCacheDefaultClockExpiresAtExp(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.Now = nil
+	v := newValidator(t, cfg)
+	ctx := ctxT(t)
+	exp := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	tok := srv.Mint(entratest.Token{ExpiresAt: exp, Scopes: []string{"a"}})
+	c1, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := v.Validate(ctx, tok); err != nil || (c2 != c1 && time.Now().Before(exp)) {
+		t.Fatalf("before exp: not served from the cache (%v)", err)
+	}
+	for time.Now().Before(exp) {
+		time.Sleep(time.Until(exp) + time.Millisecond)
+	}
+	// Past exp, within skew: validated again, not served from the cache.
+	c3, err := v.Validate(ctx, tok)
+	if err != nil {
+		t.Fatalf("within skew: %v", err)
+	}
+	if c3 == c1 {
+		t.Fatal("cache served a token past its exp")
 	}
 }

@@ -26,6 +26,7 @@ const (
 	DefaultFetchTimeout       = 10 * time.Second
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultCacheSize          = 10000
+	DefaultCacheMaxBytes      = 32 << 20
 	DefaultMaxTenantKeySets   = 100
 )
 
@@ -182,6 +183,14 @@ type Config struct {
 	// disables the cache. Optional. Default: 10,000 tokens.
 	CacheSize int
 
+	// CacheMaxBytes bounds the memory the token cache holds, in bytes: each
+	// entry counts its token, its decoded claims and the cache's own
+	// overhead (about twice the token). A token whose entry would take more
+	// than 1/512 of it (64 KiB by default) is validated but not cached.
+	// Optional. Default: 32 MiB ([DefaultCacheMaxBytes]). Negative is an
+	// error; to turn the cache off, set CacheSize to a negative value.
+	CacheMaxBytes int
+
 	// Logger receives set-up notes, key refresh failures and recoveries, and
 	// skipped keys: never a line per request, a token or key material.
 	// Optional. Default: [slog.Default]. To turn logging off, set it to
@@ -303,6 +312,7 @@ type settings struct {
 	anyCloudKeys   bool // Config.AnyCloudKeys
 	maxTokenSize   int
 	cacheSize      int
+	cacheMaxBytes  int
 	logger         *slog.Logger
 	ownLogger      bool     // Config.Logger was set: refusals are logged too
 	allowNoOID     bool     // AllowMissingObjectID, or a B2C validator
@@ -490,6 +500,12 @@ func (c Config) settings() (*settings, error) {
 		s.cacheSize = 0
 	case s.cacheSize > maxCacheSize:
 		return nil, configError("Config.CacheSize %d is too large: use at most %d", s.cacheSize, maxCacheSize)
+	}
+	switch s.cacheMaxBytes = c.CacheMaxBytes; {
+	case s.cacheMaxBytes == 0:
+		s.cacheMaxBytes = DefaultCacheMaxBytes
+	case s.cacheMaxBytes < 0:
+		return nil, configError("Config.CacheMaxBytes %d is negative: use a size in bytes (default %d, 32 MiB), or a negative CacheSize to turn the cache off", s.cacheMaxBytes, DefaultCacheMaxBytes)
 	}
 	switch {
 	case !s.multiTenant || s.custom || c.MaxTenantKeySets < 0:

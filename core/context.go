@@ -1,6 +1,9 @@
 package entra
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // ctxKey is the unexported type of this package's context key.
 type ctxKey struct{}
@@ -18,9 +21,27 @@ func NewContext(ctx context.Context, claims *Claims) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &ctxValue{claims: claims})
 }
 
+// newContext is NewContext for the middleware: one allocation, where
+// context.WithValue and a *ctxValue would be two.
 func newContext(ctx context.Context, claims *Claims, a *Authenticator) context.Context {
-	return context.WithValue(ctx, ctxKey{}, &ctxValue{claims: claims, auth: a})
+	return &authContext{Context: ctx, val: ctxValue{claims: claims, auth: a}}
 }
+
+// authContext is a context carrying a ctxValue under ctxKey, as
+// context.WithValue(parent, ctxKey{}, &val) would.
+type authContext struct {
+	context.Context
+	val ctxValue
+}
+
+func (c *authContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.val
+	}
+	return c.Context.Value(key)
+}
+
+func (c *authContext) String() string { return fmt.Sprint(c.Context) + ".WithValue(entra claims)" }
 
 // ClaimsFromContext returns the claims the middleware stored in ctx, and
 // whether there are any (false for anonymous requests). When ok is false the

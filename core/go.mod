@@ -3,6 +3,9 @@ module github.com/entraguard/entraguard/core
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.24.0
 )
+
+require golang.org/x/sys v0.11.0 // indirect

@@ -145,7 +145,7 @@ func (r *jsonReader) str() (string, error) {
 	// Most names and values are short: a byte loop finds their end faster
 	// than IndexByte's setup. Long values (tokens are mostly long opaque
 	// strings) go on with IndexByte.
-	for i := start; i < len(r.s) && i < start+16; i++ {
+	for i := start; i < len(r.s) && i < start+64; i++ {
 		if !plain[r.s[i]] {
 			if r.s[i] != '"' {
 				return r.strLong(start)
@@ -392,7 +392,8 @@ func (r *jsonReader) boolean() (bool, error) {
 }
 
 // strings reads an array of strings (or a lone string when single is true,
-// as the aud claim allows). It allocates only the returned slice.
+// as the aud claim allows). Up to 16 strings, it allocates only the
+// returned slice.
 func (r *jsonReader) strings(single bool) ([]string, error) {
 	if single && r.peek() == '"' {
 		s, err := r.str()
@@ -404,36 +405,25 @@ func (r *jsonReader) strings(single bool) ([]string, error) {
 	if r.peek() != '[' {
 		return nil, errJSONType
 	}
-	// Count first so the slice is allocated once.
-	save := r.i
-	if err := r.skip(0); err != nil {
-		return nil, err
-	}
-	end := r.i
-	r.i = save + 1
-	n := 0
+	r.i++
+	// One pass: short arrays are gathered on the stack and long ones
+	// (groups) in a growing slice, then copied to one of the exact size.
+	var buf [16]string
+	out := buf[:0]
 	for r.peek() != ']' {
-		if n > 0 {
+		if len(out) > 0 {
 			if err := r.expect(','); err != nil {
 				return nil, err
 			}
 		}
-		if _, err := r.str(); err != nil {
+		s, err := r.str()
+		if err != nil {
 			return nil, err
 		}
-		n++
-	}
-	out := make([]string, 0, n)
-	r.i = save + 1
-	for r.peek() != ']' {
-		if len(out) > 0 {
-			r.i++ // the comma, checked above
-		}
-		s, _ := r.str()
 		out = append(out, s)
 	}
-	r.i = end
-	return out, nil
+	r.i++
+	return append(make([]string, 0, len(out)), out...), nil
 }
 
 // skip consumes any value, checking its syntax.

@@ -64,6 +64,9 @@ type verifyKey struct {
 	issuerTenant string
 	cloud        string   // cloud_instance_name, lowercase, or ""
 	fp           [32]byte // fingerprint of the key material, to detect changes
+	// rsaV verifies RS256/384/512 with a modulus prepared once (rsa.go);
+	// nil for EC keys and RSA keys left to crypto/rsa.
+	rsaV *rsaVerifier
 }
 
 // allows reports whether a token signed with a may use this key.
@@ -265,6 +268,9 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		return nil, none, fmt.Errorf("kty %q is not supported", j.Kty)
 	}
 	k.pub = pub
+	if rk, ok := pub.(*rsa.PublicKey); ok {
+		k.rsaV = newRSAVerifier(rk)
+	}
 
 	// A blank issuer property is no issuer (as Microsoft.IdentityModel
 	// reads it), never one that no token can match.

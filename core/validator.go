@@ -24,7 +24,10 @@ type Validator struct {
 	s     *settings
 	src   *source
 	cache *tokenCache
-	tk    *tenantKeySets // tenants' own key sets (multi-tenant), or nil
+	// monoClock: the cache judges expiry on the monotonic clock (see
+	// cacheNow); false when Config.Now is set.
+	monoClock bool
+	tk        *tenantKeySets // tenants' own key sets (multi-tenant), or nil
 }
 
 // NewValidator checks cfg and returns a Validator. It starts loading the
@@ -36,9 +39,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{s: s}
+	v := &Validator{s: s, monoClock: cfg.Now == nil}
 	if s.cacheSize > 0 {
-		v.cache = newTokenCache(s.cacheSize)
+		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes)
 	}
 	if s.maxTenantSets > 0 {
 		v.tk = newTenantKeySets(s, v.flushCache)
@@ -94,6 +97,8 @@ type Stats struct {
 	LastRefreshError error
 	// CachedTokens is the number of verified tokens in the cache.
 	CachedTokens int
+	// CachedBytes is the memory they count for (see Config.CacheMaxBytes).
+	CachedBytes int
 	// TenantKeySets is the number of tenants whose own key sets a
 	// multi-tenant validator keeps (see Config.MaxTenantKeySets).
 	TenantKeySets int
@@ -114,6 +119,7 @@ func (v *Validator) Stats() Stats {
 	v.src.mu.Unlock()
 	if v.cache != nil {
 		st.CachedTokens = v.cache.len()
+		st.CachedBytes = v.cache.usedBytes()
 	}
 	if v.tk != nil {
 		st.TenantKeySets = v.tk.len()
@@ -158,12 +164,11 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		}
 		return nil, err
 	}
-	now := v.s.now()
 	var gen uint64
 	if v.cache != nil {
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
-			if c := v.cache.get(token, now, gen); c != nil {
+			if c := v.cache.get(token, v.cacheNow(), gen); c != nil {
 				if v.s.observer != nil {
 					v.observeValidation(ctx, c, nil, CacheHit)
 				}
@@ -171,6 +176,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 			}
 		}
 	}
+	now := v.s.now()
 	c, snap, err := v.validate(ctx, token, now)
 	if v.s.observer != nil {
 		cr := CacheOff
@@ -183,7 +189,8 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, c, snap.gen)
+		at, dead := v.cacheDeadline(now, c.expires)
+		v.cache.put(token, c, snap.gen, at, dead)
 	}
 	return c, nil
 }
@@ -198,7 +205,7 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	return v.cache.getBytes(token, v.s.now(), snap.gen)
+	return v.cache.getBytes(token, v.cacheNow(), snap.gen)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -363,13 +370,13 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	switch a.hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	case crypto.SHA384:
 		d := sha512.Sum384(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	default:
 		d := sha512.Sum512(signed)
-		ok = verifySig(a, key.pub, d[:], sig)
+		ok = key.verify(a, d[:], sig)
 	}
 	if !ok {
 		return nil, nil, newError(CodeSignature, "token signature is not valid")

@@ -1,5 +1,5 @@
-// Package entraecho protects Echo routes with Microsoft Entra ID bearer
-// tokens. It is a thin adapter over [entra] (package
+// Package entraecho protects Echo v4 (github.com/labstack/echo/v4) routes
+// with Microsoft Entra ID bearer tokens. It is a thin adapter over [entra] (package
 // github.com/entraguard/entraguard/core): the core validates tokens, checks
 // requirements and shapes every refusal; this package only translates
 // between Echo and the core, so an Echo API answers exactly like the
@@ -18,4 +18,11 @@
 // the request did not go through Authenticate. Refusals are the core's
 // bytes, written in full; the middleware then returns nil, so the app's
 // HTTPErrorHandler cannot rewrite them.
+//
+// Handlers return errors: install [ErrorHandler] so that an *entra.Error a
+// handler returns (or wraps) gets the same RFC 6750 answer as a refusal of
+// the middleware, while every other error still reaches the app's own
+// handler; or write one with [WriteError].
+//
+//	e.HTTPErrorHandler = entraecho.ErrorHandler(e.HTTPErrorHandler)
 package entraecho

@@ -181,6 +181,40 @@ func Claims(c echo.Context) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.Request().Context())
 }
 
+// ErrorHandler returns an Echo HTTPErrorHandler that answers an error
+// returned by a handler or middleware that is, or wraps, an *entra.Error
+// (errors.As), such as the Err of [entra.Authorize]'s answer or an
+// [entra.ClaimsChallenge], exactly as the middleware answers its refusals
+// (RFC 6750 status, WWW-Authenticate, JSON body, with the options of the
+// Authenticate that ran), and passes every other error to next, the app's
+// own handler (nil: Echo's default). Install it once:
+//
+//	e.HTTPErrorHandler = entraecho.ErrorHandler(e.HTTPErrorHandler)
+func ErrorHandler(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if !c.Response().Committed {
+			if resp := entra.ErrorResponse(c.Request().Context(), err); resp != nil {
+				_ = reject(c, resp)
+				return
+			}
+		}
+		if next != nil {
+			next(err, c)
+		} else {
+			c.Echo().DefaultHTTPErrorHandler(err, c)
+		}
+	}
+}
+
+// WriteError writes the answer to err, shaped by the options of the
+// Authenticate that ran ([entra.ResponseFromContext]): the RFC 6750
+// refusal for an *entra.Error, a 500 that reveals nothing for any other
+// error. It returns nil, so that the app's HTTPErrorHandler does not
+// rewrite the answer: return entraecho.WriteError(c, err).
+func WriteError(c echo.Context, err error) error {
+	return reject(c, entra.ResponseFromContext(c.Request().Context(), err))
+}
+
 // reject writes the core's answer, headers first, and returns nil: an
 // error would go to the app's HTTPErrorHandler, which would rewrite it.
 func reject(c echo.Context, resp *entra.Response) error {

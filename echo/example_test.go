@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
@@ -76,4 +77,42 @@ func ExampleAuthenticateWithConfig() {
 	// Output:
 	// /healthz 200
 	// /me 401
+}
+
+// ExampleErrorHandler answers an *entra.Error that a handler returns with
+// the RFC 6750 refusal, and leaves every other error to the app's handler.
+func ExampleErrorHandler() {
+	authority := entratest.NewServer()
+	defer authority.Close()
+	v, err := entra.NewValidator(authority.Config())
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	e := echo.New()
+	e.HTTPErrorHandler = entraecho.ErrorHandler(e.HTTPErrorHandler)
+	api := e.Group("/api", entraecho.Authenticate(v))
+	api.GET("/orders/:id", func(c echo.Context) error {
+		claims, _ := entraecho.Claims(c)
+		if c.Param("id") == "7" && !claims.HasRole("Admin") { // a check of the handler's own
+			return fmt.Errorf("order 7: %w", &entra.Error{Code: entra.CodeForbidden, Description: "order 7 needs the Admin role"})
+		}
+		if c.Param("id") == "8" {
+			return echo.NewHTTPError(http.StatusNotFound, "no such order")
+		}
+		return c.String(http.StatusOK, "order "+c.Param("id"))
+	})
+
+	for _, id := range []string{"6", "7", "8"} {
+		req := httptest.NewRequest("GET", "/api/orders/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+authority.AppToken("Reader"))
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 order 6
+	// 403 {"error":"insufficient_scope","error_description":"order 7 needs the Admin role","code":"forbidden"}
+	// 404 {"message":"no such order"}
 }

@@ -7,14 +7,14 @@ import (
 )
 
 // TestDependencies keeps other frameworks out of a Fiber user's build: a
-// Fiber user's go.sum must never contain Gin or Echo.
+// Fiber v2 user's go.sum must never contain Fiber v3, Gin or Echo.
 func TestDependencies(t *testing.T) {
 	for _, file := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, banned := range []string{"gin-gonic", "labstack/echo"} {
+		for _, banned := range []string{"gofiber/fiber/v3", "gin-gonic", "labstack/echo"} {
 			if strings.Contains(string(b), banned) {
 				t.Errorf("%s mentions %s", file, banned)
 			}

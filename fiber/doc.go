@@ -1,6 +1,6 @@
-// Package entrafiber adapts entraguard to Fiber v2: middleware that
-// authenticates Microsoft Entra ID bearer tokens, per-route guards, and the
-// caller's claims.
+// Package entrafiber adapts entraguard to Fiber v2 (github.com/gofiber/fiber/v2):
+// middleware that authenticates Microsoft Entra ID bearer tokens, per-route
+// guards, and the caller's claims.
 //
 // Quick start:
 //
@@ -17,6 +17,21 @@
 //
 // [Config.Next] skips the middleware for requests it returns true for
 // (Fiber's idiom); prefer mounting [Authenticate] on a route group.
+//
+// Handlers return errors: give the app [ErrorHandler] so that an
+// *entra.Error a handler returns (or wraps) gets the same RFC 6750 answer
+// as a refusal of the middleware, while every other error still reaches the
+// app's own handler; or write one with [WriteError].
+//
+// Fiber's ReadBufferSize (4096 bytes by default) caps the whole request
+// head: a larger request is answered 431 before any handler runs, and an
+// Entra ID token of a user in 50 groups or more is larger. Set it to
+// v.RequestHeaderSize() ([entra.Validator.RequestHeaderSize]):
+//
+//	app := fiber.New(fiber.Config{ReadBufferSize: v.RequestHeaderSize(), ErrorHandler: entrafiber.ErrorHandler(nil)})
+//
+// The middleware checks the setting on its first request and, if it is too
+// small, logs the value to use through the validator's logger.
 //
 // fasthttp reuses a request's buffers once its handler returns. The
 // middleware copies every value it reads from the request before handing it

@@ -3,6 +3,7 @@ package entrafiber
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -34,7 +35,9 @@ func Authenticate(v *entra.Validator, opts ...entra.Option) fiber.Handler {
 func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 	a := entra.NewAuthenticator(v, cfg.Options...)
 	next := cfg.Next
+	var checked sync.Once
 	return func(c *fiber.Ctx) error {
+		checked.Do(func() { checkReadBuffer(c, a) })
 		if next != nil && next(c) {
 			return c.Next()
 		}
@@ -132,6 +135,47 @@ func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
 // read as zero values.
 func Claims(c *fiber.Ctx) (*entra.Claims, bool) {
 	return entra.ClaimsFromContext(c.UserContext())
+}
+
+// ErrorHandler returns a Fiber ErrorHandler that answers an error returned
+// by a handler that is, or wraps, an *entra.Error (errors.As), such as the
+// Err of [entra.Authorize]'s answer or an [entra.ClaimsChallenge], exactly
+// as the middleware answers its refusals (RFC 6750 status,
+// WWW-Authenticate, JSON body, with the options of the Authenticate that
+// ran), and passes every other error to next, the app's own handler (nil:
+// fiber.DefaultErrorHandler):
+//
+//	app := fiber.New(fiber.Config{ErrorHandler: entrafiber.ErrorHandler(nil)})
+func ErrorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
+	if next == nil {
+		next = fiber.DefaultErrorHandler
+	}
+	return func(c *fiber.Ctx, err error) error {
+		if resp := entra.ErrorResponse(c.UserContext(), err); resp != nil {
+			return reject(c, resp)
+		}
+		return next(c, err)
+	}
+}
+
+// WriteError writes the answer to err, shaped by the options of the
+// Authenticate that ran ([entra.ResponseFromContext]): the RFC 6750
+// refusal for an *entra.Error, a 500 that reveals nothing for any other
+// error. It returns nil, so that the app's ErrorHandler does not rewrite
+// the answer: return entrafiber.WriteError(c, err).
+func WriteError(c *fiber.Ctx, err error) error {
+	return reject(c, entra.ResponseFromContext(c.UserContext(), err))
+}
+
+// checkReadBuffer logs, through the middleware's logger, when the app's
+// ReadBufferSize, which caps the whole request head in fasthttp, cannot
+// carry a token of the validator's MaxTokenSize.
+func checkReadBuffer(c *fiber.Ctx, a *entra.Authenticator) {
+	size := c.App().Server().ReadBufferSize
+	if size <= 0 {
+		size = fiber.DefaultReadBufferSize
+	}
+	a.CheckHeaderLimit(c.UserContext(), size, "fiber.Config.ReadBufferSize")
 }
 
 // reject writes the core's answer exactly, headers first, and returns nil

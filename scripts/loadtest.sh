@@ -17,7 +17,7 @@ CONC="${CONC:-16}"            # concurrent keep-alive clients
 DURATION="${DURATION:-3s}"    # per run
 ROUNDS="${ROUNDS:-3}"         # runs per endpoint (median reported)
 MAXREQ="${MAXREQ:-2000000}"   # at most this many requests per run
-FRAMEWORKS="${FRAMEWORKS:-nethttp,gin,echo,fiber}"
+FRAMEWORKS="${FRAMEWORKS:-nethttp,gin,echo,echov5,fiber,fiberv3}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/entraguard-loadtest.XXXXXX")"

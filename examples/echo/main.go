@@ -56,6 +56,9 @@ func run() error {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// An *entra.Error a handler returns gets the middleware's RFC 6750
+	// answer; every other error, Echo's.
+	e.HTTPErrorHandler = entraecho.ErrorHandler(e.HTTPErrorHandler)
 	e.Use(middleware.Recover())
 
 	e.GET("/healthz", func(c echo.Context) error {

@@ -52,7 +52,16 @@ func run() error {
 	}
 	defer v.Close()
 
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second})
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		// Fiber's 4 KB default refuses (431) the tokens of users in many
+		// groups: leave room for a token of the validator's MaxTokenSize.
+		ReadBufferSize: v.RequestHeaderSize(),
+		// An *entra.Error a handler returns gets the middleware's RFC 6750
+		// answer; every other error, Fiber's.
+		ErrorHandler: entrafiber.ErrorHandler(nil),
+	})
 	app.Use(recover.New())
 
 	app.Get("/healthz", func(c *fiber.Ctx) error {

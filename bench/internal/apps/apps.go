@@ -17,11 +17,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
+	echov5 "github.com/labstack/echo/v5"
 
 	entra "github.com/entraguard/entraguard/core"
 	entraecho "github.com/entraguard/entraguard/echo"
+	entraechov5 "github.com/entraguard/entraguard/echo/v5"
 	entrafiber "github.com/entraguard/entraguard/fiber"
+	entrafiberv3 "github.com/entraguard/entraguard/fiber/v3"
 	entragin "github.com/entraguard/entraguard/gin"
 )
 
@@ -29,7 +33,7 @@ import (
 const Scope = "Orders.Read"
 
 // Frameworks are the names accepted by [Start], in display order.
-var Frameworks = []string{"nethttp", "gin", "echo", "fiber"}
+var Frameworks = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 var ok = []byte("ok\n")
 
@@ -67,9 +71,21 @@ func Echo(v *entra.Validator) *echo.Echo {
 	return e
 }
 
+// EchoV5 returns an Echo v5 app with /bare and /protected behind the Echo
+// v5 entraecho.
+func EchoV5(v *entra.Validator) *echov5.Echo {
+	e := echov5.New()
+	h := func(c *echov5.Context) error { return c.Blob(http.StatusOK, "text/plain; charset=utf-8", ok) }
+	e.GET("/bare", h)
+	e.GET("/protected", h, entraechov5.Authenticate(v), entraechov5.RequireScope(Scope))
+	return e
+}
+
 // Fiber returns a fiber.App with /bare and /protected behind entrafiber.
+// Its read buffer fits a token of the validator's MaxTokenSize, as the
+// docs say to configure it.
 func Fiber(v *entra.Validator) *fiber.App {
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: v.RequestHeaderSize()})
 	h := func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
 		return c.Send(ok)
@@ -78,6 +94,22 @@ func Fiber(v *entra.Validator) *fiber.App {
 	app.Get("/protected", entrafiber.Authenticate(v), entrafiber.RequireScope(Scope), h)
 	return app
 }
+
+// FiberV3 returns a Fiber v3 app with /bare and /protected behind the
+// Fiber v3 entrafiber, its read buffer sized as for [Fiber].
+func FiberV3(v *entra.Validator) *fiberv3.App {
+	app := fiberv3.New(fiberv3.Config{ReadBufferSize: v.RequestHeaderSize()})
+	h := func(c fiberv3.Ctx) error {
+		c.Set(fiberv3.HeaderContentType, "text/plain; charset=utf-8")
+		return c.Send(ok)
+	}
+	app.Get("/bare", h)
+	app.Get("/protected", entrafiberv3.Authenticate(v), entrafiberv3.RequireScope(Scope), h)
+	return app
+}
+
+// ListenConfigV3 is how the benchmarks serve a Fiber v3 app: no banner.
+var ListenConfigV3 = fiberv3.ListenConfig{DisableStartupMessage: true}
 
 // Start serves framework's app on a fresh 127.0.0.1 port and returns its
 // base URL ("http://127.0.0.1:port") and a function that stops it.
@@ -99,6 +131,13 @@ func Start(framework string, v *entra.Validator) (baseURL string, stop func(), e
 		app := Fiber(v)
 		done := make(chan struct{})
 		go func() { defer close(done); _ = app.Listener(ln) }()
+		return baseURL, func() { _ = app.ShutdownWithTimeout(5 * time.Second); <-done }, nil
+	case "echov5":
+		h = EchoV5(v)
+	case "fiberv3":
+		app := FiberV3(v)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = app.Listener(ln, ListenConfigV3) }()
 		return baseURL, func() { _ = app.ShutdownWithTimeout(5 * time.Second); <-done }, nil
 	default:
 		ln.Close()

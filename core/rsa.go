@@ -1,0 +1,125 @@
+package entra
+
+import (
+	"crypto"
+	"crypto/fips140"
+	"crypto/rsa"
+	"crypto/subtle"
+	"sync"
+
+	"filippo.io/bigmod"
+)
+
+// rsaVerifier verifies RSASSA-PKCS1-v1_5 signatures (RS256, RS384, RS512)
+// with a modulus prepared once per key. crypto/rsa prepares the modulus
+// (the Montgomery constants, R² mod n) again on every call, which is about
+// a quarter of a token's first validation.
+//
+// It computes EM' = s^e mod n and compares it, in constant time and in
+// full, with the one encoding a valid signature can have:
+//
+//	0x00 0x01 FF…FF 0x00 DigestInfo(hash) digest
+//
+// The decrypted block is never parsed, so there is no ASN.1, padding or
+// length field to get wrong (the Bleichenbacher-2006 family of forgeries).
+// This is what crypto/rsa itself does (RFC 8017 §8.2.2, "compare"), with
+// the same checks first: the signature is exactly as long as the modulus
+// and, as a number, below it. Its verdicts equal rsa.VerifyPKCS1v15's for
+// every input; rsa_test.go proves it on Wycheproof's vectors and the real
+// Entra tokens, and FuzzRSAPKCS1v15 checks it differentially.
+type rsaVerifier struct {
+	n    *bigmod.Modulus
+	e    uint
+	size int // modulus length in bytes, = rsa.PublicKey.Size()
+	// pad256, pad384 and pad512 are EM without the digest, for each hash.
+	pad256, pad384, pad512 []byte
+}
+
+// DigestInfo prefixes of RFC 8017 §9.2, note 1 (as in crypto/rsa).
+var (
+	digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+	digestInfoSHA384 = []byte{0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30}
+	digestInfoSHA512 = []byte{0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40}
+)
+
+// newRSAVerifier prepares k, or returns nil when k must be left to
+// crypto/rsa: in FIPS 140 mode (verification stays inside the validated
+// module), and for every key crypto/rsa refuses or treats specially (an
+// even or short modulus, an exponent below 3, even or above 2³¹-1), so that
+// crypto/rsa gives its own verdict on those. parseJWKS refuses most of them
+// already.
+func newRSAVerifier(k *rsa.PublicKey) *rsaVerifier {
+	if fips140.Enabled() || k == nil || k.N == nil || k.N.Sign() <= 0 || k.N.Bit(0) == 0 ||
+		k.N.BitLen() < 1024 || k.E < 3 || k.E&1 == 0 || k.E > 1<<31-1 {
+		return nil
+	}
+	m, err := bigmod.NewModulus(k.N.Bytes())
+	if err != nil || m.Size() != k.Size() {
+		return nil
+	}
+	v := &rsaVerifier{n: m, e: uint(k.E), size: m.Size()}
+	v.pad256 = pkcs1Pad(v.size, digestInfoSHA256, 32)
+	v.pad384 = pkcs1Pad(v.size, digestInfoSHA384, 48)
+	v.pad512 = pkcs1Pad(v.size, digestInfoSHA512, 64)
+	return v
+}
+
+// pkcs1Pad returns 0x00 0x01 FF…FF 0x00 prefix: the first size-hashLen
+// bytes of EM (RFC 8017 §9.2), or nil when the modulus is too short for
+// the hash (crypto/rsa's ErrMessageTooLong, a failed verification).
+func pkcs1Pad(size int, prefix []byte, hashLen int) []byte {
+	if size < len(prefix)+hashLen+2+8+1 {
+		return nil
+	}
+	p := make([]byte, size-hashLen)
+	p[1] = 1
+	for i := 2; i < len(p)-len(prefix)-1; i++ {
+		p[i] = 0xff
+	}
+	copy(p[len(p)-len(prefix):], prefix)
+	return p
+}
+
+// rsaScratch holds the numbers of one verification, reused across calls.
+type rsaScratch struct{ s, m *bigmod.Nat }
+
+var rsaScratchPool = sync.Pool{New: func() any { return &rsaScratch{s: bigmod.NewNat(), m: bigmod.NewNat()} }}
+
+// verify reports whether sig is a valid PKCS#1 v1.5 signature of digest,
+// a digest made with h (SHA-256, -384 or -512).
+func (v *rsaVerifier) verify(h crypto.Hash, digest, sig []byte) bool {
+	var pad []byte
+	switch h {
+	case crypto.SHA256:
+		pad = v.pad256
+	case crypto.SHA384:
+		pad = v.pad384
+	case crypto.SHA512:
+		pad = v.pad512
+	}
+	// RFC 8017 §8.2.2 step 1: the signature is exactly k octets.
+	if pad == nil || len(digest) != h.Size() || len(sig) != v.size {
+		return false
+	}
+	w := rsaScratchPool.Get().(*rsaScratch)
+	defer rsaScratchPool.Put(w)
+	// RSAVP1 step 1: the signature representative is below n.
+	s, err := w.s.SetBytes(sig, v.n)
+	if err != nil {
+		return false
+	}
+	em := w.m.ExpShortVarTime(s, v.e, v.n).Bytes(v.n)
+	// The whole block is compared; the two halves' verdicts are combined
+	// without a branch in between.
+	return subtle.ConstantTimeCompare(em[:len(pad)], pad)&subtle.ConstantTimeCompare(em[len(pad):], digest) == 1
+}
+
+// verify checks sig over digest for algorithm a with k: RS256, RS384 and
+// RS512 with the prepared modulus when k has one, everything else (PSS,
+// ECDSA, keys left to crypto/rsa) with verifySig.
+func (k *verifyKey) verify(a alg, digest, sig []byte) bool {
+	if k.rsaV != nil && a >= algRS256 && a <= algRS512 {
+		return k.rsaV.verify(a.hash(), digest, sig)
+	}
+	return verifySig(a, k.pub, digest, sig)
+}

@@ -1,0 +1,246 @@
+package entrafiber
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gofiber/fiber/v3"
+
+	entra "github.com/entraguard/entraguard/core"
+)
+
+// Config configures [AuthenticateWithConfig].
+type Config struct {
+	// Next skips the middleware when it returns true: the request goes on
+	// with no authentication and no claims. Optional. Default: nil (never
+	// skips).
+	Next func(c fiber.Ctx) bool
+
+	// Options are the core's middleware options (realm, token sources,
+	// Optional, hooks...), as for entra.Middleware. Optional. Default: none.
+	Options []entra.Option
+}
+
+// Authenticate returns middleware that authenticates every request with v
+// and refuses the others with the core's RFC 6750 answer (status,
+// WWW-Authenticate and JSON body). Mount it with app.Use or group.Use;
+// handlers read the caller with [Claims]. It panics at set-up if v is nil.
+func Authenticate(v *entra.Validator, opts ...entra.Option) fiber.Handler {
+	return AuthenticateWithConfig(v, Config{Options: opts})
+}
+
+// AuthenticateWithConfig is [Authenticate] with a [Config]. It panics at
+// set-up if v is nil.
+func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
+	a := entra.NewAuthenticator(v, cfg.Options...)
+	next := cfg.Next
+	var checked sync.Once
+	return func(c fiber.Ctx) error {
+		checked.Do(func() { checkReadBuffer(c, a) })
+		if next != nil && next(c) {
+			return c.Next()
+		}
+		base := c.Context()
+		ctx, resp := a.Authenticate(base, newRequest(c))
+		if resp != nil {
+			return reject(c, resp)
+		}
+		if ctx != base {
+			c.SetContext(ctx)
+			// fiber.Ctx is a context.Context too, whose Value reads
+			// Locals: entra.ClaimsFromContext(c) finds the claims as well.
+			// (SetUserValue is what Locals does, without a variadic
+			// slice to allocate.)
+			k := entra.ContextKey()
+			c.RequestCtx().SetUserValue(k, ctx.Value(k))
+		}
+		return c.Next()
+	}
+}
+
+// Require returns a guard that lets a request through only when the claims
+// put in its context by [Authenticate] meet every one of reqs: 401 when
+// there are none, 403 when a requirement is not met. It panics at set-up if
+// reqs is empty.
+func Require(reqs ...entra.Requirement) fiber.Handler {
+	if len(reqs) == 0 {
+		panic("entrafiber: Require needs at least one requirement")
+	}
+	reqs = slices.Clone(reqs)
+	return func(c fiber.Ctx) error {
+		if resp := entra.AuthorizeRoute(c.Context(), c.Route().Path, reqs...); resp != nil {
+			return reject(c, resp)
+		}
+		return c.Next()
+	}
+}
+
+// RequireScope guards with [entra.RequireScope]: one of the delegated
+// scopes. It panics at set-up if no scope is named.
+func RequireScope(scopes ...string) fiber.Handler { return Require(entra.RequireScope(scopes...)) }
+
+// RequireAllScopes guards with [entra.RequireAllScopes]: every one of the
+// delegated scopes. It panics at set-up if no scope is named.
+func RequireAllScopes(scopes ...string) fiber.Handler {
+	return Require(entra.RequireAllScopes(scopes...))
+}
+
+// RequireRole guards with [entra.RequireRole]: one of the app roles. It
+// panics at set-up if no role is named.
+func RequireRole(roles ...string) fiber.Handler { return Require(entra.RequireRole(roles...)) }
+
+// RequireAllRoles guards with [entra.RequireAllRoles]: every one of the app
+// roles. It panics at set-up if no role is named.
+func RequireAllRoles(roles ...string) fiber.Handler { return Require(entra.RequireAllRoles(roles...)) }
+
+// RequireScopeOrAppRole guards with [entra.RequireScopeOrAppRole]: one of
+// scopes for user tokens, one of roles for app-only tokens. It panics at
+// set-up if either list is empty.
+func RequireScopeOrAppRole(scopes, roles []string) fiber.Handler {
+	return Require(entra.RequireScopeOrAppRole(scopes, roles))
+}
+
+// RequireGroup guards with [entra.RequireGroup]: membership of one of the
+// groups (object IDs). It panics at set-up if no group is named.
+func RequireGroup(ids ...string) fiber.Handler { return Require(entra.RequireGroup(ids...)) }
+
+// RequireApp guards with [entra.RequireApp]: the calling application is one
+// of clientIDs. It panics at set-up if no client ID is named.
+func RequireApp(clientIDs ...string) fiber.Handler { return Require(entra.RequireApp(clientIDs...)) }
+
+// RequireTenant guards with [entra.RequireTenant]: the token's tenant is one
+// of ids. It panics at set-up if no tenant is named.
+func RequireTenant(ids ...string) fiber.Handler { return Require(entra.RequireTenant(ids...)) }
+
+// RequireUser guards with [entra.RequireUser]: a delegated (user) token.
+func RequireUser() fiber.Handler { return Require(entra.RequireUser()) }
+
+// RequireAppOnly guards with [entra.RequireAppOnly]: an app-only token.
+func RequireAppOnly() fiber.Handler { return Require(entra.RequireAppOnly()) }
+
+// RequireMember guards with [entra.RequireMember]: no guest users.
+func RequireMember() fiber.Handler { return Require(entra.RequireMember()) }
+
+// RequireAgent guards with [entra.RequireAgent](kinds...): a Microsoft
+// Entra Agent ID agent, of one of kinds if any are given. It panics at
+// set-up on an unknown kind.
+func RequireAgent(kinds ...entra.AgentKind) fiber.Handler {
+	return Require(entra.RequireAgent(kinds...))
+}
+
+// DenyAgents guards with [entra.DenyAgents]: no Microsoft Entra Agent ID
+// agent (403, code agent_not_allowed). Refuse agents on the whole API with
+// the option [entra.RefuseAgents] instead.
+func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
+
+// Claims returns the claims [Authenticate] put in c.Context() (and in c's
+// Locals), and whether there are any (false for skipped and anonymous
+// requests). It is entra.ClaimsFromContext(c.Context()), and the same as
+// entra.ClaimsFromContext(c). When ok is false the *entra.Claims is nil,
+// whose methods are safe and read as zero values.
+func Claims(c fiber.Ctx) (*entra.Claims, bool) {
+	return entra.ClaimsFromContext(c.Context())
+}
+
+// ErrorHandler returns a Fiber ErrorHandler that answers an error returned
+// by a handler that is, or wraps, an *entra.Error (errors.As), such as the
+// Err of [entra.Authorize]'s answer or an [entra.ClaimsChallenge], exactly
+// as the middleware answers its refusals (RFC 6750 status,
+// WWW-Authenticate, JSON body, with the options of the Authenticate that
+// ran), and passes every other error to next, the app's own handler (nil:
+// fiber.DefaultErrorHandler):
+//
+//	app := fiber.New(fiber.Config{ErrorHandler: entrafiber.ErrorHandler(nil)})
+func ErrorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
+	if next == nil {
+		next = fiber.DefaultErrorHandler
+	}
+	return func(c fiber.Ctx, err error) error {
+		if resp := entra.ErrorResponse(c.Context(), err); resp != nil {
+			return reject(c, resp)
+		}
+		return next(c, err)
+	}
+}
+
+// WriteError writes the answer to err, shaped by the options of the
+// Authenticate that ran ([entra.ResponseFromContext]): the RFC 6750
+// refusal for an *entra.Error, a 500 that reveals nothing for any other
+// error. It returns nil, so that the app's ErrorHandler does not rewrite
+// the answer: return entrafiber.WriteError(c, err).
+func WriteError(c fiber.Ctx, err error) error {
+	return reject(c, entra.ResponseFromContext(c.Context(), err))
+}
+
+// checkReadBuffer logs, through the middleware's logger, when the app's
+// ReadBufferSize, which caps the whole request head in fasthttp, cannot
+// carry a token of the validator's MaxTokenSize.
+func checkReadBuffer(c fiber.Ctx, a *entra.Authenticator) {
+	size := c.App().Server().ReadBufferSize
+	if size <= 0 {
+		size = fiber.DefaultReadBufferSize
+	}
+	a.CheckHeaderLimit(c.Context(), size, "fiber.Config.ReadBufferSize")
+}
+
+// reject writes the core's answer exactly, headers first, and returns nil
+// so that no fiber ErrorHandler rewrites it.
+func reject(c fiber.Ctx, resp *entra.Response) error {
+	h := &c.Response().Header
+	for k, vs := range resp.Header {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	c.Status(resp.Status)
+	_ = c.Send(resp.Body)
+	return nil
+}
+
+// request adapts a fiber.Ctx to entra.Request. fasthttp reuses a request's
+// buffers once the handler returns, so every string handed to the core is a
+// copy, never a view of those buffers; only HeaderBytes lends them, for the
+// duration of Authenticate. It is generic so that the usual
+// request[*fiber.DefaultCtx], one pointer, becomes an entra.Request without
+// an allocation; an app's custom Ctx takes request[fiber.Ctx].
+type request[C fiber.Ctx] struct{ c C }
+
+func newRequest(c fiber.Ctx) entra.Request {
+	if dc, ok := c.(*fiber.DefaultCtx); ok {
+		return request[*fiber.DefaultCtx]{dc}
+	}
+	return request[fiber.Ctx]{c}
+}
+
+// HeaderBytes implements entra.HeaderBytesRequest: it lends fasthttp's
+// buffers, which the core reads only until Authenticate returns (a cache
+// hit then costs no copy of the token).
+func (r request[C]) HeaderBytes(name string) [][]byte {
+	return r.c.Request().Header.PeekAll(name)
+}
+
+// HeaderValues implements entra.Request.
+func (r request[C]) HeaderValues(name string) []string {
+	raw := r.c.Request().Header.PeekAll(name)
+	if len(raw) == 0 {
+		return nil
+	}
+	vals := make([]string, len(raw))
+	for i, b := range raw {
+		vals[i] = string(b)
+	}
+	return vals
+}
+
+// Cookie implements entra.Request.
+func (r request[C]) Cookie(name string) string { return string(r.c.Request().Header.Cookie(name)) }
+
+// Query implements entra.Request.
+func (r request[C]) Query(name string) string {
+	return string(r.c.Request().URI().QueryArgs().Peek(name))
+}
+
+// Path implements entra.Request: the path fiber routes on.
+func (r request[C]) Path() string { return strings.Clone(r.c.Path()) }

@@ -1,0 +1,347 @@
+package entrafiber_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gofiber/fiber/v3"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+	entrafiber "github.com/entraguard/entraguard/fiber/v3"
+)
+
+// authority starts a fake Entra authority and a ready Validator for it.
+func authority(t *testing.T) (*entratest.Server, *entra.Validator) {
+	t.Helper()
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	v, err := entra.NewValidator(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	if err := v.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return srv, v
+}
+
+func newApp() *fiber.App { return fiber.New() }
+
+func ok(c fiber.Ctx) error { return c.SendString("ok") }
+
+// sameRefusal checks that a Fiber refusal carries the core's exact answer,
+// as the net/http reference writes it.
+func sameRefusal(t *testing.T, got *http.Response, want *httptest.ResponseRecorder) {
+	t.Helper()
+	if got.StatusCode != want.Code {
+		t.Errorf("status %d, reference %d", got.StatusCode, want.Code)
+	}
+	for _, h := range []string{"Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type"} {
+		if g, w := got.Header.Values(h), want.Header().Values(h); !slices.Equal(g, w) {
+			t.Errorf("header %s = %q, reference %q", h, g, w)
+		}
+	}
+	if g := body(t, got); !bytes.Equal(g, want.Body.Bytes()) {
+		t.Errorf("body %q, reference %q", g, want.Body.Bytes())
+	}
+}
+
+func TestNextSkips(t *testing.T) {
+	srv, v := authority(t)
+	app := newApp()
+	api := app.Group("/api", entrafiber.AuthenticateWithConfig(v, entrafiber.Config{
+		Next: func(c fiber.Ctx) bool { return c.Path() == "/api/public" },
+	}))
+	var sawClaims atomic.Bool
+	api.Get("/public", func(c fiber.Ctx) error {
+		_, has := entrafiber.Claims(c)
+		sawClaims.Store(has)
+		return ok(c)
+	})
+	api.Get("/private", ok)
+
+	if resp := get(t, app, "/api/public"); resp.StatusCode != http.StatusOK {
+		t.Errorf("skipped route without a token: %d, want 200", resp.StatusCode)
+	}
+	if resp := get(t, app, "/api/public", "Bearer "+srv.UserToken("Orders.Read")); resp.StatusCode != http.StatusOK || sawClaims.Load() {
+		t.Errorf("skipped route with a token: %d, claims %v; want 200 and no claims", resp.StatusCode, sawClaims.Load())
+	}
+	if resp := get(t, app, "/api/private"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("other route without a token: %d, want 401", resp.StatusCode)
+	}
+	if resp := get(t, app, "/api/private", "Bearer "+srv.UserToken("Orders.Read")); resp.StatusCode != http.StatusOK {
+		t.Errorf("other route with a token: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestRouteGuards(t *testing.T) {
+	srv, v := authority(t)
+	app := newApp()
+	app.Use(entrafiber.Authenticate(v))
+	app.Get("/x", entrafiber.RequireRole("Admin"), ok)
+	app.Get("/y", entrafiber.RequireUser(), entrafiber.RequireAllScopes("A", "B"), ok)
+	app.Get("/z", entrafiber.Require(entra.RequireAppOnly(), entra.RequireTenant(srv.TenantID)), ok)
+
+	ref := entra.Middleware(v)(entra.RequireRole("Admin").Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	user := "Bearer " + srv.UserToken("A")
+	want := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/x", nil)
+	req.Header.Set("Authorization", user)
+	ref.ServeHTTP(want, req)
+	sameRefusal(t, get(t, app, "/x", user), want)
+
+	tests := []struct {
+		path   string
+		token  string
+		status int
+	}{
+		{"/x", srv.AppToken("Admin"), 200},
+		{"/y", srv.UserToken("A", "B"), 200},
+		{"/y", srv.UserToken("A"), 403},
+		{"/y", srv.AppToken("A", "B"), 403},
+		{"/z", srv.AppToken("Admin"), 200},
+		{"/z", srv.UserToken("A"), 403},
+	}
+	for _, tc := range tests {
+		if resp := get(t, app, tc.path, "Bearer "+tc.token); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+func TestClaimsAccessor(t *testing.T) {
+	srv, v := authority(t)
+	app := newApp()
+	app.Use(entrafiber.Authenticate(v, entra.Optional()))
+	var same, has atomic.Bool
+	app.Get("/", func(c fiber.Ctx) error {
+		got, gotOK := entrafiber.Claims(c)
+		want, wantOK := entra.ClaimsFromContext(c.Context())
+		// fiber.Ctx is itself a context.Context: handlers pass it on.
+		direct, directOK := entra.ClaimsFromContext(c)
+		same.Store(got == want && gotOK == wantOK && direct == want && directOK == wantOK)
+		has.Store(gotOK)
+		return ok(c)
+	})
+	get(t, app, "/", "Bearer "+srv.UserToken("Orders.Read"))
+	if !same.Load() || !has.Load() {
+		t.Errorf("authenticated: Claims(c), entra.ClaimsFromContext(c.Context()) and entra.ClaimsFromContext(c) differ, or are empty")
+	}
+	get(t, app, "/")
+	if !same.Load() || has.Load() {
+		t.Errorf("anonymous: Claims(c), entra.ClaimsFromContext(c.Context()) and entra.ClaimsFromContext(c) differ, or have claims")
+	}
+}
+
+func TestGuardWithoutAuthenticate(t *testing.T) {
+	srv, _ := authority(t)
+	app := newApp()
+	var ran atomic.Bool
+	app.Get("/x", entrafiber.RequireRole("Admin"), func(c fiber.Ctx) error { ran.Store(true); return ok(c) })
+
+	want := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/x", nil)
+	entra.RequireRole("Admin").Middleware(http.NotFoundHandler()).ServeHTTP(want, req)
+	sameRefusal(t, get(t, app, "/x", "Bearer "+srv.AppToken("Admin")), want)
+	if want.Code != http.StatusUnauthorized {
+		t.Errorf("reference status %d, want 401", want.Code)
+	}
+	if ran.Load() {
+		t.Error("the handler ran behind a guard without Authenticate")
+	}
+}
+
+// TestErrorHandlerDoesNotRewrite checks that refusals bypass the app's
+// ErrorHandler and that no handler runs after a refusal.
+func TestErrorHandlerDoesNotRewrite(t *testing.T) {
+	srv, v := authority(t)
+	var errorHandled, ran atomic.Int32
+	app := fiber.New(fiber.Config{
+		ErrorHandler: func(c fiber.Ctx, err error) error {
+			errorHandled.Add(1)
+			return c.Status(http.StatusTeapot).SendString("teapot")
+		},
+	})
+	app.Use(func(c fiber.Ctx) error {
+		// Earlier middleware set headers the refusal must replace.
+		c.Set("Cache-Control", "public, max-age=60")
+		c.Set("Content-Type", "text/html")
+		return c.Next()
+	})
+	api := app.Group("/api", entrafiber.Authenticate(v, entra.WithRealm("orders")))
+	handler := func(c fiber.Ctx) error { ran.Add(1); return ok(c) }
+	api.Get("/me", handler)
+	api.Get("/admin", entrafiber.RequireRole("Admin"), handler)
+
+	ref := entratest.ReferenceAPI(t, v, entra.WithRealm("orders"))
+	for _, tc := range []struct {
+		path string
+		auth []string
+	}{
+		{"/api/me", nil},
+		{"/api/me", []string{"Bearer not-a-jwt"}},
+		{"/api/me", []string{"Bearer " + srv.UserToken("A"), "Bearer " + srv.UserToken("A")}},
+		{"/api/admin", []string{"Bearer " + srv.UserToken("A")}},
+	} {
+		want := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", tc.path, nil)
+		for _, a := range tc.auth {
+			req.Header.Add("Authorization", a)
+		}
+		ref.ServeHTTP(want, req)
+		sameRefusal(t, get(t, app, tc.path, tc.auth...), want)
+	}
+	if n := errorHandled.Load(); n != 0 {
+		t.Errorf("the ErrorHandler ran %d times", n)
+	}
+	if n := ran.Load(); n != 0 {
+		t.Errorf("the handler ran %d times on refusals", n)
+	}
+}
+
+// TestTokenSources exercises every part of the request the core reads:
+// custom headers, cookies, the query string and the path.
+func TestTokenSources(t *testing.T) {
+	srv, v := authority(t)
+	app := newApp()
+	app.Use(entrafiber.Authenticate(v,
+		entra.WithTokenFromHeader("X-Token"),
+		entra.WithTokenFromCookie("session"),
+		entra.WithTokenFromQuery(),
+		entra.SkipPaths("/healthz"),
+	))
+	app.Get("/*", ok)
+	tok := srv.UserToken("Orders.Read")
+	tests := []struct {
+		name   string
+		path   string
+		header http.Header
+		status int
+	}{
+		{"skipped path", "/healthz", nil, 200},
+		{"other path", "/healthz/x", nil, 401},
+		{"custom header", "/x", http.Header{"X-Token": {tok}}, 200},
+		{"two custom headers", "/x", http.Header{"X-Token": {tok, tok}}, 400},
+		{"cookie", "/x", http.Header{"Cookie": {"a=b; session=" + tok}}, 200},
+		{"query", "/x?access_token=" + tok, nil, 200},
+		{"two places", "/x?access_token=" + tok, http.Header{"Authorization": {"Bearer " + tok}}, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tc.path, nil)
+			req.Header = tc.header
+			if req.Header == nil {
+				req.Header = http.Header{}
+			}
+			resp, err := app.Test(req, fiber.TestConfig{Timeout: 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d (%s)", resp.StatusCode, tc.status, body(t, resp))
+			}
+		})
+	}
+}
+
+func TestSetUpPanics(t *testing.T) {
+	tests := []struct {
+		name   string
+		build  func()
+		prefix string
+	}{
+		{"RequireRole()", func() { entrafiber.RequireRole() }, "entra: RequireRole"},
+		{"RequireScope()", func() { entrafiber.RequireScope() }, "entra: RequireScope"},
+		{"RequireAllRoles()", func() { entrafiber.RequireAllRoles() }, "entra: RequireAllRoles"},
+		{"RequireAllScopes()", func() { entrafiber.RequireAllScopes() }, "entra: RequireAllScopes"},
+		{"RequireGroup()", func() { entrafiber.RequireGroup() }, "entra: RequireGroup"},
+		{"RequireApp()", func() { entrafiber.RequireApp() }, "entra: RequireApp"},
+		{"RequireTenant()", func() { entrafiber.RequireTenant() }, "entra: RequireTenant"},
+		{"RequireScopeOrAppRole without roles", func() { entrafiber.RequireScopeOrAppRole([]string{"A"}, nil) }, "entra: RequireScopeOrAppRole"},
+		{"Require()", func() { entrafiber.Require() }, "entrafiber: Require"},
+		{"Authenticate(nil)", func() { entrafiber.Authenticate(nil) }, "entra: NewAuthenticator"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				s, _ := r.(string)
+				if err, isErr := r.(error); isErr {
+					s = err.Error()
+				}
+				if !strings.HasPrefix(s, tc.prefix) {
+					t.Errorf("panic %v, want one starting %q", r, tc.prefix)
+				}
+			}()
+			tc.build()
+		})
+	}
+}
+
+// TestNoPanicOnRequests checks the guards that take no names work per
+// request (they are built at set-up and never panic).
+func TestNoPanicOnRequests(t *testing.T) {
+	srv, v := authority(t)
+	app := newApp()
+	app.Use(entrafiber.Authenticate(v))
+	app.Get("/user", entrafiber.RequireUser(), entrafiber.RequireMember(), ok)
+	app.Get("/app", entrafiber.RequireAppOnly(), entrafiber.RequireApp(srv.CallerID), ok)
+	app.Get("/group", entrafiber.RequireGroup("0b0b0b0b-0000-4000-8000-000000000000"), ok)
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/user", srv.UserToken("A"), 200},
+		{"/user", srv.AppToken("A"), 403},
+		{"/app", srv.UserToken("A"), 403},
+		{"/group", srv.UserToken("A"), 403},
+	} {
+		if resp := get(t, app, tc.path, "Bearer "+tc.token); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+// A guard with no Authenticate in front of it logs the mistake once, naming
+// the route's pattern, to slog.Default.
+func TestGuardWithoutAuthenticateIsLogged(t *testing.T) {
+	srv, _ := authority(t)
+	var buf strings.Builder
+	var mu sync.Mutex
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil)))
+	defer slog.SetDefault(prev)
+	app := newApp()
+	app.Get("/unguarded/:id", entrafiber.RequireRole("Admin"), ok)
+	for range 2 {
+		if res := get(t, app, "/unguarded/7", "Bearer "+srv.AppToken("Admin")); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", res.StatusCode)
+		}
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "route=/unguarded/:id") {
+		t.Fatalf("the line does not name the route:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
