@@ -48,7 +48,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
-	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp loadtest tidy clean modules check-modules
+	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
@@ -220,6 +220,10 @@ run-fiberv3: ## Start the Fiber v3 example
 
 run-nethttp: ## Start the net/http example
 	$(call run-example,nethttp)
+
+emulator: ## Run the local Entra emulator on TLS (entraguard emulator -tls; ARGS=... for more flags)
+	@go build -o "$(BIN)/entraguard" ./cmd/entraguard
+	exec "$(BIN)/entraguard" emulator -tls $(ARGS)
 
 loadtest: ## Run scripts/loadtest.sh (loopback only)
 	@if [ -f scripts/loadtest.sh ]; then

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +35,10 @@ func TestMain(m *testing.M) {
 
 // examples are the example programs, which must all serve the same contract.
 var examples = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
+
+// clients are the example programs that call the API with MSAL Go; demo
+// mode prints how to run them.
+var clients = []string{"client", "obo"}
 
 // Bounds of the waits on a program.
 const (
@@ -73,7 +80,29 @@ func TestExamples(t *testing.T) {
 		for _, name := range examples {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				testDemo(t, bins[name])
+				testDemo(t, bins[name], bins)
+			})
+		}
+	})
+
+	t.Run("MSAL examples without settings", func(t *testing.T) {
+		for _, name := range clients {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				p := runProgram(t, bins[name], map[string]string{"AZURE_CLIENT_ID": "x", "ADDR": "127.0.0.1:0"})
+				select {
+				case <-p.done:
+				case <-time.After(startTimeout):
+					t.Fatalf("still running without AZURE_TENANT_ID, API_URL and API_SCOPE")
+				}
+				if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+					t.Errorf("exit code %d, want 1", code)
+				}
+				for _, v := range []string{"AZURE_TENANT_ID", "API_URL", "API_SCOPE", "make run"} {
+					if !strings.Contains(p.stderr.String(), v) {
+						t.Errorf("the error does not name %s:\n%s", v, p.stderr.String())
+					}
+				}
 			})
 		}
 	})
@@ -162,7 +191,7 @@ func buildExamples(t *testing.T) map[string]string {
 	}
 	dir := t.TempDir()
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
-	for _, name := range examples {
+	for _, name := range append(slices.Clone(examples), clients...) {
 		args = append(args, "./examples/"+name)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -171,7 +200,7 @@ func buildExamples(t *testing.T) map[string]string {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	bins := map[string]string{}
-	for _, name := range examples {
+	for _, name := range append(slices.Clone(examples), clients...) {
 		bins[name] = filepath.Join(dir, name)
 	}
 	return bins
@@ -303,7 +332,10 @@ func newClient(t *testing.T) *http.Client {
 var (
 	sampleLine  = regexp.MustCompile(`^curl -i (?:-H "Authorization: Bearer ([^"$]+)" )?(http://\S+)$`)
 	statusNote  = regexp.MustCompile(`: (\d{3})\b`)
-	tokenLine   = regexp.MustCompile(`^TOKEN=\$\(curl -s (http://\S+) ((?:-d \S+ ?)+) \| (sed .*)\)$`)
+	tokenLine   = regexp.MustCompile(`^TOKEN=\$\(curl -s --cacert (\S+) (https://\S+) ((?:-d \S+ ?)+) \| (sed .*)\)$`)
+	runLine     = regexp.MustCompile(`^env ((?:[A-Z_]+=\S+ )+)go run \./examples/(client|obo)$`)
+	userToken   = regexp.MustCompile(`^USER_TOKEN=(\S+)$`)
+	webCall     = regexp.MustCompile(`^curl -i -H "Authorization: Bearer \$USER_TOKEN" http://127\.0\.0\.1:8081(/\S+)$`)
 	formParam   = regexp.MustCompile(`-d (\S+)`)
 	callLine    = regexp.MustCompile(`^curl -i -H "Authorization: Bearer \$TOKEN" (http://\S+)$`)
 	sedExtract  = `sed -E 's/.*"access_token":"([^"]+)".*/\1/'`
@@ -312,9 +344,10 @@ var (
 )
 
 // testDemo starts bin in demo mode and sends the requests it prints, as
-// printed: each sample token must get the status its comment promises, and
-// both client credentials flows must get a token the API accepts.
-func testDemo(t *testing.T, bin string) {
+// printed: each sample token must get the status its comment promises,
+// both client credentials flows must get a token the API accepts, and the
+// MSAL examples (bins["client"], bins["obo"]) run as printed must call it.
+func testDemo(t *testing.T, bin string, bins map[string]string) {
 	p := startProgram(t, bin, map[string]string{"ADDR": "127.0.0.1:0"})
 	deadline := time.Now().Add(startTimeout)
 	for !strings.Contains(p.stdout.String(), "Press Ctrl+C to stop.") {
@@ -328,7 +361,7 @@ func testDemo(t *testing.T, bin string) {
 	}
 	client := newClient(t)
 
-	var samples, flows int
+	var samples, flows, runs int
 	var note string // the last comment line
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<20)
@@ -359,15 +392,15 @@ func testDemo(t *testing.T, bin string) {
 			samples++
 		case tokenLine.MatchString(line):
 			m := tokenLine.FindStringSubmatch(line)
-			if m[3] != sedExtract {
-				t.Errorf("the token is extracted with %q", m[3])
+			if m[4] != sedExtract {
+				t.Errorf("the token is extracted with %q", m[4])
 			}
 			form := url.Values{}
-			for _, d := range formParam.FindAllStringSubmatch(m[2], -1) {
+			for _, d := range formParam.FindAllStringSubmatch(m[3], -1) {
 				k, v, _ := strings.Cut(d[1], "=")
 				form.Add(k, v)
 			}
-			resp, err := client.PostForm(m[1], form)
+			resp, err := trustingClient(t, m[1]).PostForm(m[2], form)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,11 +421,108 @@ func testDemo(t *testing.T, bin string) {
 				t.Errorf("the API refuses the token from the endpoint (%s): %d %s", flow(form), code, body)
 			}
 			flows++
+		case runLine.MatchString(line):
+			m := runLine.FindStringSubmatch(line)
+			env := map[string]string{}
+			for _, kv := range strings.Fields(m[1]) {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			if !strings.HasPrefix(env["API_URL"], p.url) {
+				t.Errorf("examples/%s is told to call %s, not the API at %s", m[2], env["API_URL"], p.url)
+			}
+			if m[2] == "client" {
+				testClientExample(t, bins["client"], env)
+			} else {
+				testOBOExample(t, bins["obo"], env, lines[i+1:])
+			}
+			runs++
 		}
 	}
-	if samples != 6 || flows != 2 {
-		t.Errorf("found %d sample requests and %d client credentials flows, want 6 and 2:\n%s", samples, flows, out)
+	if samples != 6 || flows != 2 || runs != 2 {
+		t.Errorf("found %d sample requests, %d client credentials flows and %d MSAL examples, want 6, 2 and 2:\n%s", samples, flows, runs, out)
 	}
+}
+
+// testClientExample runs examples/client with the environment demo mode
+// printed: it must call the API with both credentials and exit 0.
+func testClientExample(t *testing.T, bin string, env map[string]string) {
+	t.Helper()
+	p := runProgram(t, bin, env)
+	select {
+	case <-p.done:
+	case <-time.After(startTimeout):
+		t.Fatalf("examples/client still runs after %v\nstderr:\n%s", startTimeout, p.stderr.String())
+	}
+	if p.err != nil {
+		t.Fatalf("examples/client: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.stdout.String(), p.stderr.String())
+	}
+	for _, cred := range []string{"client secret", "certificate"} {
+		if !regexp.MustCompile(`(?m)^` + cred + `: token expires \S+; GET /api/orders: 200 \{"orders"`).MatchString(p.stdout.String()) {
+			t.Errorf("examples/client did not call the API with its %s:\n%s", cred, p.stdout.String())
+		}
+	}
+}
+
+// testOBOExample runs examples/obo with the environment demo mode printed
+// (on a free port instead of 8081) and sends it the printed request with
+// the printed user token, twice: the web tier must call the API on behalf
+// of the user, then reuse the cached token.
+func testOBOExample(t *testing.T, bin string, env map[string]string, rest []string) {
+	t.Helper()
+	if env["ADDR"] != "127.0.0.1:8081" {
+		t.Errorf("examples/obo is told to listen on %q, not the 127.0.0.1:8081 the curl line calls", env["ADDR"])
+	}
+	env["ADDR"] = "127.0.0.1:0"
+	web := startProgram(t, bin, env)
+	var token, path string
+	for _, l := range rest {
+		if m := userToken.FindStringSubmatch(l); m != nil && token == "" {
+			token = m[1]
+		}
+		if m := webCall.FindStringSubmatch(l); m != nil && path == "" {
+			path = m[1]
+		}
+	}
+	if token == "" || path == "" {
+		t.Fatal("demo mode prints no USER_TOKEN and call for examples/obo")
+	}
+	client := newClient(t)
+	for i, want := range []string{"identity_provider", "cache"} {
+		req, _ := http.NewRequest(http.MethodGet, web.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"api_status":200`)) || !bytes.Contains(body, []byte(`"orders"`)) {
+			t.Fatalf("examples/obo, request %d: %d %s\nstderr:\n%s", i+1, resp.StatusCode, body, web.stderr.String())
+		}
+		if got := resp.Header.Get("X-Token-Source"); got != want {
+			t.Errorf("examples/obo, request %d: the API token came from %q, want %q", i+1, got, want)
+		}
+	}
+	if code, _ := call(t, client, "GET", web.url+path, "", nil); code != http.StatusUnauthorized {
+		t.Errorf("examples/obo without a token: %d, want 401", code)
+	}
+}
+
+// trustingClient is a client that trusts the PEM certificate in caFile.
+func trustingClient(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatalf("the demo's --cacert file: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		t.Fatalf("%s holds no PEM certificate", caFile)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // call sends a request with an optional bearer token.

@@ -74,14 +74,33 @@
 // [Server.Fetches] counts the requests of each endpoint, to check that a
 // validator caches, deduplicates and backs off.
 //
-// # Client credentials
+// # Client credentials and on-behalf-of
 //
 // The token endpoint /{tenant}/oauth2/v2.0/token of the server's own tenant
 // serves the client-credentials grant for apps registered with
 // [Server.RegisterApp]: with a client_secret, or with a certificate-signed
 // client_assertion ([NewClientCertificate], [ClientAssertion]). It answers
 // as Entra ID does, with an app-only access token carrying the app's roles,
-// or an Entra-shaped error; [Server.TokenURL] is its address.
+// or an Entra-shaped error (AADSTS codes); [Server.TokenURL] is its address.
+// It also serves the on-behalf-of grant ([GrantJWTBearer]): a middle tier
+// (an App with Scopes) exchanges its user's token for a delegated token for
+// the API under test. Tokens have the API's version, [WithAccessTokenVersion].
+//
+// # Microsoft's client libraries
+//
+// MSAL and azidentity accept https authorities only: start the server with
+// [NewTLSServer] and give them [Server.Client], which trusts its
+// certificate. With MSAL Go (apps/confidential):
+//
+//	cred, _ := confidential.NewCredFromSecret(secret)
+//	app, _ := confidential.New(srv.URL+"/"+srv.TenantID, clientID, cred,
+//		confidential.WithHTTPClient(srv.Client()),
+//		confidential.WithInstanceDiscovery(false))
+//	res, _ := app.AcquireTokenByCredential(ctx, []string{"api://" + srv.ClientID + "/.default"})
+//
+// With azidentity, set ClientOptions.Cloud.ActiveDirectoryAuthorityHost to
+// srv.URL + "/", ClientOptions.Transport to srv.Client() and
+// DisableInstanceDiscovery to true. docs/testing.md has the whole set-up.
 //
 // # Conformance
 //

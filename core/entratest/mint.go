@@ -143,7 +143,7 @@ func (s *Server) Mint(t Token) string {
 	version := t.Version
 	switch version {
 	case "":
-		version = entra.Version2
+		version = s.resourceVersion(t.Audience)
 	case entra.Version1, entra.Version2:
 	default:
 		panic(fmt.Sprintf("entratest: Token.Version %q: use %q or %q", t.Version, entra.Version2, entra.Version1))
@@ -251,15 +251,17 @@ func (s *Server) Mint(t Token) string {
 	return signJWS(k, encodeObject("header", h, headerOrder), encodeObject("claim", c, claimOrder))
 }
 
-// UserToken returns a v2.0 delegated access token of the server's user for
-// the API under test, with these delegated permissions (scp): Mint of
+// UserToken returns a delegated access token (v2.0 unless
+// [WithAccessTokenVersion] says otherwise) of the server's user for the API
+// under test, with these delegated permissions (scp): Mint of
 // Token{Scopes: scopes}. With no scopes the token has no scp.
 func (s *Server) UserToken(scopes ...string) string {
 	return s.Mint(Token{Scopes: scopes})
 }
 
-// AppToken returns a v2.0 app-only access token (client credentials) of
-// the calling app for the API under test, with these app roles (roles):
+// AppToken returns an app-only access token (client credentials; v2.0
+// unless [WithAccessTokenVersion] says otherwise) of the calling app for the
+// API under test, with these app roles (roles):
 // Mint of Token{App: true, Roles: roles}. With no roles the token has no
 // roles claim.
 func (s *Server) AppToken(roles ...string) string {

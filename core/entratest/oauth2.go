@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
@@ -59,6 +60,35 @@ type App struct {
 	// sub of its tokens. Optional. Default: a random GUID, fixed at
 	// registration.
 	ObjectID string
+
+	// Scopes are the delegated permissions of the API under test that the
+	// app may use on behalf of its users (consent granted by the users or
+	// an administrator), such as "Orders.Read": what a middle tier gets in
+	// the scp of the tokens of the on-behalf-of grant ([GrantJWTBearer]).
+	// A request for a scope not listed here is refused with AADSTS65001
+	// (consent_required), as Entra ID refuses it. Optional.
+	Scopes []string
+
+	// SubjectName turns on subject name and issuer (SN/I) authentication:
+	// a client assertion whose x5c header carries a certificate with this
+	// subject common name, issued by one of Issuers, is accepted whatever
+	// its thumbprint, as for apps whose trustedCertificateSubjects name it.
+	// MSAL sends x5c when asked to (confidential.WithX5C). Without
+	// SubjectName x5c is ignored, as Entra ID ignores it, and only the
+	// thumbprint of Certificate counts. Optional.
+	SubjectName string
+
+	// Issuers are the certificate authorities trusted to issue the
+	// certificates of SubjectName: the x5c chain must verify to one of them.
+	// Required with SubjectName.
+	Issuers []*x509.Certificate
+
+	// AccessTokenVersion is the app's own accessTokenAcceptedVersion, for an
+	// app that is itself an API, such as a middle tier: "2.0" or "1.0".
+	// [Server.Mint] gives tokens whose Audience is the app (its ClientID or
+	// "api://" + ClientID) this version unless Token.Version says otherwise.
+	// Optional. Default: the server's [WithAccessTokenVersion].
+	AccessTokenVersion string
 }
 
 // Values of the client credentials grant.
@@ -68,6 +98,9 @@ const (
 	// ClientAssertionType is the client_assertion_type of a JWT client
 	// assertion (RFC 7523, private_key_jwt).
 	ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	// GrantJWTBearer is the grant_type of the on-behalf-of grant (RFC 7523
+	// JWT bearer), sent with requested_token_use=on_behalf_of.
+	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
 
 // Lifetimes and limits of the token endpoint.
@@ -90,10 +123,12 @@ type registeredApp struct {
 	sha1Thumb, sha256Thumb []byte // of Certificate.Raw; nil without one
 }
 
-// appRegistry holds a Server's registered apps.
+// appRegistry holds a Server's registered apps, and the client
+// assertions they used.
 type appRegistry struct {
 	mu   sync.RWMutex
 	apps map[string]*registeredApp // by lower-case client ID
+	used map[string]time.Time      // client ID + "\x00" + jti -> until when it is remembered
 }
 
 func (s *Server) appRegistry() *appRegistry {
@@ -113,6 +148,18 @@ func (s *Server) lookupApp(clientID string) *registeredApp {
 	return reg.apps[strings.ToLower(clientID)]
 }
 
+// resourceVersion is the token version of a token for aud: that of the
+// registered app aud names, if it has one, else the API's.
+func (s *Server) resourceVersion(aud string) string {
+	if aud != "" {
+		id := strings.TrimPrefix(aud, "api://")
+		if app := s.lookupApp(id); app != nil && app.AccessTokenVersion != "" {
+			return app.AccessTokenVersion
+		}
+	}
+	return s.opts.version
+}
+
 // RegisterApp registers a client application in the server's home tenant,
 // so that it can get app-only tokens for the API under test from the token
 // endpoint ([Server.TokenURL]) with the client credentials grant.
@@ -125,11 +172,21 @@ func (s *Server) RegisterApp(app App) {
 	if strings.TrimSpace(app.ClientID) == "" || strings.ContainsAny(app.ClientID, " \t\r\n") {
 		panic(fmt.Sprintf("entratest: RegisterApp: App.ClientID %q: a client ID is a GUID or an identifier without spaces", app.ClientID))
 	}
-	if app.Secret == "" && app.Certificate == nil {
-		panic(fmt.Sprintf("entratest: RegisterApp(%q): the app needs a Secret or a Certificate", app.ClientID))
+	if app.Secret == "" && app.Certificate == nil && app.SubjectName == "" {
+		panic(fmt.Sprintf("entratest: RegisterApp(%q): the app needs a Secret, a Certificate or a SubjectName", app.ClientID))
+	}
+	if app.SubjectName != "" && len(app.Issuers) == 0 {
+		panic(fmt.Sprintf("entratest: RegisterApp(%q): SubjectName needs the Issuers trusted to issue its certificates", app.ClientID))
+	}
+	switch app.AccessTokenVersion {
+	case "", entra.Version1, entra.Version2:
+	default:
+		panic(fmt.Sprintf("entratest: RegisterApp(%q): AccessTokenVersion %q: use %q or %q", app.ClientID, app.AccessTokenVersion, entra.Version2, entra.Version1))
 	}
 	ra := &registeredApp{App: app}
 	ra.Roles = slices.Clone(app.Roles)
+	ra.Scopes = slices.Clone(app.Scopes)
+	ra.Issuers = slices.Clone(app.Issuers)
 	if ra.ObjectID == "" {
 		ra.ObjectID = newGUID()
 	}
@@ -183,9 +240,10 @@ func NewClientCertificate(clientID string) (*x509.Certificate, crypto.Signer) {
 }
 
 // ClientAssertion returns a client assertion (RFC 7523) for the client
-// credentials grant, shaped as Entra ID wants it and as MSAL makes it: a
-// JWT signed with key (RS256), whose header names cert's SHA-1 thumbprint
-// in x5t, with aud tokenURL (the token endpoint, see [Server.TokenURL]),
+// credentials grant, shaped as Entra ID wants it: a JWT signed with key
+// (RS256), whose header names cert's SHA-1 thumbprint in x5t (MSAL Go
+// signs PS256 and names the SHA-256 thumbprint in x5t#S256; the server
+// accepts both), with aud tokenURL (the token endpoint, see [Server.TokenURL]),
 // iss and sub clientID, a random jti, and nbf and iat now and exp ten
 // minutes later (time.Now, not a server's clock). Send it as
 // client_assertion with client_assertion_type [ClientAssertionType].
@@ -223,6 +281,7 @@ func ClientAssertion(tokenURL, clientID string, cert *x509.Certificate, key cryp
 // tokenResponse is the token endpoint's answer, in Entra ID's field order.
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int    `json:"expires_in"`
 	ExtExpiresIn int    `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
@@ -230,10 +289,11 @@ type tokenResponse struct {
 
 // tokenError is a refusal of the token endpoint, before it is answered.
 type tokenError struct {
-	status int
-	err    string // the OAuth error code
-	code   int    // the AADSTS code
-	desc   string
+	status   int
+	err      string // the OAuth error code
+	code     int    // the AADSTS code
+	desc     string
+	suberror string // Entra ID's suberror, such as "consent_required"
 }
 
 // tokenErrorBody is a refusal as Entra ID writes it.
@@ -245,14 +305,15 @@ type tokenErrorBody struct {
 	TraceID       string `json:"trace_id"`
 	CorrelationID string `json:"correlation_id"`
 	ErrorURI      string `json:"error_uri"`
+	Suberror      string `json:"suberror,omitempty"`
 }
 
 func invalidRequest(code int, format string, args ...any) *tokenError {
-	return &tokenError{http.StatusBadRequest, "invalid_request", code, fmt.Sprintf(format, args...)}
+	return &tokenError{status: http.StatusBadRequest, err: "invalid_request", code: code, desc: fmt.Sprintf(format, args...)}
 }
 
 func invalidClient(code int, format string, args ...any) *tokenError {
-	return &tokenError{http.StatusUnauthorized, "invalid_client", code, fmt.Sprintf(format, args...)}
+	return &tokenError{status: http.StatusUnauthorized, err: "invalid_client", code: code, desc: fmt.Sprintf(format, args...)}
 }
 
 func missingParam(name string) *tokenError {
@@ -268,14 +329,22 @@ const certificateCredentialsDoc = "Review the documentation at https://learn.mic
 
 // serveToken answers the OAuth 2.0 token endpoint (EndpointToken).
 //
-// The v2.0 endpoint, POST /{tenant}/oauth2/v2.0/token, serves the client
-// credentials grant to the apps registered with [Server.RegisterApp], as
-// Entra ID does: a form with grant_type=client_credentials, client_id,
-// scope (the API's "api://{ClientID}/.default" or "{ClientID}/.default"),
-// and either client_secret (or an Authorization: Basic header) or
-// client_assertion_type and client_assertion. It answers a v2.0 app-only
-// access token for the API, or Entra ID's error JSON with its error codes.
-// Neither secrets nor assertions are ever logged or echoed.
+// The v2.0 endpoint, POST /{tenant}/oauth2/v2.0/token, serves two grants to
+// the apps registered with [Server.RegisterApp], as Entra ID does:
+//
+//   - client credentials: grant_type=client_credentials, client_id, scope
+//     (the API's "api://{ClientID}/.default" or "{ClientID}/.default"; the
+//     OpenID Connect scopes MSAL adds are ignored), and a credential;
+//   - on-behalf-of: grant_type=[GrantJWTBearer], requested_token_use=on_behalf_of,
+//     assertion (the user's access token for the middle tier), scope (the
+//     API's delegated scopes, or its /.default), client_id and a credential.
+//
+// The credential is client_secret (or an Authorization: Basic header) or
+// client_assertion_type and client_assertion (RS256 or PS256; x5t or
+// x5t#S256 in base64url or standard base64; each jti once). It answers an
+// access token for the API in the API's version ([WithAccessTokenVersion]),
+// or Entra ID's error JSON with its AADSTS codes. Neither secrets nor
+// assertions are ever logged or echoed.
 //
 // The v1.0 endpoint (/{tenant}/oauth2/token) is not served: it answers 404.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -312,6 +381,7 @@ func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tok
 		TraceID:       trace,
 		CorrelationID: corr,
 		ErrorURI:      s.baseURL(r) + "/error?code=" + fmt.Sprint(e.code),
+		Suberror:      e.suberror,
 	})
 }
 
@@ -334,9 +404,14 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 	switch {
 	case grant == "":
 		return nil, missingParam("grant_type")
-	case grant != GrantClientCredentials:
-		return nil, &tokenError{http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'. (entratest serves the client_credentials grant only; mint other tokens with Server.Mint.)", grant)}
+	case grant != GrantClientCredentials && grant != GrantJWTBearer:
+		return nil, &tokenError{status: http.StatusBadRequest, err: "unsupported_grant_type", code: 70003,
+			desc: fmt.Sprintf("The app requested an unsupported grant type '%s'. (entratest serves the client_credentials and on-behalf-of (%s) grants; mint other tokens with Server.Mint.)", grant, GrantJWTBearer)}
+	}
+	if grant == GrantJWTBearer {
+		if terr := checkOBOForm(form); terr != nil {
+			return nil, terr
+		}
 	}
 
 	clientID := form.Get("client_id")
@@ -363,15 +438,15 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 		return nil, missingParam("scope")
 	}
 	if t.tid == "" {
-		return nil, malformedRequest(fmt.Sprintf("The client credentials grant needs a tenant-specific endpoint, /{tenant-id}/oauth2/v2.0/token, not /%s.", t.path))
+		return nil, malformedRequest(fmt.Sprintf("The %s grant needs a tenant-specific endpoint, /{tenant-id}/oauth2/v2.0/token, not /%s.", grantName(grant), t.path))
 	}
 	var app *registeredApp
 	if t.tid == strings.ToLower(s.TenantID) {
 		app = s.lookupApp(clientID)
 	}
 	if app == nil {
-		return nil, &tokenError{http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
+		return nil, &tokenError{status: http.StatusBadRequest, err: "unauthorized_client", code: 700016,
+			desc: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
 	}
 
 	assertion, hasAssertion := form.Get("client_assertion"), form.Has("client_assertion")
@@ -394,46 +469,113 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 			return nil, terr
 		}
 	default:
-		return nil, invalidClient(7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+		return nil, invalidClient(7000216, "'client_assertion', 'client_secret' or 'request' is required for the '%s' grant type.", grant)
+	}
+	// appidacr / azpacr: how the client authenticated.
+	acr := "1"
+	if hasAssertion {
+		acr = "2"
+	}
+	if grant == GrantJWTBearer {
+		return s.onBehalfOf(form, app, t, acr)
 	}
 
-	if terr := s.checkScope(scope, t.tid); terr != nil {
+	resource, terr := s.checkScope(scope, t.tid)
+	if terr != nil {
 		return nil, terr
 	}
 	now := s.opts.now()
 	exp := now.Add(appTokenLifetime)
-	token := s.Mint(Token{
+	tok := Token{
+		Version:   s.opts.version,
 		App:       true,
 		TenantID:  t.tid,
+		Audience:  s.resourceAudience(resource),
 		ClientID:  app.ClientID,
 		ObjectID:  app.ObjectID,
 		Roles:     app.Roles,
 		IssuedAt:  now.Add(-backdate),
 		NotBefore: now.Add(-backdate),
 		ExpiresAt: exp,
-	})
+	}
+	tok.Claims = map[string]any{acrClaim(s.opts.version): acr}
+	token := s.Mint(tok)
 	secs := int(appTokenLifetime / time.Second)
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: token}, nil
 }
 
+// grantName names a grant_type in errors.
+func grantName(grant string) string {
+	if grant == GrantJWTBearer {
+		return "on-behalf-of"
+	}
+	return "client credentials"
+}
+
+// acrClaim is the claim that says how the client authenticated: azpacr in
+// v2.0 tokens, appidacr in v1.0 tokens. "1" is a secret, "2" a certificate.
+func acrClaim(version string) string {
+	if version == entra.Version1 {
+		return "appidacr"
+	}
+	return "azpacr"
+}
+
+// resourceAudience is the aud of a token for the API under test requested
+// as resource ("api://{ClientID}" or "{ClientID}"): the client ID in v2.0
+// tokens, the resource as requested in v1.0 tokens, as Entra ID issues them.
+func (s *Server) resourceAudience(resource string) string {
+	if s.opts.version == entra.Version1 {
+		if strings.EqualFold(resource, s.ClientID) {
+			return s.ClientID
+		}
+		return "api://" + s.ClientID
+	}
+	return s.ClientID
+}
+
+// oidcScopes are the OpenID Connect scopes MSAL adds to every request;
+// Entra ID ignores them where they mean nothing (client credentials) and
+// answers them with an ID and a refresh token elsewhere.
+var oidcScopes = map[string]bool{"openid": true, "offline_access": true, "profile": true, "email": true}
+
+// resourceScopes splits a scope parameter into the scopes of resources,
+// without the OpenID Connect scopes.
+func resourceScopes(scope string) []string {
+	var out []string
+	for _, sc := range strings.Fields(scope) {
+		if !oidcScopes[strings.ToLower(sc)] {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
 // checkScope accepts the API's own resource with /.default, as the client
-// credentials grant requires.
-func (s *Server) checkScope(scope, tid string) *tokenError {
-	scopes := strings.Fields(scope)
+// credentials grant requires, and returns the resource as requested. The
+// OpenID Connect scopes MSAL adds (openid, offline_access, profile) are
+// ignored, as Entra ID ignores them.
+func (s *Server) checkScope(scope, tid string) (string, *tokenError) {
+	scopes := resourceScopes(scope)
 	if len(scopes) != 1 {
-		return &tokenError{http.StatusBadRequest, "invalid_scope", 70011,
-			fmt.Sprintf("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope %s is not valid. The client credentials grant takes one scope, the API's '{application ID URI}/.default'.", scope)}
+		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 70011,
+			desc: fmt.Sprintf("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope %s is not valid. The client credentials grant takes one scope, the API's '{application ID URI}/.default'.", scope)}
 	}
 	resource, ok := strings.CutSuffix(scopes[0], "/.default")
 	if !ok {
-		return &tokenError{http.StatusBadRequest, "invalid_scope", 1002012,
-			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scopes[0])}
+		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 1002012,
+			desc: fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scopes[0])}
 	}
-	if !strings.EqualFold(resource, s.ClientID) && !strings.EqualFold(resource, "api://"+s.ClientID) {
-		return &tokenError{http.StatusBadRequest, "invalid_resource", 500011,
-			fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. (entratest issues tokens for its API only: api://%s/.default.)", resource, tid, s.ClientID)}
+	if !s.isAPIResource(resource) {
+		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_resource", code: 500011,
+			desc: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. (entratest issues tokens for its API only: api://%s/.default.)", resource, tid, s.ClientID)}
 	}
-	return nil
+	return resource, nil
+}
+
+// isAPIResource reports whether resource names the API under test.
+func (s *Server) isAPIResource(resource string) bool {
+	return strings.EqualFold(resource, s.ClientID) || strings.EqualFold(resource, "api://"+s.ClientID)
 }
 
 // checkAssertion verifies a client assertion of app: its header and
@@ -448,9 +590,10 @@ func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, 
 		return malformed("The client assertion is not a compact JWS (three base64url parts).")
 	}
 	var header struct {
-		Alg     string `json:"alg"`
-		X5t     string `json:"x5t"`
-		X5tS256 string `json:"x5t#S256"`
+		Alg     string   `json:"alg"`
+		X5t     string   `json:"x5t"`
+		X5tS256 string   `json:"x5t#S256"`
+		X5c     []string `json:"x5c"`
 	}
 	if err := decodeSegment(parts[0], &header); err != nil {
 		return malformed("The client assertion's header is not a base64url JSON object.")
@@ -461,30 +604,44 @@ func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, 
 		return malformed(fmt.Sprintf("The client assertion's alg %q is not supported: sign it with RS256 or PS256.", header.Alg))
 	}
 
-	var thumb, want []byte
-	var err error
-	switch {
-	case header.X5tS256 != "":
-		thumb, err = base64.RawURLEncoding.DecodeString(header.X5tS256)
-		want = app.sha256Thumb
-	case header.X5t != "":
-		thumb, err = base64.RawURLEncoding.DecodeString(header.X5t)
-		want = app.sha1Thumb
-	default:
-		return malformed("The client assertion's header names no certificate: set x5t to the base64url SHA-1 thumbprint of the app's certificate (or x5t#S256 to its SHA-256 thumbprint).")
-	}
-	if err != nil {
-		return malformed("The client assertion's x5t is not base64url.")
-	}
-	if want == nil || subtle.ConstantTimeCompare(thumb, want) != 1 {
-		return invalidClient(700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]", strings.ToUpper(hex.EncodeToString(thumb)), app.ClientID)
+	var pub *rsa.PublicKey
+	var thumb []byte
+	if app.SubjectName != "" && len(header.X5c) > 0 {
+		// Subject name and issuer authentication: the chain, not the
+		// thumbprint, names the key.
+		leaf, terr := s.checkX5C(app, header.X5c)
+		if terr != nil {
+			return terr
+		}
+		pub = leaf.PublicKey.(*rsa.PublicKey)
+		sum := sha1.Sum(leaf.Raw)
+		thumb = sum[:]
+	} else {
+		var want []byte
+		var ok bool
+		switch {
+		case header.X5tS256 != "":
+			thumb, ok = decodeThumbprint(header.X5tS256)
+			want = app.sha256Thumb
+		case header.X5t != "":
+			thumb, ok = decodeThumbprint(header.X5t)
+			want = app.sha1Thumb
+		default:
+			return malformed("The client assertion's header names no certificate: set x5t to the base64url SHA-1 thumbprint of the app's certificate (or x5t#S256 to its SHA-256 thumbprint).")
+		}
+		if !ok {
+			return malformed("The client assertion's x5t or x5t#S256 is not base64 (standard or URL-safe) of a thumbprint.")
+		}
+		if want == nil || subtle.ConstantTimeCompare(thumb, want) != 1 {
+			return invalidClient(700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]", strings.ToUpper(hex.EncodeToString(thumb)), app.ClientID)
+		}
+		pub = app.Certificate.PublicKey.(*rsa.PublicKey)
 	}
 
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
 		return malformed("The client assertion's signature is not base64url.")
 	}
-	pub := app.Certificate.PublicKey.(*rsa.PublicKey)
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if header.Alg == "PS256" {
 		err = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
@@ -520,10 +677,104 @@ func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, 
 		}
 		return invalidClient(700024, "Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. %s", now.UTC().Format(time.RFC3339), from, until, certificateCredentialsDoc)
 	}
-	if jti, _ := claims["jti"].(string); jti == "" {
+	jti, _ := claims["jti"].(string)
+	if jti == "" {
 		return malformed("The client assertion has no jti: give each assertion a unique identifier (a GUID).")
 	}
+	if !s.apps.useAssertion(app.ClientID, jti, exp.Add(assertionSkew), now) {
+		return malformed(fmt.Sprintf("The client assertion with jti '%s' was already used: make a new assertion, with a new jti, for every request.", jti))
+	}
 	return nil
+}
+
+// maxUsedAssertions bounds the remembered jti values of client assertions.
+const maxUsedAssertions = 1 << 16
+
+// useAssertion records the jti of an app's assertion until it expires, and
+// reports false if it was already recorded. The record is bounded: expired
+// entries go first, then, at the bound, the entry that expires soonest.
+func (reg *appRegistry) useAssertion(clientID, jti string, until, now time.Time) bool {
+	key := strings.ToLower(clientID) + "\x00" + jti
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.used == nil {
+		reg.used = map[string]time.Time{}
+	}
+	if t, ok := reg.used[key]; ok && !now.After(t) {
+		return false
+	}
+	if len(reg.used) >= 1024 {
+		for k, t := range reg.used {
+			if now.After(t) {
+				delete(reg.used, k)
+			}
+		}
+	}
+	if len(reg.used) >= maxUsedAssertions {
+		var first string
+		var soonest time.Time
+		for k, t := range reg.used {
+			if first == "" || t.Before(soonest) {
+				first, soonest = k, t
+			}
+		}
+		delete(reg.used, first)
+	}
+	reg.used[key] = until
+	return true
+}
+
+// decodeThumbprint decodes an x5t or x5t#S256 header: base64url as RFC 7515
+// says, or standard base64 with padding as MSAL writes it; Entra ID takes
+// both.
+func decodeThumbprint(v string) ([]byte, bool) {
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) > 0 {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// checkX5C verifies the x5c chain of an assertion of an app with subject
+// name and issuer authentication, and returns its leaf certificate.
+func (s *Server) checkX5C(app *registeredApp, x5c []string) (*x509.Certificate, *tokenError) {
+	refuse := func(reason string) *tokenError {
+		return invalidClient(700027, "Client assertion failed signature validation. [Reason - %s, subject name and issuer authentication of app '%s']", reason, app.ClientID)
+	}
+	if len(x5c) > 10 {
+		return nil, refuse("The x5c chain is longer than 10 certificates.")
+	}
+	var certs []*x509.Certificate
+	for _, c := range x5c {
+		der, err := base64.StdEncoding.DecodeString(c)
+		if err != nil {
+			return nil, refuse("An x5c entry is not standard base64 of a DER certificate.")
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, refuse("An x5c entry is not a certificate.")
+		}
+		certs = append(certs, cert)
+	}
+	leaf := certs[0]
+	if !strings.EqualFold(leaf.Subject.CommonName, app.SubjectName) && !strings.EqualFold(leaf.Subject.String(), app.SubjectName) {
+		return nil, refuse(fmt.Sprintf("The certificate's subject %q is not the app's trusted subject %q.", leaf.Subject.String(), app.SubjectName))
+	}
+	if _, ok := leaf.PublicKey.(*rsa.PublicKey); !ok {
+		return nil, refuse("The certificate does not hold an RSA key.")
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	for _, c := range app.Issuers {
+		roots.AddCert(c)
+	}
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: s.opts.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return nil, refuse("The certificate is not issued by an issuer the app trusts, or is not valid now.")
+	}
+	return leaf, nil
 }
 
 // decodeSegment decodes a base64url JSON segment of a JWS into v.

@@ -227,15 +227,33 @@ func TestTokenEndpointIssues(t *testing.T) {
 	}
 }
 
-func TestTokenEndpointAssertionReuse(t *testing.T) {
-	// MSAL caches a signed assertion and sends it again until it nearly
-	// expires, and Entra ID accepts that; so does the fake.
+func TestTokenEndpointAssertionReplay(t *testing.T) {
+	// An assertion is good for one request: a captured one cannot be
+	// replayed. MSAL makes a new assertion (a new jti) for every request.
 	srv, cert, key := newAppServer(t)
 	form := assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
-	for i := range 2 {
-		if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
-			t.Fatalf("request %d: status %d: %s", i+1, a.status, a.raw)
-		}
+	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+		t.Fatalf("first use: status %d: %s", a.status, a.raw)
+	}
+	a := postToken(t, srv, srv.TokenURL(), form, nil)
+	if a.status != http.StatusUnauthorized || a.Error != "invalid_client" || !slices.Equal(a.ErrorCodes, []int{50027}) || !strings.Contains(a.Description, "already used") {
+		t.Fatalf("replay: got %d %s %v, want 401 invalid_client [50027] already used: %s", a.status, a.Error, a.ErrorCodes, a.raw)
+	}
+	// Another assertion of the same app is fine.
+	form = assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
+	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+		t.Fatalf("new assertion: status %d: %s", a.status, a.raw)
+	}
+}
+
+func TestTokenEndpointIgnoresOpenIDScopes(t *testing.T) {
+	// MSAL adds openid, offline_access and profile to every request; in
+	// the client credentials grant Entra ID ignores them.
+	srv, _, _ := newAppServer(t)
+	form := secretForm(srv)
+	form.Set("scope", "api://"+srv.ClientID+"/.default openid offline_access profile")
+	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK || a.AccessToken == "" {
+		t.Fatalf("status %d: %s", a.status, a.raw)
 	}
 }
 
@@ -305,7 +323,8 @@ func TestTokenEndpointRefuses(t *testing.T) {
 		{name: "scope of another API", form: with(secretForm(srv), "scope", "api://another-api/.default"), status: 400, error: "invalid_resource", code: 500011},
 		{name: "Microsoft Graph", form: with(secretForm(srv), "scope", "https://graph.microsoft.com/.default"), status: 400, error: "invalid_resource", code: 500011},
 		{name: "delegated scope", form: with(secretForm(srv), "scope", "api://"+srv.ClientID+"/Orders.Read"), status: 400, error: "invalid_scope", code: 1002012},
-		{name: "two scopes", form: with(secretForm(srv), "scope", "api://"+srv.ClientID+"/.default openid"), status: 400, error: "invalid_scope", code: 70011},
+		{name: "two scopes", form: with(secretForm(srv), "scope", "api://"+srv.ClientID+"/.default https://graph.microsoft.com/.default"), status: 400, error: "invalid_scope", code: 70011},
+		{name: "OpenID scopes only", form: with(secretForm(srv), "scope", "openid offline_access profile"), status: 400, error: "invalid_scope", code: 70011},
 		{name: "assertion without its type", form: with(assertionForm(srv, valid), "client_assertion_type", "-"), status: 400, error: "invalid_request", code: 900144},
 		{name: "assertion of another type", form: with(assertionForm(srv, valid), "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), status: 400, error: "invalid_request", code: 9002313},
 		{name: "assertion for an app without a certificate", form: with(assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), secretOnly, cert, key)), "client_id", secretOnly), status: 401, error: "invalid_client", code: 700027},

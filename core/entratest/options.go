@@ -2,9 +2,11 @@ package entratest
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
+	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/internal/guid"
 )
 
@@ -26,6 +28,8 @@ type options struct {
 	keyBits     int
 	noX5C       bool
 	now         func() time.Time
+	listener    net.Listener
+	version     string // accessTokenAcceptedVersion of the API under test
 }
 
 // DefaultKeyBits is the size of the RSA keys a [Server] signs with unless
@@ -75,8 +79,34 @@ func WithClock(now func() time.Time) Option {
 	})
 }
 
+// WithListener makes the server serve on l instead of a random loopback
+// port: to serve on a fixed port, or on an address other machines can
+// reach. The server closes l when it closes. A listener on an unspecified
+// address (":8400", "0.0.0.0:8400") gets the URL "http://127.0.0.1:8400".
+// A nil listener is ignored.
+func WithListener(l net.Listener) Option {
+	return optionFunc(func(o *options) {
+		if l != nil {
+			o.listener = l
+		}
+	})
+}
+
+// WithAccessTokenVersion sets the version of the access tokens the API
+// under test accepts, as its app registration's accessTokenAcceptedVersion
+// does: "2.0" (accessTokenAcceptedVersion 2) or "1.0" (null or 1, Entra
+// ID's default for a new registration). It is the version of the tokens the
+// token endpoint issues for the API and the default [Token.Version] of
+// [Server.Mint]. v1.0 tokens are issued by "https://sts.windows.net/{tid}/",
+// name the calling app in appid and carry the audience the client asked
+// for ("api://{ClientID}" when it asked for "api://{ClientID}/.default").
+// Default: "2.0". NewServer panics on another value.
+func WithAccessTokenVersion(version string) Option {
+	return optionFunc(func(o *options) { o.version = version })
+}
+
 func buildOptions(opts []Option) options {
-	o := options{keyBits: DefaultKeyBits, now: time.Now}
+	o := options{keyBits: DefaultKeyBits, now: time.Now, version: entra.Version2}
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&o)
@@ -92,6 +122,9 @@ func buildOptions(opts []Option) options {
 		o.clientID = newGUID()
 	} else if strings.TrimSpace(o.clientID) == "" || strings.ContainsAny(o.clientID, " \t\r\n") {
 		panic(fmt.Sprintf("entratest: WithClientID(%q): a client ID is a GUID or an identifier without spaces", o.clientID))
+	}
+	if o.version != entra.Version1 && o.version != entra.Version2 {
+		panic(fmt.Sprintf("entratest: WithAccessTokenVersion(%q): use %q or %q", o.version, entra.Version2, entra.Version1))
 	}
 	if o.keyBits < 1024 || o.keyBits > 8192 {
 		panic(fmt.Sprintf("entratest: WithKeyBits(%d): use 1024 to 8192 bits (default %d)", o.keyBits, DefaultKeyBits))

@@ -97,9 +97,12 @@ func NewServer(opts ...Option) *Server {
 // NewUnstartedServer panics as [NewServer] does.
 func NewUnstartedServer(opts ...Option) *Server {
 	o := buildOptions(opts)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("entratest: failed to listen on a loopback port: %v", err))
+	l := o.listener
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			panic(fmt.Sprintf("entratest: failed to listen on a loopback port: %v", err))
+		}
 	}
 	s := &Server{
 		TenantID:          o.tenantID,
@@ -123,14 +126,19 @@ func NewUnstartedServer(opts ...Option) *Server {
 // Start starts a server from [NewUnstartedServer]. It panics if the server
 // is already started or closed.
 func (s *Server) Start() {
+	s.checkStart()
+	s.URL = "http://" + loopbackAddr(s.ts.Listener.Addr())
+	s.ts.Start()
+}
+
+// checkStart panics unless the server can start now, and marks it started.
+func (s *Server) checkStart() {
 	if s.ctx.Err() != nil {
 		panic("entratest: Start on a closed Server")
 	}
 	if !s.started.CompareAndSwap(false, true) {
 		panic("entratest: Server already started")
 	}
-	s.URL = "http://" + s.ts.Listener.Addr().String()
-	s.ts.Start()
 }
 
 // Close shuts the server down and blocks until all its requests have
@@ -147,8 +155,9 @@ func (s *Server) Close() {
 	})
 }
 
-// Client returns an HTTP client for the server. It is closed with the
-// server.
+// Client returns an HTTP client for the server; for a server on HTTPS
+// ([NewTLSServer]) it trusts the server's certificate. It is closed with
+// the server.
 func (s *Server) Client() *http.Client {
 	return s.client
 }

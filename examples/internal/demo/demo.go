@@ -72,7 +72,12 @@ func Setup(framework string) *Env {
 		if e.Config.ClientID != "" {
 			e.Log.Warn("a client ID is set but ENTRA_TENANT_ID is not: starting in demo mode, with a local emulator instead of Entra ID")
 		}
-		e.demo = startDemo()
+		d, err := startDemo()
+		if err != nil {
+			e.Log.Error(err.Error())
+			os.Exit(1)
+		}
+		e.demo = d
 		e.Config = e.demo.emulator.Config()
 	}
 	e.Config.Logger = e.Log
@@ -127,10 +132,11 @@ func (e *Env) Serve(ctx context.Context, serve func(net.Listener) error, shutdow
 	return nil
 }
 
-// Close stops the demo's emulator, if any. Close the validator first.
+// Close stops the demo's emulator, if any, and removes its files. Close
+// the validator first.
 func (e *Env) Close() {
 	if e.demo != nil {
-		e.demo.emulator.Close()
+		e.demo.close()
 	}
 }
 

@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,13 +17,24 @@ import (
 )
 
 // demoMode is the local Entra ID emulator of demo mode, with a registered
-// daemon app that can get tokens from its token endpoint.
+// daemon app that can get tokens from its token endpoint, and a web tier
+// that calls the API on behalf of its users.
+//
+// The emulator serves HTTPS, as Microsoft's client libraries require: its
+// certificate, and the daemon's certificate and key, are written to files
+// in a temporary directory (removed by Close) that the examples and curl
+// read.
 type demoMode struct {
-	emulator *entratest.Server
-	appID    string // the daemon app (client credentials), role Orders.Read.All
-	secret   string
-	cert     *x509.Certificate
-	key      crypto.Signer
+	emulator  *entratest.Server
+	appID     string // the daemon app (client credentials), role Orders.Read.All
+	secret    string
+	cert      *x509.Certificate
+	key       crypto.Signer
+	webID     string // the web tier (on-behalf-of), consented to Orders.Read
+	webSecret string
+	dir       string // the temporary directory of the files below
+	caFile    string // the emulator's TLS certificate (PEM)
+	certFile  string // the daemon's certificate and private key (PEM)
 }
 
 // appRole is the app role of the demo's daemon app.
@@ -31,9 +45,16 @@ const appRole = "Orders.Read.All"
 // are not.
 const extractToken = `sed -E 's/.*"access_token":"([^"]+)".*/\1/'`
 
-func startDemo() *demoMode {
-	srv := entratest.NewServer()
-	d := &demoMode{emulator: srv, appID: srv.CallerID, secret: newSecret()}
+// webScope is the delegated scope the web tier asks for on behalf of its
+// users, and userScope the scope of the users' tokens for the web tier.
+const (
+	webScope  = "Orders.Read"
+	userScope = "access_as_user"
+)
+
+func startDemo() (*demoMode, error) {
+	srv := entratest.NewTLSServer()
+	d := &demoMode{emulator: srv, appID: srv.CallerID, secret: newSecret(), webID: newGUID(), webSecret: newSecret()}
 	d.cert, d.key = entratest.NewClientCertificate(d.appID)
 	srv.RegisterApp(entratest.App{
 		ClientID:    d.appID,
@@ -42,7 +63,42 @@ func startDemo() *demoMode {
 		Roles:       []string{appRole},
 		ObjectID:    srv.CallerObjectID,
 	})
-	return d
+	srv.RegisterApp(entratest.App{ClientID: d.webID, Secret: d.webSecret, Scopes: []string{webScope}})
+	if err := d.writeFiles(); err != nil {
+		d.close()
+		return nil, fmt.Errorf("demo mode: writing the emulator's certificate files: %w", err)
+	}
+	return d, nil
+}
+
+// writeFiles writes the emulator's TLS certificate and the daemon's
+// certificate and key, as PEM, into a new temporary directory.
+func (d *demoMode) writeFiles() error {
+	dir, err := os.MkdirTemp("", "entraguard-demo-")
+	if err != nil {
+		return err
+	}
+	d.dir = dir
+	d.caFile = filepath.Join(dir, "emulator-ca.pem")
+	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.emulator.TLSCertificate().Raw}), 0o644); err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(d.key)
+	if err != nil {
+		return err
+	}
+	d.certFile = filepath.Join(dir, "daemon.pem")
+	both := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.cert.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
+	return os.WriteFile(d.certFile, both, 0o600)
+}
+
+// close stops the emulator and removes the files.
+func (d *demoMode) close() {
+	d.emulator.Close()
+	if d.dir != "" {
+		_ = os.RemoveAll(d.dir)
+	}
 }
 
 // newSecret returns a random client secret made of characters that need
@@ -67,8 +123,8 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	curl := func(token, path string) { p(`curl -i -H "Authorization: Bearer %s" %s%s`, token, apiURL, path) }
 	getToken := func(credential string) {
-		p(`TOKEN=$(curl -s %s -d grant_type=client_credentials -d client_id=%s %s -d scope=%s | %s)`,
-			srv.TokenURL(), d.appID, credential, scope, extractToken)
+		p(`TOKEN=$(curl -s --cacert %s %s -d grant_type=client_credentials -d client_id=%s %s -d scope=%s | %s)`,
+			d.caFile, srv.TokenURL(), d.appID, credential, scope, extractToken)
 		p(`curl -i -H "Authorization: Bearer $TOKEN" %s/api/orders`, apiURL)
 	}
 	rule := strings.Repeat("=", 78)
@@ -116,6 +172,23 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p("# 6. With the app's certificate: a signed client assertion (private_key_jwt),")
 	p("#    valid for 10 minutes (until %s); restart the demo for a new one.", clock(now.Add(10*time.Minute)))
 	getToken("-d client_assertion_type=" + entratest.ClientAssertionType + " -d client_assertion=" + assertion)
+	p("")
+	p("Microsoft's client libraries need HTTPS: the emulator serves it with a")
+	p("certificate of its own, in %s (curl --cacert; EMULATOR_CA_FILE below).", d.caFile)
+	p("")
+	p("# 7. examples/client: the daemon calls the API with MSAL Go, once with its")
+	p("#    client secret, once with its certificate (%s).", d.certFile)
+	authority := fmt.Sprintf("AZURE_TENANT_ID=%s AZURE_AUTHORITY_HOST=%s/ EMULATOR_CA_FILE=%s", srv.TenantID, srv.URL, d.caFile)
+	p("env %s AZURE_CLIENT_ID=%s AZURE_CLIENT_SECRET=%s AZURE_CLIENT_CERTIFICATE_PATH=%s API_URL=%s API_SCOPE=%s go run ./examples/client",
+		authority, d.appID, d.secret, d.certFile, apiURL, scope)
+	p("")
+	p("# 8. examples/obo: a web tier (client ID %s) accepts its users' tokens", d.webID)
+	p("#    and calls the API on behalf of each user (on-behalf-of, scope %s).", webScope)
+	p("env %s AZURE_CLIENT_ID=%s AZURE_CLIENT_SECRET=%s API_URL=%s API_SCOPE=api://%s/%s ADDR=127.0.0.1:8081 go run ./examples/obo",
+		authority, d.webID, d.webSecret, apiURL, srv.ClientID, webScope)
+	p("#    A user's token for the web tier (scope %s), valid for 1 hour:", userScope)
+	p("USER_TOKEN=%s", srv.Mint(entratest.Token{Audience: d.webID, Scopes: []string{userScope}}))
+	p(`curl -i -H "Authorization: Bearer $USER_TOKEN" http://127.0.0.1:8081/orders`)
 	p("")
 	p("Press Ctrl+C to stop.")
 	_, _ = io.WriteString(w, b.String())

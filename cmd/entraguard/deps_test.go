@@ -1,0 +1,26 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestDependencies checks that installing the CLI downloads no framework
+// and no client library: it depends on core (and entratest) only.
+func TestDependencies(t *testing.T) {
+	for _, file := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(file)
+		if os.IsNotExist(err) && file == "go.sum" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, other := range []string{"gin-gonic", "labstack/echo", "gofiber", "valyala/fasthttp", "google.golang.org/grpc", "microsoft-authentication-library-for-go", "azure-sdk-for-go", "go-redis", "opentelemetry"} {
+			if strings.Contains(string(b), other) {
+				t.Errorf("%s mentions %s", file, other)
+			}
+		}
+	}
+}
