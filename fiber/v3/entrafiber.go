@@ -2,7 +2,6 @@ package entrafiber
 
 import (
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/gofiber/fiber/v3"
@@ -242,5 +241,7 @@ func (r request[C]) Query(name string) string {
 	return string(r.c.Request().URI().QueryArgs().Peek(name))
 }
 
-// Path implements entra.Request: the path fiber routes on.
-func (r request[C]) Path() string { return strings.Clone(r.c.Path()) }
+// Path implements entra.Request: the path as the request line carries it,
+// still escaped (fasthttp's PathOriginal, which reflects c.Path rewrites),
+// not c.Path(), which Config.UnescapePath decodes.
+func (r request[C]) Path() string { return string(r.c.Request().URI().PathOriginal()) }
