@@ -168,6 +168,8 @@ func TestGuardNameMistakesPanic(t *testing.T) {
 			entra.RequireScopeOrAppRole([]string{"https://api.contoso.com/Orders.Read"}, []string{"Orders.Read.All"})
 		}, `"Orders.Read"`},
 		"group display name":              {func() { entra.RequireGroup("Sales Team") }, "GUID"},
+		"a slash alone":                   {func() { entra.RequireScope("/") }, "names no scope"},
+		"a URI ending in a slash":         {func() { entra.RequireScope("api://orders/") }, "names no scope"},
 		"app given as an App ID URI":      {func() { entra.RequireApp("api://orders") }, "GUID"},
 		"tenant given as a domain":        {func() { entra.RequireTenant("contoso.onmicrosoft.com") }, "GUID"},
 		"tenant given as organizations":   {func() { entra.RequireTenant("organizations") }, "GUID"},

@@ -74,6 +74,9 @@ func checkScopeNames(fn string, scopes []string) {
 	for _, s := range scopes {
 		if strings.Contains(s, "://") || strings.Contains(s, "/") {
 			short := s[strings.LastIndex(s, "/")+1:]
+			if short == "" {
+				panic("entra: " + fn + " was given " + quote(s) + ", which names no scope: give the scope's short name as the token's scp carries it, e.g. \"Orders.Read\" (an scp of \"/\" is an agent's app-only token, which has no delegated scope)")
+			}
 			panic("entra: " + fn + " was given " + quote(s) + ": a token's scp holds the scope's short name, so name it as " + quote(short) + " (without the App ID URI)")
 		}
 		if strings.ContainsAny(s, " \t") {

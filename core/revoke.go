@@ -552,6 +552,9 @@ type RevokedError struct {
 	Reason string
 }
 
+// Error says which entry matched, for logs: its key (which names a tenant,
+// a user's or app's object ID, or a token ID) and reason. It is never part
+// of an answer to a caller.
 func (e *RevokedError) Error() string {
 	if e.Reason == "" {
 		return "revoked by " + e.Key

@@ -32,6 +32,7 @@ const (
 	RefuseStale
 )
 
+// String returns "serve" or "refuse", as logs and Stats show the choice.
 func (w WhenStale) String() string {
 	if w == RefuseStale {
 		return "refuse"
