@@ -21,8 +21,8 @@ func fakeToken(r *rand.Rand, payload int) string {
 
 func fakeClaims(exp time.Time, payload int, groups int) *Claims {
 	c := &Claims{raw: strings.Repeat("p", payload), expires: exp}
-	for range groups {
-		c.groups = append(c.groups, "00000000-0000-0000-0000-000000000000")
+	if groups > 0 {
+		c.groups = strList{raw: "[" + strings.Repeat(`"00000000-0000-0000-0000-000000000000",`, groups-1) + `"00000000-0000-0000-0000-000000000000"]`, n: groups}
 	}
 	return c
 }

@@ -40,9 +40,10 @@ type Claims struct {
 	jti                                 string
 	acct                                int // -1 when absent
 
-	audience, scopes, roles, groups []string
-	wids, xmsCC, amr                []string
-	groupsOverage                   bool
+	audience, scopes, roles []string
+	groups                  strList // read on first use: strlist.go
+	wids, xmsCC, amr        []string
+	groupsOverage           bool
 
 	ext      claimsExt // Agent ID, B2C and legacy claims: claims_agent.go
 	hasNonce bool
@@ -142,7 +143,7 @@ func parseClaims(payload string) (*Claims, error) {
 		case "roles":
 			c.roles, err = r.strings(false)
 		case "groups":
-			c.groups, err = r.strings(false)
+			c.groups, err = r.stringList()
 		case "wids":
 			c.wids, err = r.strings(false)
 		case "xms_cc":
@@ -328,7 +329,7 @@ func (c *Claims) Roles() []string { return slices.Clone(c.z().roles) }
 
 // Groups returns the groups claim: group object IDs. It is empty when the
 // token carries a groups overage instead; see [Claims.HasGroupsOverage].
-func (c *Claims) Groups() []string { return slices.Clone(c.z().groups) }
+func (c *Claims) Groups() []string { return slices.Clone(c.z().groups.all()) }
 
 // WIDs returns the wids claim: directory role template IDs of the user.
 func (c *Claims) WIDs() []string { return slices.Clone(c.z().wids) }
@@ -361,7 +362,7 @@ func (c *Claims) HasRole(r string) bool { return slices.Contains(c.z().roles, r)
 
 // InGroup reports whether groups contains the group object ID id.
 // It is false when the token has a groups overage.
-func (c *Claims) InGroup(id string) bool { return slices.Contains(c.z().groups, id) }
+func (c *Claims) InGroup(id string) bool { return slices.Contains(c.z().groups.all(), id) }
 
 // HasWID reports whether wids contains the directory role template ID id.
 func (c *Claims) HasWID(id string) bool { return slices.Contains(c.z().wids, id) }
@@ -459,7 +460,7 @@ func (c *Claims) MarshalJSON() ([]byte, error) {
 		IdentityType:      c.IdentityType(),
 		Scopes:            nonNil(c.scopes),
 		Roles:             nonNil(c.roles),
-		Groups:            nonNil(c.groups),
+		Groups:            nonNil(c.groups.all()),
 		TokenVersion:      c.version,
 	})
 	return bytes.TrimRight(b.Bytes(), "\n"), err

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -142,19 +143,42 @@ func (r *jsonReader) str() (string, error) {
 	}
 	r.i++
 	start := r.i
-	// Most names and values are short: a byte loop finds their end faster
-	// than IndexByte's setup. Long values (tokens are mostly long opaque
-	// strings) go on with IndexByte.
-	for i := start; i < len(r.s) && i < start+64; i++ {
-		if !plain[r.s[i]] {
-			if r.s[i] != '"' {
-				return r.strLong(start)
-			}
-			r.i = i + 1
-			return r.s[start:i], nil
+	// Eight bytes at a time: the first byte that is not printable ASCII
+	// or is '"' or '\\' ends the fast path. A '"' ends a plain string,
+	// returned as a substring; anything else (escapes, UTF-8, control
+	// characters) goes on in strLong.
+	i := start
+	for ; i+8 <= len(r.s); i += 8 {
+		w := r.s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if m := specialBytes(x); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			break
 		}
 	}
+	for ; i < len(r.s) && plain[r.s[i]]; i++ {
+	}
+	if i < len(r.s) && r.s[i] == '"' {
+		r.i = i + 1
+		return r.s[start:i], nil
+	}
 	return r.strLong(start)
+}
+
+// specialBytes returns a mask with the top bit of each byte of the
+// eight bytes x (the first in the low byte) set at least for the first byte
+// below 0x20, at or above 0x80, or equal to '"' or '\\', and 0 when there
+// is none. Only the lowest set bit is exact: bits above it may be false
+// positives (borrows), which is all the caller reads.
+func specialBytes(x uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	q := x ^ ('"' * ones)
+	b := x ^ ('\\' * ones)
+	return ((x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs
 }
 
 // plain marks the bytes a string may hold without a closer look: printable

@@ -2,8 +2,11 @@ package entra
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const benchPayload = `{"aud":"6e74172b-be56-4843-9ff4-e66a39bb12e3","iss":"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0","iat":1700000000,"nbf":1700000000,"exp":1700003900,"aio":"AWQAm/8VAAAAxmbJFbtZZn0zmcBsO7r0NfY0iC9R9q3cLmUO0yyQpGnJzCs1JcO5vJ0tZzq1+p3lT2W0Zb8XyqT8b0X+CXc0E5i/5mVfQ1G2K4dUu6Fq6T7mKpc5U9aE","azp":"04b07795-8ddb-461a-bbee-02f9e1bf7b46","azpacr":"0","name":"Adele Vance","oid":"2f0b9c35-3f2b-4f0e-8a3f-4a0b3d2e1f10","preferred_username":"AdeleV@contoso.onmicrosoft.com","rh":"0.AQ8AvxgXyUhkQ0uP9Jq2b8A_1y8XdG6-tkNIn_PmajmxLuMPAAA.","scp":"Orders.Read Orders.Write","sub":"t0aLQ1bHn6hQjGJm1sC8N6ZkX8m4Ewq2eYx5u3v4w3s","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","uti":"AbCdEfGhIjKlMnOpQrStUv","ver":"2.0"}`
@@ -122,4 +125,102 @@ func TestJSONReaderNumbers(t *testing.T) {
 			t.Errorf("number(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
+}
+
+// TestStrMatchesByteLoop checks the eight-bytes-at-a-time scan of str
+// against a byte-by-byte reading of the same rules, for a special byte at
+// every position of strings of every length up to 40.
+func TestStrMatchesByteLoop(t *testing.T) {
+	specials := []byte{'"', '\\', 0x00, 0x1f, 0x7f, 0x80, 0xc3, 0xff, ' ', '!', '#', '[', ']'}
+	for n := 0; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range specials {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = c
+				in := `"` + string(b) + `"` + `,"tail"`
+				r := jsonReader{s: in}
+				got, err := r.str()
+				want, wantErr := referenceStr(in)
+				if (err != nil) != (wantErr != nil) || got != want {
+					t.Fatalf("str(%q) = %q, %v; byte loop gives %q, %v", in, got, err, want, wantErr)
+				}
+			}
+		}
+	}
+}
+
+// referenceStr reads the JSON string at the start of in with
+// encoding/json's rules for what it may hold, and this reader's: control
+// characters and invalid UTF-8 are refused.
+func referenceStr(in string) (string, error) {
+	end := 1
+	for end < len(in) && in[end] != '"' {
+		if in[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(in) {
+		return "", errJSONSyntax
+	}
+	var s string
+	if err := json.Unmarshal([]byte(in[:end+1]), &s); err != nil {
+		return "", err
+	}
+	raw := in[1:end]
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x20 {
+			return "", errJSONSyntax
+		}
+	}
+	if !utf8.ValidString(raw) {
+		return "", errJSONSyntax
+	}
+	return s, nil
+}
+
+// TestStringListMatchesStrings checks the groups reader against the
+// general array reader: the same verdict for every array, and the same
+// values.
+func TestStringListMatchesStrings(t *testing.T) {
+	for _, in := range []string{
+		`[]`, `[ ]`, `["a"]`, `["a","b"]`, `[ "a" , "b" ]`, `["a",]`, `[,"a"]`, `["a" "b"]`, `["a",,"b"]`,
+		`["a\"b","c"]`, `["\u00e9","x"]`, "[\"a\x01\"]", "[\"\xff\"]", `["a"`, `["a",`, `[1]`, `["a",1]`, `[null]`,
+		`["0000002a-1b2c-4d3e-8f40-0000000148b7","0000002b-1b2c-4d3e-8f40-0000000148b8"]`,
+		`["0000002a-1b2c-4d3e-8f40-0000000148b7"` + "\n" + `,"x"]`, `["é"]`, `["ab\\"]`, `{"a":1}`, `"a"`,
+	} {
+		r1 := jsonReader{s: in + `,"next":1`}
+		l, err1 := r1.stringList()
+		r2 := jsonReader{s: in + `,"next":1`}
+		want, err2 := r2.strings(false)
+		if (err1 != nil) != (err2 != nil) {
+			t.Errorf("stringList(%q) error %v, strings gives %v", in, err1, err2)
+			continue
+		}
+		if err1 != nil {
+			continue
+		}
+		if r1.i != r2.i || l.n != len(want) || !slices.Equal(l.all(), want) {
+			t.Errorf("stringList(%q) = %q (n %d, at %d); strings gives %q (at %d)", in, l.all(), l.n, r1.i, want, r2.i)
+		}
+	}
+}
+
+// FuzzStringList checks the groups reader against the general array
+// reader on any input: the same verdict, position and values.
+func FuzzStringList(f *testing.F) {
+	for _, s := range []string{`[]`, `["a","b"]`, `[ "a" ,"b\"c" ]`, `["0000002a-1b2c-4d3e-8f40-0000000148b7"]`, `["a",]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r1, r2 := jsonReader{s: in}, jsonReader{s: in}
+		l, err1 := r1.stringList()
+		want, err2 := r2.strings(false)
+		if (err1 != nil) != (err2 != nil) {
+			t.Fatalf("stringList(%q) error %v, strings gives %v", in, err1, err2)
+		}
+		if err1 == nil && (r1.i != r2.i || l.n != len(want) || !slices.Equal(l.all(), want)) {
+			t.Fatalf("stringList(%q) = %q (at %d); strings gives %q (at %d)", in, l.all(), r1.i, want, r2.i)
+		}
+	})
 }

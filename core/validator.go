@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/entraguard/entraguard/core/internal/guid"
 )
@@ -248,8 +248,6 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-var rawURL = base64.RawURLEncoding.Strict()
-
 // header is what the JOSE header may say.
 type header struct {
 	alg, kid, typ, cty    string
@@ -314,37 +312,36 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeTokenMalformed, "token has an empty header or payload")
 	}
 
+	// The header and signature are decoded into a pooled buffer; the
+	// payload into its own, which becomes the Claims' raw payload without
+	// a copy (the string shares it; nothing writes to it afterwards).
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	hLen := rawURL.DecodedLen(dot1)
-	pLen := rawURL.DecodedLen(dot2 - dot1 - 1)
-	sLen := rawURL.DecodedLen(len(token) - dot2 - 1)
-	need := len(token) + hLen + pLen + sLen
-	if cap(*bp) < need {
-		*bp = make([]byte, 0, need)
+	hLen := b64DecodedLen(dot1)
+	sLen := b64DecodedLen(len(token) - dot2 - 1)
+	if cap(*bp) < hLen+sLen {
+		*bp = make([]byte, 0, hLen+sLen)
 	}
-	buf := (*bp)[:need]
-	in := buf[:len(token)]
-	copy(in, token)
-	hdrB := buf[len(token) : len(token)+hLen]
-	payB := buf[len(token)+hLen : len(token)+hLen+pLen]
-	sigB := buf[len(token)+hLen+pLen:]
+	buf := (*bp)[:hLen+sLen]
+	hdrB, sigB := buf[:hLen], buf[hLen:]
+	payB := make([]byte, b64DecodedLen(dot2-dot1-1))
 
-	// All three segments are decoded first (the strict decoder refuses any
-	// byte outside the alphabet, padding included), so that a token with a
+	// All three segments are decoded first (the decoder refuses any byte
+	// outside the alphabet, padding included), so that a token with a
 	// broken segment is malformed whatever else it claims.
-	hn, err := rawURL.Decode(hdrB, in[:dot1])
-	if err != nil {
+	hn, ok := decodeB64URL(hdrB, token[:dot1])
+	if !ok {
 		return nil, nil, newError(CodeTokenMalformed, "token header is not valid base64url")
 	}
-	pn, err := rawURL.Decode(payB, in[dot1+1:dot2])
-	if err != nil {
+	pn, ok := decodeB64URL(payB, token[dot1+1:dot2])
+	if !ok {
 		return nil, nil, newError(CodeTokenMalformed, "token payload is not valid base64url")
 	}
-	sn, err := rawURL.Decode(sigB, in[dot2+1:])
-	if err != nil {
+	sn, ok := decodeB64URL(sigB, token[dot2+1:])
+	if !ok {
 		return nil, nil, newError(CodeTokenMalformed, "token signature is not valid base64url")
 	}
+	payload := unsafe.String(unsafe.SliceData(payB), pn)
 	h, err := parseHeader(string(hdrB[:hn]))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token header is not a valid JSON object (" + err.Error() + ")"}
@@ -384,12 +381,12 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	}
 	key := snap.keys[h.kid]
 	if key == nil && v.tk != nil {
-		key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), false)
+		key = v.tenantKey(ctx, snap, h.kid, payload, false)
 	}
 	if key == nil {
 		snap = v.src.refreshForKid(ctx, snap)
 		if key = snap.keys[h.kid]; key == nil && v.tk != nil {
-			key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), true)
+			key = v.tenantKey(ctx, snap, h.kid, payload, true)
 		}
 		if key == nil {
 			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
@@ -403,8 +400,8 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeSignature, "token has no signature")
 	}
 	sig := sigB[:sn]
-	signed := in[:dot2]
-	var ok bool
+	// The signing input is read in place: the hash functions only read it.
+	signed := unsafe.Slice(unsafe.StringData(token), dot2)
 	switch a.hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
@@ -420,7 +417,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
 	}
 
-	c, err := parseClaims(string(payB[:pn]))
+	c, err := parseClaims(payload)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
 	}
