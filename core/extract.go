@@ -38,7 +38,14 @@ type HeaderBytesRequest interface {
 type HTTPRequest struct{ R *http.Request }
 
 // HeaderValues implements [Request].
-func (h HTTPRequest) HeaderValues(name string) []string { return h.R.Header.Values(name) }
+func (h HTTPRequest) HeaderValues(name string) []string {
+	if name == "Authorization" {
+		// Already canonical: the map lookup Header.Values would make,
+		// without canonicalizing the name on every request.
+		return h.R.Header["Authorization"]
+	}
+	return h.R.Header.Values(name)
+}
 
 // Cookie implements [Request].
 func (h HTTPRequest) Cookie(name string) string {
