@@ -46,7 +46,7 @@ func foldsToDecided(name string) bool {
 	// ASCII names, nearly all of them, are lowered on the stack.
 	var buf [maxDecidedLen]byte
 	if len(name) <= maxDecidedLen {
-		ascii := true
+		ascii, upper := true, false
 		for i := 0; i < len(name); i++ {
 			c := name[i]
 			if c >= utf8.RuneSelf {
@@ -55,8 +55,14 @@ func foldsToDecided(name string) bool {
 			}
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
+				upper = true
 			}
 			buf[i] = c
+		}
+		if ascii && !upper {
+			// Lowering changes nothing: name folds only to itself, which
+			// is not decided (decided names are read exactly).
+			return false
 		}
 		if ascii {
 			low := buf[:len(name)]

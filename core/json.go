@@ -32,7 +32,9 @@ type jsonReader struct {
 }
 
 func (r *jsonReader) ws() {
-	for r.i < len(r.s) {
+	// Tokens are compact JSON: the first byte is almost never a space, and
+	// every JSON space is at most ' '.
+	for r.i < len(r.s) && r.s[r.i] <= ' ' {
 		switch r.s[r.i] {
 		case ' ', '\t', '\n', '\r':
 			r.i++
@@ -66,11 +68,14 @@ func (r *jsonReader) object(member func(name string) error) error {
 	if err := r.expect('{'); err != nil {
 		return err
 	}
-	// Duplicate names are found by comparing a cheap signature (length,
-	// first and last byte) first, and the names only when it matches.
-	var seenArr [48]string
-	var sigArr [48]uint32
-	seen, sigs := seenArr[:0], sigArr[:0]
+	// Duplicate names are found with a small open-addressing set on the
+	// stack: a cheap signature (length, first, middle and last byte) picks
+	// the slot, and names are compared only when signatures match. Past
+	// 48 names a map takes over.
+	var seen [48]string
+	var sigs [48]uint32
+	var slots [64]uint8 // index+1 into seen; 0 is empty
+	nSeen := 0
 	var seenMap map[string]struct{}
 	if r.peek() == '}' {
 		r.i++
@@ -89,20 +94,24 @@ func (r *jsonReader) object(member func(name string) error) error {
 				}
 				seenMap[name] = struct{}{}
 			} else {
-				sig := uint32(len(name)) << 16
+				sig := uint32(len(name)) << 24
 				if len(name) > 0 {
-					sig |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+					sig |= uint32(name[0])<<16 | uint32(name[len(name)/2])<<8 | uint32(name[len(name)-1])
 				}
-				for i, s := range sigs {
-					if s == sig && seen[i] == name {
+				h := (sig * 0x9e3779b1) >> 26
+				for slots[h] != 0 {
+					if k := slots[h] - 1; sigs[k] == sig && seen[k] == name {
 						return errJSONDuplicate
 					}
+					h = (h + 1) & 63
 				}
-				if len(seen) < cap(seen) {
-					seen, sigs = append(seen, name), append(sigs, sig)
+				if nSeen < len(seen) {
+					seen[nSeen], sigs[nSeen] = name, sig
+					nSeen++
+					slots[h] = uint8(nSeen)
 				} else {
-					seenMap = make(map[string]struct{}, 2*len(seen))
-					for _, n := range seen {
+					seenMap = make(map[string]struct{}, 2*nSeen)
+					for _, n := range seen[:nSeen] {
 						seenMap[n] = struct{}{}
 					}
 					seenMap[name] = struct{}{}
@@ -362,37 +371,48 @@ func (r *jsonReader) number() (float64, error) {
 
 // skipNumber consumes a number following the JSON grammar exactly.
 func (r *jsonReader) skipNumber() error {
-	digits := func() int {
-		n := 0
-		for r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
-			r.i++
-			n++
+	s := r.s
+	i := r.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
 		}
-		return n
-	}
-	if r.i < len(r.s) && r.s[r.i] == '-' {
-		r.i++
-	}
-	if r.i < len(r.s) && r.s[r.i] == '0' {
-		r.i++
-	} else if digits() == 0 {
+	default:
+		r.i = i
 		return errJSONSyntax
 	}
-	if r.i < len(r.s) && r.s[r.i] == '.' {
-		r.i++
-		if digits() == 0 {
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
 			return errJSONSyntax
 		}
 	}
-	if r.i < len(r.s) && (r.s[r.i] == 'e' || r.s[r.i] == 'E') {
-		r.i++
-		if r.i < len(r.s) && (r.s[r.i] == '+' || r.s[r.i] == '-') {
-			r.i++
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
 		}
-		if digits() == 0 {
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
 			return errJSONSyntax
 		}
 	}
+	r.i = i
 	return nil
 }
 

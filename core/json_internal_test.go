@@ -3,6 +3,7 @@ package entra
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -223,4 +224,47 @@ func FuzzStringList(f *testing.F) {
 			t.Fatalf("stringList(%q) = %q (at %d); strings gives %q (at %d)", in, l.all(), r1.i, want, r2.i)
 		}
 	})
+}
+
+// TestObjectDuplicates checks the duplicate-name set: objects of up to 100
+// distinct names (past the 48 the stack set holds) pass, names that share
+// a signature but differ are not duplicates, and a repeat of any earlier
+// name is refused wherever it comes.
+func TestObjectDuplicates(t *testing.T) {
+	read := func(names []string) error {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i, n := range names {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"` + n + `":0`)
+		}
+		b.WriteByte('}')
+		r := jsonReader{s: b.String()}
+		return r.object(func(string) error { return r.skip(1) })
+	}
+	for n := 1; n <= 100; n++ {
+		var names []string
+		for i := range n {
+			// Same length, first, middle and last byte for many names.
+			names = append(names, fmt.Sprintf("a%03dxa", i))
+		}
+		if err := read(names); err != nil {
+			t.Fatalf("%d distinct names: %v", n, err)
+		}
+		for _, dup := range []int{0, n / 2, n - 1} {
+			if err := read(append(slices.Clone(names), names[dup])); err != errJSONDuplicate {
+				t.Fatalf("%d names and a repeat of #%d: %v, want a duplicate", n, dup, err)
+			}
+		}
+	}
+	for _, names := range [][]string{{"", ""}, {"a", "a"}, {"axxb", "ayxb", "axxb"}} {
+		if err := read(names); err != errJSONDuplicate {
+			t.Errorf("%q: %v, want a duplicate", names, err)
+		}
+	}
+	if err := read([]string{"axxb", "ayxb", "", "a"}); err != nil {
+		t.Errorf("distinct names with equal signatures refused: %v", err)
+	}
 }

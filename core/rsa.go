@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/fips140"
 	"crypto/rsa"
-	"crypto/subtle"
 	"sync"
 
 	"filippo.io/bigmod"
@@ -81,9 +80,14 @@ func pkcs1Pad(size int, prefix []byte, hashLen int) []byte {
 }
 
 // rsaScratch holds the numbers of one verification, reused across calls.
-type rsaScratch struct{ s, m *bigmod.Nat }
+type rsaScratch struct {
+	s, m, want *bigmod.Nat
+	em         []byte
+}
 
-var rsaScratchPool = sync.Pool{New: func() any { return &rsaScratch{s: bigmod.NewNat(), m: bigmod.NewNat()} }}
+var rsaScratchPool = sync.Pool{New: func() any {
+	return &rsaScratch{s: bigmod.NewNat(), m: bigmod.NewNat(), want: bigmod.NewNat()}
+}}
 
 // verify reports whether sig is a valid PKCS#1 v1.5 signature of digest,
 // a digest made with h (SHA-256, -384 or -512).
@@ -108,10 +112,21 @@ func (v *rsaVerifier) verify(h crypto.Hash, digest, sig []byte) bool {
 	if err != nil {
 		return false
 	}
-	em := w.m.ExpShortVarTime(s, v.e, v.n).Bytes(v.n)
-	// The whole block is compared; the two halves' verdicts are combined
-	// without a branch in between.
-	return subtle.ConstantTimeCompare(em[:len(pad)], pad)&subtle.ConstantTimeCompare(em[len(pad):], digest) == 1
+	// The expected EM, 0x00 0x01 FF…FF 0x00 DigestInfo digest, as a
+	// number: it is below n (its first byte is zero and n is exactly
+	// v.size bytes), so comparing numbers in constant time is comparing
+	// the two encodings in full, without converting the result to bytes.
+	if cap(w.em) < v.size {
+		w.em = make([]byte, v.size)
+	}
+	em := w.em[:v.size]
+	copy(em, pad)
+	copy(em[len(pad):], digest)
+	want, err := w.want.SetBytes(em, v.n)
+	if err != nil {
+		return false
+	}
+	return w.m.ExpShortVarTime(s, v.e, v.n).Equal(want) == 1
 }
 
 // verify checks sig over digest for algorithm a with k: RS256, RS384 and
