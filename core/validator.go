@@ -173,8 +173,9 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if v.cache != nil {
 		if snap := v.src.cur.Load(); snap != nil {
 			gen = snap.gen
-			if c := v.cache.get(token, v.cacheNow(), gen); c != nil {
-				err := v.revokedNow(c)
+			now := v.cacheNow()
+			if c := v.cache.get(token, now, gen); c != nil {
+				err := v.revokedAt(c, now)
 				if v.s.observer != nil {
 					v.observeValidation(ctx, c, err, CacheHit)
 				}
@@ -217,16 +218,18 @@ func (v *Validator) revoked(c *Claims, now time.Time) error {
 	return v.s.revocations.Revoked(c, now)
 }
 
-// revokedNow is revoked for a cache hit, which reads no wall clock: with the
-// default clock, now is the wall time the cache's monotonic clock implies.
-func (v *Validator) revokedNow(c *Claims) error {
+// revokedAt is revoked for a cache hit, at the cache clock's reading now
+// (see cacheNow), so a hit reads the clock once for both its expiry and
+// the revocation check, and never the wall clock: with the default clock,
+// now is turned back into a time carrying its monotonic reading.
+func (v *Validator) revokedAt(c *Claims, now int64) error {
 	if v.s.revocations == nil {
 		return nil
 	}
 	if v.monoClock {
-		return v.s.revocations.Revoked(c, monoBase.Add(time.Since(monoBase)))
+		return v.s.revocations.Revoked(c, monoBase.Add(time.Duration(now)))
 	}
-	return v.s.revocations.Revoked(c, v.s.now())
+	return v.s.revocations.Revoked(c, time.Unix(0, now))
 }
 
 // cachedBytes returns the claims of a token lent as bytes if the cache
@@ -239,8 +242,9 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
-	c := v.cache.getBytes(token, v.cacheNow(), snap.gen)
-	if c != nil && v.revokedNow(c) != nil {
+	now := v.cacheNow()
+	c := v.cache.getBytes(token, now, snap.gen)
+	if c != nil && v.revokedAt(c, now) != nil {
 		return nil // Validate gives the refusal
 	}
 	return c
