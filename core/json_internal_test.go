@@ -184,11 +184,25 @@ func referenceStr(in string) (string, error) {
 // general array reader: the same verdict for every array, and the same
 // values.
 func TestStringListMatchesStrings(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for _, elem := range []string{"0000002a-1b2c-4d3e-8f40-0000000148b7", "a", "abcdefg", "abcdefgh"} {
+			arr := "[" + strings.TrimSuffix(strings.Repeat(`"`+elem+`",`, n), ",") + "]"
+			for _, tail := range []string{"", "}", `,"x":1}`} {
+				r := jsonReader{s: arr + tail}
+				l, err := r.stringList()
+				if err != nil || l.n != n || r.i != len(arr) || len(l.all()) != n || l.all()[n-1] != elem {
+					t.Fatalf("stringList(%q): n %d, at %d, err %v; want %d elements ending at %d", arr+tail, l.n, r.i, err, n, len(arr))
+				}
+			}
+		}
+	}
 	for _, in := range []string{
 		`[]`, `[ ]`, `["a"]`, `["a","b"]`, `[ "a" , "b" ]`, `["a",]`, `[,"a"]`, `["a" "b"]`, `["a",,"b"]`,
 		`["a\"b","c"]`, `["\u00e9","x"]`, "[\"a\x01\"]", "[\"\xff\"]", `["a"`, `["a",`, `[1]`, `["a",1]`, `[null]`,
 		`["0000002a-1b2c-4d3e-8f40-0000000148b7","0000002b-1b2c-4d3e-8f40-0000000148b8"]`,
 		`["0000002a-1b2c-4d3e-8f40-0000000148b7"` + "\n" + `,"x"]`, `["é"]`, `["ab\\"]`, `{"a":1}`, `"a"`,
+		`["a"#]`, `["#a"]`, `["a",#"b"]`, `["a","b"#`, `["a"],`, `["a","b"]]`, `["a",["b"]]`, `["a","b",]`,
+		`["a"]` + "\x00", `["\u0022"]`, `["a","\x7f"]`, "[\"a\",\"\x1f\"]", `["a""b"]`, `["a",,]`,
 	} {
 		r1 := jsonReader{s: in + `,"next":1`}
 		l, err1 := r1.stringList()
@@ -266,5 +280,28 @@ func TestObjectDuplicates(t *testing.T) {
 	}
 	if err := read([]string{"axxb", "ayxb", "", "a"}); err != nil {
 		t.Errorf("distinct names with equal signatures refused: %v", err)
+	}
+}
+
+// BenchmarkStringList reads a 200-GUID groups array, as a large token
+// carries it.
+func BenchmarkStringList(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i := range 200 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"%08x-1b2c-4d3e-8f40-%012x"`, i, i*7919)
+	}
+	sb.WriteString(`],"next":1`)
+	in := sb.String()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := jsonReader{s: in}
+		if l, err := r.stringList(); err != nil || l.n != 200 {
+			b.Fatal(l.n, err)
+		}
 	}
 }

@@ -296,24 +296,29 @@ func parseHeader(s string) (header, error) {
 }
 
 func (v *Validator) validate(ctx context.Context, token string, now time.Time) (*Claims, *snapshot, error) {
-	// Structure: three segments of base64url. The strict decoder below
-	// refuses every byte outside the alphabet, padding included, except
-	// line breaks, which it would skip: those are refused here.
-	dots := strings.Count(token, ".")
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return nil, nil, newError(CodeTokenMalformed, "token is not a compact JWT: it has characters outside base64url")
+	// Structure: three segments of base64url, which the decoder below
+	// checks byte by byte. A token with a line break is refused as having
+	// characters outside base64url before any other structural verdict;
+	// it is looked for only when the token is refused here, since a token
+	// whose three segments decode has none.
+	malformed := func(err *Error) (*Claims, *snapshot, error) {
+		if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+			err = newError(CodeTokenMalformed, "token is not a compact JWT: it has characters outside base64url")
+		}
+		return nil, nil, err
 	}
+	dots := strings.Count(token, ".")
 	dot1, dot2 := strings.IndexByte(token, '.'), -1
 	if dots >= 2 {
 		dot2 = dot1 + 1 + strings.IndexByte(token[dot1+1:], '.')
 	}
 	switch {
 	case dots == 4:
-		return nil, nil, newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported; turn off token encryption for this API")
+		return malformed(newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported; turn off token encryption for this API"))
 	case dots != 2:
-		return nil, nil, newError(CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments")
+		return malformed(newError(CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments"))
 	case dot1 == 0 || dot2 == dot1+1:
-		return nil, nil, newError(CodeTokenMalformed, "token has an empty header or payload")
+		return malformed(newError(CodeTokenMalformed, "token has an empty header or payload"))
 	}
 
 	// The header and signature are decoded into a pooled buffer; the
@@ -335,15 +340,15 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	// broken segment is malformed whatever else it claims.
 	hn, ok := decodeB64URL(hdrB, token[:dot1])
 	if !ok {
-		return nil, nil, newError(CodeTokenMalformed, "token header is not valid base64url")
+		return malformed(newError(CodeTokenMalformed, "token header is not valid base64url"))
 	}
 	pn, ok := decodeB64URL(payB, token[dot1+1:dot2])
 	if !ok {
-		return nil, nil, newError(CodeTokenMalformed, "token payload is not valid base64url")
+		return malformed(newError(CodeTokenMalformed, "token payload is not valid base64url"))
 	}
 	sn, ok := decodeB64URL(sigB, token[dot2+1:])
 	if !ok {
-		return nil, nil, newError(CodeTokenMalformed, "token signature is not valid base64url")
+		return malformed(newError(CodeTokenMalformed, "token signature is not valid base64url"))
 	}
 	payload := unsafe.String(unsafe.SliceData(payB), pn)
 	h, err := parseHeader(string(hdrB[:hn]))

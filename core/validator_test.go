@@ -437,3 +437,32 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("lists: %q %q", cfg.Audiences, cfg.AllowedTenants)
 	}
 }
+
+// TestLineBreaksInToken: a token with a line break anywhere (which a
+// lenient base64 decoder would skip) is malformed, and says so, whatever
+// else is wrong with its structure.
+func TestLineBreaksInToken(t *testing.T) {
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	v := newValidator(t, srv.Config())
+	tok := srv.UserToken("Orders.Read")
+	dot1, dot2 := strings.IndexByte(tok, '.'), strings.LastIndexByte(tok, '.')
+	for name, bad := range map[string]string{
+		"header":        tok[:2] + "\n" + tok[2:],
+		"payload":       tok[:dot1+3] + "\r\n" + tok[dot1+3:],
+		"signature":     tok[:dot2+3] + "\r" + tok[dot2+3:],
+		"trailing":      tok + "\n",
+		"five segments": tok + ".a\n.b",
+		"empty payload": tok[:dot1+1] + "\n" + tok[dot2:],
+		"one segment":   "abc\ndef",
+	} {
+		_, err := v.Validate(ctxT(t), bad)
+		var e *entra.Error
+		if !errors.Is(err, entra.ErrTokenMalformed) || !errors.As(err, &e) || !strings.Contains(e.Description, "outside base64url") {
+			t.Errorf("%s: %v, want token_malformed saying the token has characters outside base64url", name, err)
+		}
+	}
+	if _, err := v.Validate(ctxT(t), tok); err != nil {
+		t.Fatalf("the token itself: %v", err)
+	}
+}
