@@ -371,8 +371,7 @@ func (r *jsonReader) number() (float64, error) {
 
 // skipNumber consumes a number following the JSON grammar exactly.
 func (r *jsonReader) skipNumber() error {
-	s := r.s
-	i := r.i
+	s, i := r.s, r.i
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -380,21 +379,16 @@ func (r *jsonReader) skipNumber() error {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 	default:
 		r.i = i
 		return errJSONSyntax
 	}
 	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			r.i = i
+		if d := skipDigits(s, i+1); d > i+1 {
+			i = d
+		} else {
+			r.i = d
 			return errJSONSyntax
 		}
 	}
@@ -403,17 +397,24 @@ func (r *jsonReader) skipNumber() error {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			r.i = i
+		if d := skipDigits(s, i); d > i {
+			i = d
+		} else {
+			r.i = d
 			return errJSONSyntax
 		}
 	}
 	r.i = i
 	return nil
+}
+
+// skipDigits returns the index of the first byte at or after i in s that
+// is not a decimal digit.
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // boolean reads true or false.

@@ -305,3 +305,19 @@ func BenchmarkStringList(b *testing.B) {
 		}
 	}
 }
+
+// TestJSONReaderNumberGrammar checks that a number is read exactly as far
+// as JSON's grammar allows: valid alone precisely when encoding/json says.
+func TestJSONReaderNumberGrammar(t *testing.T) {
+	for _, in := range []string{
+		"0", "-0", "01", "00", "1.", "1.e3", ".5", "-", "+1", "1e", "1e+", "1E-5", "1.5e10",
+		"-1.25E+2", "0.0", "2e0", "1x", "-.5", "1.5.2", "1e5e5", "12345678901234567890", "-01", "0e", "0e-0",
+	} {
+		r := jsonReader{s: in}
+		err := r.skip(1)
+		got := err == nil && r.i == len(in)
+		if want := json.Valid([]byte(in)); got != want {
+			t.Errorf("%q read as a whole number: %v (err %v, at %d); encoding/json says %v", in, got, err, r.i, want)
+		}
+	}
+}
