@@ -321,19 +321,20 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return malformed(newError(CodeTokenMalformed, "token has an empty header or payload"))
 	}
 
-	// The header and signature are decoded into a pooled buffer; the
-	// payload into its own, which becomes the Claims' raw payload without
-	// a copy (the string shares it; nothing writes to it afterwards).
+	// The three segments are decoded into one pooled buffer, so that a
+	// token refused before its signature is checked allocates nothing;
+	// the claims get their own copy of the payload once the signature
+	// holds (strings in Claims share it, and the buffer is reused).
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	hLen := b64DecodedLen(dot1)
+	pLen := b64DecodedLen(dot2 - dot1 - 1)
 	sLen := b64DecodedLen(len(token) - dot2 - 1)
-	if cap(*bp) < hLen+sLen {
-		*bp = make([]byte, 0, hLen+sLen)
+	if cap(*bp) < hLen+pLen+sLen {
+		*bp = make([]byte, 0, hLen+pLen+sLen)
 	}
-	buf := (*bp)[:hLen+sLen]
-	hdrB, sigB := buf[:hLen], buf[hLen:]
-	payB := make([]byte, b64DecodedLen(dot2-dot1-1))
+	buf := (*bp)[:hLen+pLen+sLen]
+	hdrB, payB, sigB := buf[:hLen], buf[hLen:hLen+pLen], buf[hLen+pLen:]
 
 	// All three segments are decoded first (the decoder refuses any byte
 	// outside the alphabet, padding included), so that a token with a
@@ -350,7 +351,6 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	if !ok {
 		return malformed(newError(CodeTokenMalformed, "token signature is not valid base64url"))
 	}
-	payload := unsafe.String(unsafe.SliceData(payB), pn)
 	h, err := parseHeader(string(hdrB[:hn]))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token header is not a valid JSON object (" + err.Error() + ")"}
@@ -390,12 +390,12 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	}
 	key := snap.keys[h.kid]
 	if key == nil && v.tk != nil {
-		key = v.tenantKey(ctx, snap, h.kid, payload, false)
+		key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), false)
 	}
 	if key == nil {
 		snap = v.src.refreshForKid(ctx, snap)
 		if key = snap.keys[h.kid]; key == nil && v.tk != nil {
-			key = v.tenantKey(ctx, snap, h.kid, payload, true)
+			key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), true)
 		}
 		if key == nil {
 			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
@@ -426,7 +426,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
 	}
 
-	c, err := parseClaims(payload)
+	c, err := parseClaims(string(payB[:pn]))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
 	}

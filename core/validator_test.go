@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -464,5 +465,41 @@ func TestLineBreaksInToken(t *testing.T) {
 	}
 	if _, err := v.Validate(ctxT(t), tok); err != nil {
 		t.Fatalf("the token itself: %v", err)
+	}
+}
+
+// TestMalformedTokensAllocateLittle: a token refused before its signature
+// is checked (here a large one with a broken payload or signature, or
+// alg none) allocates its error and little else, never buffers the size
+// of the token.
+func TestMalformedTokensAllocateLittle(t *testing.T) {
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	v := newValidator(t, srv.Config())
+	groups := make([]string, 200)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08x-1b2c-4d3e-8f40-%012x", i, i)
+	}
+	tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Groups: groups})
+	dot1, dot2 := strings.IndexByte(tok, '.'), strings.LastIndexByte(tok, '.')
+	ctx := ctxT(t)
+	for name, bad := range map[string]string{
+		"payload":   tok[:dot1+10] + "*" + tok[dot1+11:],
+		"signature": tok[:dot2+10] + "*" + tok[dot2+11:],
+		"alg none":  "eyJhbGciOiJub25lIn0" + tok[dot1:],
+	} {
+		if _, err := v.Validate(ctx, bad); err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+		const runs = 1000
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			_, _ = v.Validate(ctx, bad)
+		}
+		runtime.ReadMemStats(&after)
+		if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 2048 {
+			t.Errorf("%s: %d bytes allocated per refusal of a %d-byte token, want at most 2 KiB", name, per, len(bad))
+		}
 	}
 }
