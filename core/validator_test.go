@@ -470,8 +470,8 @@ func TestLineBreaksInToken(t *testing.T) {
 
 // TestMalformedTokensAllocateLittle: a token refused before its signature
 // is checked (here a large one with a broken payload or signature, or
-// alg none) allocates its error and little else, never buffers the size
-// of the token.
+// alg none) allocates its error and little else, not a buffer the size of
+// its payload.
 func TestMalformedTokensAllocateLittle(t *testing.T) {
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
@@ -498,8 +498,11 @@ func TestMalformedTokensAllocateLittle(t *testing.T) {
 			_, _ = v.Validate(ctx, bad)
 		}
 		runtime.ReadMemStats(&after)
-		if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 2048 {
-			t.Errorf("%s: %d bytes allocated per refusal of a %d-byte token, want at most 2 KiB", name, per, len(bad))
+		// Well under the token's size: about 0.5 KiB normally, a few KiB
+		// under -race (whose sync.Pool drops a quarter of what is put
+		// back), against about 10 KiB when the payload had its own buffer.
+		if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > uint64(len(bad)/2) {
+			t.Errorf("%s: %d bytes allocated per refusal of a %d-byte token, want under half the token's size", name, per, len(bad))
 		}
 	}
 }
