@@ -6,9 +6,10 @@ import "encoding/binary"
 // exactly what base64.RawURLEncoding.Strict() accepts with no line breaks
 // (the alphabet A–Z a–z 0–9 - _, no padding, a length that is not 1 mod 4,
 // and zero bits after the last byte), and decodes a string without copying
-// it first. It is three to four times faster than encoding/base64, which
-// matters for tokens with many groups: their payload is most of their
-// size. FuzzBase64URL checks it against encoding/base64 byte for byte.
+// it first. It is about 1.7 times as fast as encoding/base64
+// (BenchmarkDecodeB64URL), which matters for tokens with many groups:
+// their payload is most of their size. TestDecodeB64URL and FuzzBase64URL
+// check it against encoding/base64 byte for byte.
 
 // b64Invalid marks a byte outside the alphabet in the tables below. Valid
 // entries use at most the low 24 bits, so any invalid byte in a group of
@@ -50,7 +51,8 @@ func decodeB64URL(dst []byte, src string) (int, bool) {
 	var bad uint32
 	si, di := 0, 0
 	// Eight characters give six bytes, written as one eight-byte store
-	// while at least two bytes of room remain behind them.
+	// while at least two bytes of room remain behind them (the next store
+	// overwrites those two); sixteen at a time first, then eight.
 	for ; si+16 <= len(src) && di+14 <= len(dst); si, di = si+16, di+12 {
 		s := src[si : si+16]
 		a := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
