@@ -322,9 +322,9 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	}
 
 	// The three segments are decoded into one pooled buffer, so that a
-	// token refused before its signature is checked allocates nothing;
-	// the claims get their own copy of the payload once the signature
-	// holds (strings in Claims share it, and the buffer is reused).
+	// token refused before its signature is checked allocates no buffer
+	// of its size; the claims get their own copy of the payload once the
+	// signature holds (strings in Claims share it; the buffer is reused).
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	hLen := b64DecodedLen(dot1)
