@@ -47,7 +47,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path './.git/*' -not -path './.bin/*' -not -path './tmp/*' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
-.PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
+.PHONY: help test lint fmt fmt-check vet staticcheck vulncheck api api-check tools bench fuzz fuzz-ci \
 	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
 help: ## List the targets
@@ -96,7 +96,7 @@ test: check-modules ## go test -race -count=1 ./... in every module; all run, fa
 # ---------------------------------------------------------------------------
 # lint
 
-lint: check-modules fmt-check vet staticcheck vulncheck ## gofmt check, go vet, staticcheck, govulncheck (every module)
+lint: check-modules fmt-check vet staticcheck vulncheck api-check ## gofmt check, go vet, staticcheck, govulncheck (every module), API gate
 	@echo "lint: ok"
 
 fmt: ## Rewrite unformatted Go files with gofmt
@@ -132,7 +132,34 @@ staticcheck: $(STATICCHECK) ## staticcheck ./... in every module
 vulncheck: $(GOVULNCHECK) ## govulncheck ./... in every module (skipped if its database is unreachable)
 	@bash tools/vulncheck.sh $(GOVULNCHECK) $(MODULES)
 
-tools: $(STATICCHECK) $(GOVULNCHECK) ## Install the pinned lint tools into .bin/
+# The exported API of every library module, recorded in api/DIR.txt (DIR with
+# / as _). `make lint` fails on a change that is not recorded, so that after
+# the first tag a rename is a decision, not an accident (docs/releasing.md).
+API_MODULES := core gin echo echo/v5 fiber fiber/v3 grpc connect otel redis
+APICHECK    := $(BIN)/apicheck
+
+$(APICHECK): $(wildcard tools/apicheck/*.go)
+	@mkdir -p $(BIN)
+	go build -o $@ ./tools/apicheck
+
+api: $(APICHECK) ## Record the exported API of every library module in api/
+	@mkdir -p api
+	for m in $(API_MODULES); do
+		[ -d "$$m" ] || continue
+		echo "==> api/$${m//\//_}.txt"
+		(cd "$$m" && $(APICHECK) -o "$(CURDIR)/api/$${m//\//_}.txt" ./...)
+	done
+
+api-check: $(APICHECK) ## Fail when a library module's exported API differs from api/
+	@rc=0
+	for m in $(API_MODULES); do
+		[ -d "$$m" ] || continue
+		echo "==> apicheck ($$m)"
+		(cd "$$m" && $(APICHECK) -check "$(CURDIR)/api/$${m//\//_}.txt" ./...) || rc=1
+	done
+	exit $$rc
+
+tools: $(STATICCHECK) $(GOVULNCHECK) $(APICHECK) ## Install the pinned lint tools into .bin/
 
 $(STATICCHECK):
 	@echo "==> installing staticcheck $(STATICCHECK_VERSION) into .bin/"

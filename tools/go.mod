@@ -1,0 +1,3 @@
+module github.com/entraguard/entraguard/tools
+
+go 1.26.0
