@@ -47,7 +47,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path './.git/*' -not -path './.bin/*' -not -path './tmp/*' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
-.PHONY: help test lint fmt fmt-check vet staticcheck vulncheck api api-check tools bench fuzz fuzz-ci \
+.PHONY: help test lint fmt fmt-check vet staticcheck vulncheck api api-check release-check tools bench fuzz fuzz-ci \
 	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
 help: ## List the targets
@@ -96,7 +96,7 @@ test: check-modules ## go test -race -count=1 ./... in every module; all run, fa
 # ---------------------------------------------------------------------------
 # lint
 
-lint: check-modules fmt-check vet staticcheck vulncheck api-check ## gofmt check, go vet, staticcheck, govulncheck (every module), API gate
+lint: check-modules fmt-check vet staticcheck vulncheck api-check release-check ## gofmt check, go vet, staticcheck, govulncheck (every module), API gate, release tags
 	@echo "lint: ok"
 
 fmt: ## Rewrite unformatted Go files with gofmt
@@ -158,6 +158,9 @@ api-check: $(APICHECK) ## Fail when a library module's exported API differs from
 		(cd "$$m" && $(APICHECK) -check "$(CURDIR)/api/$${m//\//_}.txt" ./...) || rc=1
 	done
 	exit $$rc
+
+release-check: ## Show that the go command accepts every module's planned first tag (VERSION=v0.1.0)
+	@bash tools/release-check.sh $(or $(VERSION),v0.1.0)
 
 tools: $(STATICCHECK) $(GOVULNCHECK) $(APICHECK) ## Install the pinned lint tools into .bin/
 
