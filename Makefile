@@ -179,33 +179,30 @@ $(GOVULNCHECK):
 
 bench: ## Benchmarks (-benchmem) in core and bench; BENCH=regexp, BENCHFLAGS=...
 	@for d in $(BENCH_DIRS); do
-		[ -f "$$d/go.mod" ] || continue
 		echo "==> go test -run '^$$' -bench '$(BENCH)' -benchmem ./... ($$d)"
-		# A module not (yet) in go.work runs on its own go.mod.
-		case " $(MODULES) " in *" ./$$d "*|*" $$d "*) gowork= ;; *) gowork=off ;; esac
-		(cd "$$d" && if [ -n "$$gowork" ]; then export GOWORK=off; fi && go test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCHFLAGS) ./...)
+		(cd "$$d" && go test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCHFLAGS) ./...)
 	done
 
 # -fuzzminimizetime 200x: Go's shrinking is quadratic in input size, and
 # certificate-sized inputs (FuzzX5C) would spend a short run shrinking.
-fuzz: ## Run each fuzz target in core for FUZZTIME (default 30s)
-	@roots=(); for r in $(FUZZ_ROOTS); do [ -d "$$r" ] && roots+=("$$r"); done
-	targets=()
-	if [ "$${#roots[@]}" -gt 0 ]; then
-		while IFS= read -r f; do
-			for name in $$(sed -nE 's/^func (Fuzz[[:alnum:]_]*)\([[:space:]]*[[:alnum:]_]+[[:space:]]+\*testing\.F[[:space:]]*\).*/\1/p' "$$f"); do
-				targets+=("$$(dirname "$$f") $$name")
-			done
-		done < <(grep -rlE --include='*_test.go' --exclude-dir=testdata --exclude-dir=vendor '^func Fuzz' "$${roots[@]}" | sort)
-	fi
+fuzz: ## Run each fuzz target in FUZZ_ROOTS for FUZZTIME (default 30s)
+	@targets=()
+	for r in $(FUZZ_ROOTS); do
+		# go test -list names the fuzz targets of each package, as go sees them.
+		while IFS=' ' read -r dir name; do
+			targets+=("$$dir $$name")
+		done < <(cd "$$r" && go list -f '{{.Dir}}' ./... | while read -r pkg; do
+			(cd "$$pkg" && go test -list '^Fuzz' . | grep '^Fuzz' | sed "s|^|$$pkg |") || exit 1
+		done)
+	done
 	if [ "$${#targets[@]}" -eq 0 ]; then
-		echo "fuzz: no fuzz targets found in $(FUZZ_ROOTS)"
-		exit 0
+		echo "fuzz: no fuzz targets found in $(FUZZ_ROOTS)" >&2
+		exit 1
 	fi
 	passed=0; rc=0
 	for t in "$${targets[@]}"; do
 		dir=$${t% *}; name=$${t#* }
-		echo "==> go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZTIME) ($$dir)"
+		echo "==> go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZTIME) ($${dir#$(CURDIR)/})"
 		(cd "$$dir" && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x .) || { rc=$$?; echo "fuzz FAILED: $$name in $$dir"; break; }
 		passed=$$((passed + 1))
 	done
@@ -218,17 +215,13 @@ fuzz-ci: ## fuzz with FUZZTIME_CI (10s) per target, as CI runs it
 # ---------------------------------------------------------------------------
 # examples
 
-# run-example NAME: build ./examples/NAME into .bin/ and exec it, or say it
-# is not there yet. exec, not `go run`: the program is then make's own child,
-# so Ctrl-C or `kill` of make (which passes SIGTERM on to its children)
-# stops the program too, instead of leaving it serving.
+# run-example NAME: build ./examples/NAME into .bin/ and exec it. exec, not
+# `go run`: the program is then make's own child, so Ctrl-C or `kill` of make
+# (which passes SIGTERM on to its children) stops the program too, instead of
+# leaving it serving.
 define run-example
-	@if compgen -G 'examples/$(1)/*.go' >/dev/null; then
-		go build -o "$(BIN)/example-$(1)" ./examples/$(1)
-		exec "$(BIN)/example-$(1)"
-	else
-		echo "make: examples/$(1) does not exist yet, nothing to run (placeholder)."
-	fi
+	@go build -o "$(BIN)/example-$(1)" ./examples/$(1)
+	exec "$(BIN)/example-$(1)"
 endef
 
 run: run-gin ## Start the Gin example (demo mode unless ENTRA_TENANT_ID is set)
@@ -256,11 +249,7 @@ emulator: ## Run the local Entra emulator on TLS (entraguard emulator -tls; ARGS
 	exec "$(BIN)/entraguard" emulator -tls $(ARGS)
 
 loadtest: ## Run scripts/loadtest.sh (loopback only)
-	@if [ -f scripts/loadtest.sh ]; then
-		bash scripts/loadtest.sh
-	else
-		echo "make: scripts/loadtest.sh does not exist yet, nothing to run (placeholder)."
-	fi
+	@bash scripts/loadtest.sh
 
 # ---------------------------------------------------------------------------
 # housekeeping
