@@ -396,3 +396,14 @@ func TestWithMTLSBindingPanics(t *testing.T) {
 		})
 	}
 }
+
+// The net/http middleware passes the adapters' shared mTLS suite.
+func TestMTLSBindingConformance(t *testing.T) {
+	entratest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
+		ts := httptest.NewUnstartedServer(entratest.ReferenceAPI(t, v, opts...))
+		ts.TLS = cfg
+		ts.StartTLS()
+		t.Cleanup(ts.Close)
+		return ts.URL
+	})
+}
