@@ -320,6 +320,10 @@ func escapedPEMCert(v string) ([]byte, string) {
 	if err != nil {
 		return nil, "its URL escapes are invalid"
 	}
+	if !strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "-----BEGIN ") {
+		// pem.Decode would skip whatever comes first.
+		return nil, "it does not start with a PEM block"
+	}
 	block, rest := pem.Decode([]byte(s))
 	if block == nil {
 		return nil, "it holds no PEM block"

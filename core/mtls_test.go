@@ -232,6 +232,7 @@ func TestMTLSBindingProxyHeaders(t *testing.T) {
 		{"PEM: two headers", pemAPI, http.Header{"Ssl-Client-Cert": {alicePEM, alicePEM}}, 401},
 		{"PEM: alice then mallory in one value", pemAPI, http.Header{"Ssl-Client-Cert": {alicePEM + escapedPEM(f.mallory)}}, 401},
 		{"PEM: not escaped (newlines cut)", pemAPI, http.Header{"Ssl-Client-Cert": {strings.ReplaceAll(rawPEM, "\n", " ")}}, 401},
+		{"PEM: text before the block", pemAPI, http.Header{"Ssl-Client-Cert": {"x%0A" + alicePEM}}, 401},
 		{"PEM: bad escape", pemAPI, http.Header{"Ssl-Client-Cert": {"%zz" + alicePEM}}, 401},
 		{"PEM: a key, not a certificate", pemAPI, http.Header{"Ssl-Client-Cert": {strings.ReplaceAll(alicePEM, "CERTIFICATE", "PUBLIC%20KEY")}}, 401},
 		{"PEM: certificate bytes that do not parse", pemAPI, http.Header{"Ssl-Client-Cert": {url.PathEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")})))}}, 401},
