@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"net/http"
@@ -43,6 +44,12 @@ const (
 	// holds the client's certificate only. Default header:
 	// X-Forwarded-Client-Cert.
 	CertHeaderXFCC
+	// CertHeaderBase64DER: the certificate's DER in standard base64,
+	// optionally URL-escaped, without PEM lines: Caddy's
+	// {http.request.tls.client.certificate_der_base64} (header_up
+	// Ssl-Client-Cert …) and Traefik's X-Forwarded-Tls-Client-Cert
+	// (passTLSClientCert with pem: true). Default header: Ssl-Client-Cert.
+	CertHeaderBase64DER
 )
 
 // MTLSBinding configures [WithMTLSBinding].
@@ -111,12 +118,12 @@ func WithMTLSBinding(b MTLSBinding) Option {
 	switch b.CertHeaderFormat {
 	case CertHeaderNone:
 		if len(mb.prefixes) > 0 {
-			panic("entra: MTLSBinding.TrustedProxies is set without CertHeaderFormat: say how the proxies forward the client certificate (CertHeaderEscapedPEM for nginx, CertHeaderXFCC for Envoy)")
+			panic("entra: MTLSBinding.TrustedProxies is set without CertHeaderFormat: say how the proxies forward the client certificate (CertHeaderEscapedPEM for nginx, CertHeaderXFCC for Envoy, CertHeaderBase64DER for Caddy and Traefik)")
 		}
 		if b.CertHeader != "" {
 			panic("entra: MTLSBinding.CertHeader is set without TrustedProxies and CertHeaderFormat: a certificate header is read only from trusted proxies")
 		}
-	case CertHeaderEscapedPEM, CertHeaderXFCC:
+	case CertHeaderEscapedPEM, CertHeaderXFCC, CertHeaderBase64DER:
 		if len(mb.prefixes) == 0 {
 			panic("entra: MTLSBinding.CertHeaderFormat is set without TrustedProxies: list the addresses of the proxies that set the header, or the header of any client would be believed")
 		}
@@ -305,6 +312,13 @@ func (b *mtlsBinding) forwarded(req Request) ([sha256.Size]byte, *Error) {
 	if b.format == CertHeaderXFCC {
 		return xfccThumbprint(v, b.header)
 	}
+	if b.format == CertHeaderBase64DER {
+		der, err := base64DERCert(v)
+		if err != "" {
+			return none, bindingError("the " + b.header + " header is not a base64 DER certificate: " + err)
+		}
+		return sha256.Sum256(der), nil
+	}
 	der, err := escapedPEMCert(v)
 	if err != "" {
 		return none, bindingError("the " + b.header + " header is not a URL-escaped PEM certificate: " + err)
@@ -344,6 +358,26 @@ func escapedPEMCert(v string) ([]byte, string) {
 		return nil, "it is not an X.509 certificate"
 	}
 	return block.Bytes, ""
+}
+
+// base64DERCert decodes a certificate's DER in standard base64 (padded),
+// URL-escaped or not, which must parse as one X.509 certificate.
+func base64DERCert(v string) ([]byte, string) {
+	s, err := url.PathUnescape(v)
+	if err != nil {
+		return nil, "its URL escapes are invalid"
+	}
+	der, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, "it is not standard base64"
+	}
+	if len(der) > maxCertDER {
+		return nil, "the certificate is larger than " + strconv.Itoa(maxCertDER) + " bytes"
+	}
+	if _, err := x509.ParseCertificate(der); err != nil {
+		return nil, "it is not an X.509 certificate"
+	}
+	return der, ""
 }
 
 // xfccThumbprint reads the thumbprint from Envoy's X-Forwarded-Client-Cert:

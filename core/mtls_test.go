@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"io"
@@ -212,6 +213,8 @@ func TestMTLSBindingProxyHeaders(t *testing.T) {
 	f := newMTLSFixture(t)
 	pemAPI := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.0/24"}, CertHeaderFormat: entra.CertHeaderEscapedPEM}))(http.HandlerFunc(okHandler))
 	customAPI := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.1"}, CertHeaderFormat: entra.CertHeaderEscapedPEM, CertHeader: "x-client-cert"}))(http.HandlerFunc(okHandler))
+	derAPI := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.1"}, CertHeaderFormat: entra.CertHeaderBase64DER}))(http.HandlerFunc(okHandler))
+	aliceDER := base64.StdEncoding.EncodeToString(f.alice.Leaf.Raw)
 	xfccAPI := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.1"}, CertHeaderFormat: entra.CertHeaderXFCC}))(http.HandlerFunc(okHandler))
 	alicePEM := escapedPEM(f.alice)
 	nginxPEM := strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(alicePEM)
@@ -240,6 +243,13 @@ func TestMTLSBindingProxyHeaders(t *testing.T) {
 		{"PEM: hex hash in a PEM header", pemAPI, http.Header{"Ssl-Client-Cert": {aliceHash}}, 401},
 		{"PEM: the default header name is not read under a custom name", customAPI, http.Header{"Ssl-Client-Cert": {alicePEM}}, 401},
 		{"PEM: custom header name", customAPI, http.Header{"X-Client-Cert": {alicePEM}}, 200},
+		{"DER: alice", derAPI, http.Header{"Ssl-Client-Cert": {aliceDER}}, 200},
+		{"DER: alice, URL-escaped as Traefik does", derAPI, http.Header{"Ssl-Client-Cert": {url.QueryEscape(aliceDER)}}, 200},
+		{"DER: mallory", derAPI, http.Header{"Ssl-Client-Cert": {base64.StdEncoding.EncodeToString(f.mallory.Leaf.Raw)}}, 401},
+		{"DER: base64url", derAPI, http.Header{"Ssl-Client-Cert": {base64.RawURLEncoding.EncodeToString(f.alice.Leaf.Raw)}}, 401},
+		{"DER: PEM given", derAPI, http.Header{"Ssl-Client-Cert": {alicePEM}}, 401},
+		{"DER: bytes that do not parse", derAPI, http.Header{"Ssl-Client-Cert": {base64.StdEncoding.EncodeToString([]byte("not a certificate"))}}, 401},
+		{"DER: certificate with trailing bytes", derAPI, http.Header{"Ssl-Client-Cert": {base64.StdEncoding.EncodeToString(append(append([]byte{}, f.alice.Leaf.Raw...), 0))}}, 401},
 		{"XFCC: Hash", xfccAPI, http.Header{"X-Forwarded-Client-Cert": {by + ";Hash=" + aliceHash + `;Subject="CN=alice,O=x";URI=`}}, 200},
 		{"XFCC: Hash in upper case", xfccAPI, http.Header{"X-Forwarded-Client-Cert": {"Hash=" + strings.ToUpper(aliceHash)}}, 200},
 		{"XFCC: Cert", xfccAPI, http.Header{"X-Forwarded-Client-Cert": {by + ";Cert=\"" + alicePEM + "\""}}, 200},
