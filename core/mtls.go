@@ -67,7 +67,8 @@ type MTLSBinding struct {
 	// Required when TrustedProxies is set.
 	CertHeaderFormat CertHeaderFormat
 	// CertHeader names the header the trusted proxies set. Default: the
-	// format's (Ssl-Client-Cert, X-Forwarded-Client-Cert). The proxies
+	// format's (X-Forwarded-Client-Cert for CertHeaderXFCC, otherwise
+	// Ssl-Client-Cert). The proxies
 	// must overwrite it on every request, never pass a client's on.
 	CertHeader string
 }
@@ -107,6 +108,10 @@ func WithMTLSBinding(b MTLSBinding) Option {
 	for _, s := range b.TrustedProxies {
 		s = strings.TrimSpace(s)
 		if p, err := netip.ParsePrefix(s); err == nil {
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				// Peers are compared unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			mb.prefixes = append(mb.prefixes, p.Masked())
 		} else if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
 			a = a.Unmap()

@@ -295,7 +295,7 @@ func TestMTLSBindingProxyHeaders(t *testing.T) {
 // a peer address that is not an IP is never trusted.
 func TestMTLSBindingPeerAddresses(t *testing.T) {
 	f := newMTLSFixture(t)
-	h := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.1", "2001:db8::/32"}, CertHeaderFormat: entra.CertHeaderEscapedPEM}))(http.HandlerFunc(okHandler))
+	h := entra.Middleware(f.v, entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"192.0.2.1", "2001:db8::/32", "::ffff:198.51.100.0/120"}, CertHeaderFormat: entra.CertHeaderEscapedPEM}))(http.HandlerFunc(okHandler))
 	aliceTLS := &tls.ConnectionState{PeerCertificates: nil}
 	aliceTLS.PeerCertificates = append(aliceTLS.PeerCertificates, f.alice.Leaf)
 	tests := []struct {
@@ -308,6 +308,8 @@ func TestMTLSBindingPeerAddresses(t *testing.T) {
 		{"trusted IPv4 proxy with the header", "192.0.2.1:443", nil, escapedPEM(f.alice), 200},
 		{"trusted IPv6 proxy with the header", "[2001:db8::7]:443", nil, escapedPEM(f.alice), 200},
 		{"IPv4-mapped IPv6 form of the trusted proxy", "[::ffff:192.0.2.1]:443", nil, escapedPEM(f.alice), 200},
+		{"IPv4 peer in a trusted IPv4-mapped prefix", "198.51.100.9:443", nil, escapedPEM(f.alice), 200},
+		{"IPv4 peer outside the IPv4-mapped prefix", "198.51.101.9:443", nil, escapedPEM(f.alice), 401},
 		{"trusted proxy with alice's TLS certificate but no header", "192.0.2.1:443", aliceTLS, "", 401},
 		{"untrusted peer with alice's TLS certificate", "192.0.2.2:443", aliceTLS, "", 200},
 		{"untrusted peer with mallory's header and alice's TLS certificate", "192.0.2.2:443", aliceTLS, escapedPEM(f.mallory), 200},
