@@ -51,6 +51,8 @@ type Claims struct {
 	expires, notBefore, issuedAt time.Time
 
 	rev revKeys // hashes for the revocation check (revoke.go)
+
+	cnf *confirmation // cnf of a bound token, or nil: pop.go
 }
 
 // numericDate limits: a NumericDate outside [0, year 10000) is refused as
@@ -122,6 +124,8 @@ func parseClaims(payload string) (*Claims, error) {
 		case "nonce":
 			c.nonce, err = r.str()
 			c.hasNonce = true
+		case "cnf":
+			c.cnf, err = readConfirmation(&r)
 		case "uti":
 			c.uti, err = r.str()
 		case "jti":

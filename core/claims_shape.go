@@ -29,7 +29,7 @@ var decidedClaims = func() map[string]struct{} {
 		"idtyp", "ver", "idp", "nonce", "uti", "scp", "roles", "groups", "wids",
 		"acct", "xms_cc", "hasgroups", "_claim_names", "tfp", "acr",
 		"xms_act_fct", "xms_sub_fct", "xms_tnt_fct", "xms_idrel", "xms_par_app_azp",
-		legacyTenantClaim,
+		legacyTenantClaim, "cnf",
 	} {
 		m[n] = struct{}{}
 	}

@@ -39,4 +39,6 @@ var codeFixes = map[Code]string{
 	CodeKeysUnavailable:        "let the API reach the authority's metadata and key endpoints (network, proxy, AuthorityHost); it retries on its own (503: docs/troubleshooting.md#503-keys_unavailable)",
 	CodeRevoked:                "the caller signs in again / gets a new token (it passes a past cut-off); an operator lifts the entry. Which entry: the error's cause, *entra.RevokedError (Kind, Key, Reason); entrarevoke list. docs/revocation.md",
 	CodeRevocationsUnavailable: "fix the path to Redis; mirror.Ready() and mirror.Stats().LastError say why. It heals by itself. staleness: docs/revocation.md#when-redis-is-unreachable-the-staleness-choice",
+	CodeTokenBound:             "the client sends the bound token as Authorization: MTLS_POP <token> over TLS with its certificate, and the API opts in with WithMTLSBinding; or the client requests a Bearer token (bound tokens: docs/bound-tokens.md)",
+	CodeTokenBindingInvalid:    "the client presents, on the TLS connection (or through a trusted proxy's header), the certificate the token was issued for; check the proxy settings (bound tokens: docs/bound-tokens.md#troubleshooting)",
 }

@@ -64,6 +64,7 @@ func TestCodeFixEveryCode(t *testing.T) {
 		entra.CodeGroupsOverage, entra.CodeInsufficientClaims, entra.CodeKeysUnavailable,
 		entra.CodeObjectIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlow, entra.CodeAgentNotAllowed,
 		entra.CodeRevoked, entra.CodeRevocationsUnavailable,
+		entra.CodeTokenBound, entra.CodeTokenBindingInvalid,
 	} {
 		if c.Fix() == "" {
 			t.Errorf("Code %q has no Fix", c)

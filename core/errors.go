@@ -51,6 +51,15 @@ const (
 	// CodeAgentNotAllowed: the token is a Microsoft Entra Agent ID agent's
 	// and the route or API refuses agents (DenyAgents, RefuseAgents).
 	CodeAgentNotAllowed Code = "agent_not_allowed"
+
+	// CodeTokenBound: the token is bound to a certificate or key (it has a
+	// cnf claim) and was presented as a bearer token, or with MTLS_POP to
+	// an API that does not verify the binding; see WithMTLSBinding.
+	CodeTokenBound Code = "token_bound"
+	// CodeTokenBindingInvalid: a token presented with MTLS_POP is not bound
+	// to the client certificate of the request (no certificate, another
+	// certificate, or a token without cnf x5t#S256).
+	CodeTokenBindingInvalid Code = "token_binding_invalid"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
@@ -82,6 +91,9 @@ var (
 	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
 	ErrUserFlow           = &Error{Code: CodeUserFlow}
 	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
+
+	ErrTokenBound          = &Error{Code: CodeTokenBound}
+	ErrTokenBindingInvalid = &Error{Code: CodeTokenBindingInvalid}
 
 	ErrRevoked                = &Error{Code: CodeRevoked}
 	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}

@@ -30,6 +30,7 @@ type options struct {
 	onAuthenticated    func(context.Context, *Claims)
 	onRejected         func(context.Context, *Error)
 	logger             *slog.Logger
+	mtls               *mtlsBinding // WithMTLSBinding: mtls.go
 }
 
 func defaultOptions() options {
@@ -203,6 +204,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 		return ctx, a.reject(ctx, xerr)
 	}
 	if token == "" {
+		if ctx, resp, ok := a.authenticatePoP(ctx, req); ok {
+			return ctx, resp
+		}
 		if a.o.optional {
 			// No claims, but guards downstream answer with these options.
 			return newContext(ctx, nil, a), nil

@@ -147,6 +147,8 @@ func statusOf(c Code) (int, string) {
 		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions,
 		CodeObjectIDMissing, CodeIDTokenNotAccepted, CodeUserFlow, CodeRevoked:
 		return http.StatusUnauthorized, "invalid_token"
+	case CodeTokenBound, CodeTokenBindingInvalid:
+		return http.StatusUnauthorized, "invalid_token"
 	case CodeInsufficientClaims:
 		return http.StatusUnauthorized, "insufficient_claims"
 	case CodeForbidden, CodeGroupsOverage, CodeAgentNotAllowed:

@@ -154,7 +154,17 @@ func (v *Validator) AuthorizationURL() string {
 // carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks: an ID token
 // of this app validates. Callers outside HTTP middleware that want the
 // middleware's decision use [Authenticator.AuthenticateToken].
+//
+// A token bound to a certificate or key (a cnf claim: Entra's mTLS
+// proof-of-possession tokens) is refused with [CodeTokenBound]: Validate
+// has no proof that its caller holds the key. See [WithMTLSBinding].
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	return v.validateToken(ctx, token, false)
+}
+
+// validateToken is Validate; with bound, a token bound to a key (cnf) is
+// not refused, for a caller that verifies the binding itself.
+func (v *Validator) validateToken(ctx context.Context, token string, bound bool) (*Claims, error) {
 	if token == "" {
 		err := newError(CodeTokenMissing, "no token was presented")
 		if v.s.observer != nil {
@@ -176,6 +186,9 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 			now := v.cacheNow()
 			if c := v.cache.get(token, now, gen); c != nil {
 				err := v.revokedAt(c, now)
+				if err == nil && c.cnf != nil && !bound {
+					err = boundAsBearer()
+				}
 				if v.s.observer != nil {
 					v.observeValidation(ctx, c, err, CacheHit)
 				}
@@ -196,6 +209,9 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	// the cache, without a signature check.
 	if err == nil {
 		err = v.revoked(c, now)
+	}
+	if err == nil && c.cnf != nil && !bound {
+		err = boundAsBearer()
 	}
 	if v.s.observer != nil {
 		cr := CacheOff
@@ -244,7 +260,7 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	}
 	now := v.cacheNow()
 	c := v.cache.getBytes(token, now, snap.gen)
-	if c != nil && v.revokedAt(c, now) != nil {
+	if c != nil && (c.cnf != nil || v.revokedAt(c, now) != nil) {
 		return nil // Validate gives the refusal
 	}
 	return c

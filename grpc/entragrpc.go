@@ -68,6 +68,9 @@ func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Gu
 // status error to answer with after setting the trailers through setTrailer.
 func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
+	if g.a.VerifiesCertificateBinding() {
+		ctx = withPeer(ctx) // mtls.go
+	}
 	ctx, st := g.a.AuthenticateRPC(ctx, method, md, g.rules)
 	if st == nil {
 		return ctx, nil

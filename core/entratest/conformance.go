@@ -143,7 +143,22 @@ var conformanceCases = []conformanceCase{
 	{name: "tid beside TID", method: "GET", path: "/api/me", auth: func(s *Server) []string {
 		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"TID": "00000000-0000-0000-0000-000000000001"}}))
 	}, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
+	// Tokens bound to a certificate (cnf x5t#S256, Entra's mTLS
+	// proof-of-possession tokens): never accepted as bearer tokens.
+	{name: "token bound to a certificate, as Bearer", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}}))
+	}, status: 401, errCode: "token_bound", challenge: `error="invalid_token", error_description="the token is bound to a client certificate`},
+	{name: "token bound to a certificate, as MTLS_POP to an API that does not verify bindings", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return []string{"MTLS_POP " + s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}})}
+	}, status: 401, errCode: "token_bound", challenge: `error="invalid_token"`},
+	{name: "token with a cnf that cannot be read", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": "not a thumbprint"}}}))
+	}, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
 }
+
+// conformanceThumbprint is an x5t#S256 (base64url SHA-256) of no
+// certificate in particular.
+const conformanceThumbprint = "bwcK0esc1RyjFIbpA4ZAbbHPqpYZYQr2V2drMjmw6Vs"
 
 // securityHeaders are compared between the API under test and the reference.
 var securityHeaders = []string{"Www-Authenticate", "Retry-After", "Cache-Control"}

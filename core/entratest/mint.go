@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -126,6 +127,12 @@ type Token struct {
 	// [Server.AddAppKey], [Server.RemoveKey]). Default: the current key,
 	// [Server.CurrentKeyID]. Mint panics if the server holds no such key.
 	KeyID string
+
+	// BoundCertificate binds the token to this client certificate, as
+	// Entra's mTLS proof-of-possession tokens (token_type mtls_pop) are:
+	// the payload carries cnf {"x5t#S256": entra.CertificateThumbprint(cert)}.
+	// Default: nil, an unbound (bearer) token.
+	BoundCertificate *x509.Certificate
 }
 
 // Token lifetimes of Mint's defaults.
@@ -241,6 +248,9 @@ func (s *Server) Mint(t Token) string {
 		c["groups"] = slices.Clone(t.Groups)
 	}
 	s.addAgentClaims(t, v1, c)
+	if t.BoundCertificate != nil {
+		c["cnf"] = map[string]any{"x5t#S256": entra.CertificateThumbprint(t.BoundCertificate)}
+	}
 	merge(c, t.Claims)
 
 	h := map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid}
