@@ -59,10 +59,12 @@ const (
 //
 // A Config is read once by [NewValidator]; changing it afterwards has no effect.
 type Config struct {
-	// TenantID is the directory whose tokens are accepted: a tenant GUID or a
-	// verified domain for a single-tenant API, or "organizations" or "common"
-	// for a multi-tenant API, whose issuer is then matched against each
-	// token's own tid (restrict tenants with AllowedTenants). Required.
+	// TenantID is the directory whose tokens are accepted: a tenant GUID
+	// (8-4-4-4-12, without braces) or a verified domain name such as
+	// "contoso.onmicrosoft.com" for a single-tenant API, or "organizations"
+	// or "common" for a multi-tenant API, whose issuer is then matched
+	// against each token's own tid (restrict tenants with AllowedTenants).
+	// NewValidator refuses any other form. Required.
 	TenantID string
 
 	// ClientID is the API's application (client) ID. Tokens whose audience is
@@ -365,6 +367,9 @@ func (c Config) settings() (*settings, error) {
 	if strings.ContainsAny(s.tenant, "/?#% ") {
 		return nil, configError("Config.TenantID %q is not a tenant ID or domain: use the directory (tenant) ID GUID, a verified domain, or %q", s.tenant, TenantOrganizations)
 	}
+	if err := checkTenantID(s.tenant); err != nil {
+		return nil, err
+	}
 	if s.clientID == "" {
 		return nil, configError("Config.ClientID is empty: set it to the API's application (client) ID (%s)", EnvClientID)
 	}
@@ -535,6 +540,89 @@ func (c Config) settings() (*settings, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkTenantID refuses a TenantID that cannot name a directory, before any
+// fetch: the authority would answer every metadata request 400, and the
+// mistake would show only as failed refreshes. A tenant is a GUID in its
+// 8-4-4-4-12 form, a verified domain name (contoso.onmicrosoft.com,
+// contoso.com), or one of organizations, common and consumers.
+func checkTenantID(t string) error {
+	switch strings.ToLower(t) {
+	case TenantOrganizations, TenantCommon, TenantConsumers:
+		return nil
+	}
+	if guid.Is(t) {
+		return nil
+	}
+	const fix = "use the directory (tenant) ID, a GUID such as \"72f988bf-86f1-41af-91ab-2d7cd011db47\" (Overview page of Microsoft Entra ID in the Azure portal), a verified domain such as \"contoso.onmicrosoft.com\", or \"organizations\" or \"common\" for a multi-tenant API"
+	if inner, ok := strings.CutPrefix(t, "{"); ok {
+		if inner, ok = strings.CutSuffix(inner, "}"); ok && guid.Is(inner) {
+			return configError("Config.TenantID %q is a GUID in braces: write it without them, %q (%s)", t, inner, EnvTenantID)
+		}
+	}
+	if isHex(t) && len(t) == 32 {
+		g := t[:8] + "-" + t[8:12] + "-" + t[12:16] + "-" + t[16:20] + "-" + t[20:]
+		return configError("Config.TenantID %q is a GUID without its hyphens: write it in the 8-4-4-4-12 form, %q (%s)", t, g, EnvTenantID)
+	}
+	if isHex(strings.ReplaceAll(t, "-", "")) {
+		return configError("Config.TenantID %q is not a GUID: a tenant ID has 32 hexadecimal digits in the 8-4-4-4-12 form (36 characters), this one has %d characters; copy it again, or %s", t, len(t), fix)
+	}
+	if !strings.Contains(t, ".") {
+		return configError("Config.TenantID %q is neither a tenant ID nor a domain: %s (%s)", t, fix, EnvTenantID)
+	}
+	if !isDomainName(t) {
+		return configError("Config.TenantID %q is not a domain name: %s (%s)", t, fix, EnvTenantID)
+	}
+	return nil
+}
+
+// isHex reports whether s is a non-empty string of hexadecimal digits.
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDomainName reports whether s is a DNS name of at least two labels,
+// each of 1 to 63 letters, digits and inner hyphens, whose last label is
+// not all digits (an IP address is no tenant).
+func isDomainName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-') {
+				return false
+			}
+		}
+	}
+	return !isDigits(labels[len(labels)-1])
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // tenantInURL returns the first path segment of an authority URL given as
