@@ -68,14 +68,16 @@ type Config struct {
 	TenantID string
 
 	// ClientID is the API's application (client) ID. Tokens whose audience is
-	// ClientID or "api://"+ClientID are accepted. Required.
+	// ClientID or "api://"+ClientID are accepted; a GUID is compared
+	// case-insensitively, as GUIDs are. Required.
 	ClientID string
 
 	// Audiences are further accepted audiences, typically a custom App ID URI
 	// such as "api://contoso-orders" or "https://api.contoso.com". Matching is
 	// exact and case-sensitive, except that a URI is accepted with and
 	// without a trailing slash (v1 tokens carry the App ID URI as it was
-	// registered). Optional. Default: none.
+	// registered), and that a GUID, alone or as "api://{GUID}", is compared
+	// case-insensitively, as ClientID is. Optional. Default: none.
 	Audiences []string
 
 	// AllowedTenants restricts a multi-tenant API to these tenant GUIDs (the
@@ -376,6 +378,10 @@ func (c Config) settings() (*settings, error) {
 	if strings.Contains(s.clientID, "://") || strings.ContainsAny(s.clientID, "/ ") {
 		return nil, configError("Config.ClientID %q is not an application (client) ID: set ClientID to the API's application ID GUID (Overview page of its app registration); an App ID URI such as \"api://...\" is accepted as an audience already when it is api://<ClientID>, and any other goes in Config.Audiences", s.clientID)
 	}
+	if guid.Is(s.clientID) {
+		// GUIDs are case-insensitive, and Entra writes them in lower case.
+		s.clientID = strings.ToLower(s.clientID)
+	}
 	switch strings.ToLower(s.tenant) {
 	case TenantOrganizations, TenantCommon:
 		s.tenant = strings.ToLower(s.tenant)
@@ -388,6 +394,11 @@ func (c Config) settings() (*settings, error) {
 	for _, a := range c.Audiences {
 		if a = strings.TrimSpace(a); a == "" {
 			return nil, configError("Config.Audiences has an empty entry")
+		}
+		if guid.Is(a) {
+			a = strings.ToLower(a)
+		} else if rest, ok := cutPrefixFold(a, "api://"); ok && guid.Is(strings.TrimSuffix(rest, "/")) {
+			a = "api://" + strings.ToLower(rest)
 		}
 		// An App ID URI is written with or without a trailing slash, and
 		// v1 tokens carry it as registered: accept both spellings.
@@ -655,6 +666,46 @@ func pathNamesTenant(p string) bool {
 		}
 	}
 	return false
+}
+
+// cutPrefixFold is strings.CutPrefix with prefix matched case-insensitively
+// (prefix is ASCII lower case).
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !asciiEqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// asciiEqualFold reports whether a and b are equal but for the case of
+// ASCII letters. Unlike strings.EqualFold, it maps no other character
+// (such as the Kelvin sign) to an ASCII letter.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// guidAudience reports whether a is an audience that names an application
+// by its GUID ("{guid}" or "api://{guid}"), compared case-insensitively.
+func guidAudience(a string) bool {
+	if rest, ok := cutPrefixFold(a, "api://"); ok {
+		a = strings.TrimSuffix(rest, "/")
+	}
+	return guid.Is(a)
 }
 
 // audienceForms returns a with its trailing-slash twin when a is a URI

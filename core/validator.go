@@ -510,6 +510,18 @@ func (v *Validator) audienceOK(aud []string) bool {
 			}
 		}
 	}
+	// GUIDs are case-insensitive: an audience that names the application
+	// by its GUID matches in any case (the accepted ones are in lower case).
+	for _, a := range aud {
+		if !guidAudience(a) {
+			continue
+		}
+		for _, ok := range v.s.audiences {
+			if asciiEqualFold(a, ok) {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -522,6 +534,13 @@ func (v *Validator) audienceError(c *Claims) error {
 	for _, a := range c.audience {
 		if a == graphAppID || strings.HasPrefix(a, "https://graph.microsoft.") {
 			return newError(CodeAudience, "token is for Microsoft Graph, not for this API: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
+		}
+	}
+	for _, a := range c.audience {
+		for _, ok := range v.s.audiences {
+			if asciiEqualFold(a, ok) {
+				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: App ID URIs are compared exactly; write the audience in Config.Audiences as the token carries it (the App ID URI as registered)")
+			}
 		}
 	}
 	return newError(CodeAudience, "token audience "+quote(strings.Join(c.audience, " "))+" is not accepted by this API; accepted: "+strings.Join(v.s.audiences, ", "))
