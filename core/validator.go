@@ -142,18 +142,21 @@ func (v *Validator) AuthorizationURL() string {
 	return ""
 }
 
-// Validate checks token (the compact JWS, without "Bearer ") and returns its
-// claims. Checks run cheapest first: size, structure, header and algorithm,
-// key, signature, then exp, nbf, issuer, tenant, signing-key issuer,
-// audience and version. Every failure is an *Error; see the Code constants.
+// Validate checks a token's signature and claims only, applying no policy:
+// an ID token of this app, or a token that carries neither scp nor roles,
+// passes it; to decide whether a request may pass, use [Middleware] (or a
+// framework adapter) or [Authenticator.AuthenticateToken].
+//
+// token is the compact JWS, without "Bearer "; Validate returns its claims.
+// Checks run cheapest first: size, structure, header and algorithm, key,
+// signature, then exp, nbf, issuer, tenant, signing-key issuer, audience
+// and version. Every failure is an *Error; see the Code constants.
 //
 // Validate waits for keys only while a fetch is in flight and ctx allows;
 // it never waits for the refresh rate limit.
 //
 // Validate does not apply the middleware's default policy (a token must
-// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks: an ID token
-// of this app validates. Callers outside HTTP middleware that want the
-// middleware's decision use [Authenticator.AuthenticateToken].
+// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		err := newError(CodeTokenMissing, "no token was presented")
