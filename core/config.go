@@ -63,7 +63,8 @@ type Config struct {
 	// (8-4-4-4-12, without braces) or a verified domain name such as
 	// "contoso.onmicrosoft.com" for a single-tenant API, or "organizations"
 	// or "common" for a multi-tenant API, whose issuer is then matched
-	// against each token's own tid (restrict tenants with AllowedTenants).
+	// against each token's own tid (list the tenants in AllowedTenants, or
+	// set AnyTenant).
 	// NewValidator refuses any other form. Required.
 	TenantID string
 
@@ -81,9 +82,21 @@ type Config struct {
 	Audiences []string
 
 	// AllowedTenants restricts a multi-tenant API to these tenant GUIDs (the
-	// token's tid). Optional. Default: every tenant whose issuer matches. For a
+	// token's tid). A multi-tenant API (TenantID "organizations" or
+	// "common") must set it or AnyTenant: NewValidator refuses one that sets
+	// neither, as it would accept every Entra tenant in the world. For a
 	// single-tenant API the tenant is already fixed by TenantID.
+	// [ConfigFromEnv] reads ENTRA_ALLOWED_TENANTS (comma-separated; "*" sets
+	// AnyTenant instead).
 	AllowedTenants []string
+
+	// AnyTenant accepts tokens of every Entra tenant whose issuer matches,
+	// for a multi-tenant API (TenantID "organizations" or "common") open to
+	// any organization, such as a SaaS product that onboards tenants as they
+	// sign up; restrict who may do what with guards ([RequireTenant],
+	// app roles) or your own list of customers. It cannot be set with
+	// AllowedTenants, nor for a single tenant. Optional. Default: false.
+	AnyTenant bool
 
 	// AuthorityHost is the Entra authority, e.g. [AuthorityUSGovernment]
 	// ("https://login.microsoftonline.us/"), another national or sovereign
@@ -257,7 +270,7 @@ const (
 //	ENTRA_CLIENT_ID        ClientID        (fallback AZURE_CLIENT_ID)
 //	ENTRA_AUTHORITY_HOST   AuthorityHost   (fallback AZURE_AUTHORITY_HOST)
 //	ENTRA_AUDIENCES        Audiences       (comma-separated)
-//	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated)
+//	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated; "*": AnyTenant)
 //
 // The AZURE_ names are also what azidentity and the AKS workload identity
 // webhook use for the pod's own identity: a managed identity's client ID is
@@ -284,6 +297,12 @@ func ConfigFromEnv() Config {
 	c.AuthorityHost = get(EnvAuthorityHost, "AZURE_AUTHORITY_HOST")
 	c.Audiences = splitList(os.Getenv(EnvAudiences))
 	c.AllowedTenants = splitList(os.Getenv(EnvAllowedTenants))
+	if slices.Contains(c.AllowedTenants, "*") {
+		if len(c.AllowedTenants) > 1 {
+			c.envErr = configError("%s mixes \"*\" (any tenant) with tenant IDs: set it to \"*\" alone, or to the tenant GUIDs alone", EnvAllowedTenants)
+		}
+		c.AllowedTenants, c.AnyTenant = nil, true
+	}
 	if len(bad) > 0 {
 		c.envErr = configError("AZURE_FEDERATED_TOKEN_FILE is set, so the AZURE_ variables describe this workload's own identity (AKS workload identity), not the API whose tokens are checked: set %s to the API's values", strings.Join(bad, ", "))
 	}
@@ -361,7 +380,7 @@ func (c Config) settings() (*settings, error) {
 		if c.MetadataURL != "" {
 			return nil, configError("Config.TenantID is empty: with a MetadataURL (an Azure AD B2C user flow or another custom authority), set TenantID to that directory's tenant ID (the GUID in the token's tid claim, shown on the B2C tenant's overview page) (%s)", EnvTenantID)
 		}
-		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (%s)", TenantOrganizations, EnvTenantID)
+		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API, with AllowedTenants or AnyTenant (%s)", TenantOrganizations, EnvTenantID)
 	}
 	if strings.Contains(s.tenant, "://") {
 		return nil, configError("Config.TenantID %q is a URL: set TenantID to the tenant ID alone (the GUID or domain after the host, e.g. %q) and the host in AuthorityHost", s.tenant, tenantInURL(s.tenant))
@@ -413,11 +432,22 @@ func (c Config) settings() (*settings, error) {
 		s.allowedTenants = make(map[string]struct{}, len(c.AllowedTenants))
 		for _, t := range c.AllowedTenants {
 			t = strings.ToLower(strings.TrimSpace(t))
+			if t == "*" {
+				return nil, configError("Config.AllowedTenants entry \"*\" is not a tenant GUID: to accept any tenant, set Config.AnyTenant (ENTRA_ALLOWED_TENANTS=* does that) and leave AllowedTenants empty")
+			}
 			if !guid.Is(t) {
 				return nil, configError("Config.AllowedTenants entry %q is not a tenant GUID", t)
 			}
 			s.allowedTenants[t] = struct{}{}
 		}
+	}
+	switch {
+	case c.AnyTenant && s.allowedTenants != nil:
+		return nil, configError("Config.AnyTenant and Config.AllowedTenants are both set: list the tenants that may call this API in AllowedTenants, or accept any tenant with AnyTenant (%s=*)", EnvAllowedTenants)
+	case c.AnyTenant && !s.multiTenant:
+		return nil, configError("Config.AnyTenant is set, but TenantID %q is a single tenant: AnyTenant is for a multi-tenant API (TenantID %q or %q); remove it", s.tenant, TenantOrganizations, TenantCommon)
+	case s.multiTenant && !c.AnyTenant && s.allowedTenants == nil:
+		return nil, configError("Config.TenantID %q accepts tokens of every Entra tenant in the world, and neither Config.AllowedTenants nor Config.AnyTenant says that is meant: list the tenant GUIDs that may call this API in AllowedTenants (%s=<tid>,<tid>), or set AnyTenant (%s=*) to accept any tenant and decide per route (RequireTenant, app roles)", s.tenant, EnvAllowedTenants, EnvAllowedTenants)
 	}
 
 	host := strings.TrimSpace(c.AuthorityHost)

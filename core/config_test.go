@@ -10,6 +10,12 @@ import (
 	"github.com/entraguard/entraguard/core/entratest"
 )
 
+// anyTenant returns cfg, a multi-tenant configuration, accepting any tenant.
+func anyTenant(cfg entra.Config) entra.Config {
+	cfg.AnyTenant = true
+	return cfg
+}
+
 // A TenantID that cannot name a directory is refused at set-up, naming
 // TenantID and the form to use, instead of failing later as HTTP 400 from
 // the authority.
@@ -116,5 +122,101 @@ func TestGUIDAudienceCaseInsensitive(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %q does not say %q", name, err, tc.want)
 		}
+	}
+}
+
+// A multi-tenant validator accepts every Entra tenant in the world unless
+// told otherwise: NewValidator makes that an explicit choice, AllowedTenants
+// or AnyTenant, and says how to make it.
+func TestMultiTenantNeedsAllowedTenantsOrAnyTenant(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	const tenantC = "9e3a1f50-1c8b-4b5f-9f3c-2a7d4c1e8b90"
+	for _, tenant := range []string{entra.TenantOrganizations, entra.TenantCommon, "Organizations"} {
+		_, err := entra.NewValidator(srv.MultiTenantConfig(tenant))
+		if !errors.Is(err, entra.ErrConfig) {
+			t.Fatalf("%s without AllowedTenants or AnyTenant: got %v, want a config error", tenant, err)
+		}
+		for _, w := range []string{"Config.TenantID", "every Entra tenant", "Config.AllowedTenants", "Config.AnyTenant", "ENTRA_ALLOWED_TENANTS=*"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q does not say %s", err, w)
+			}
+		}
+	}
+
+	mistakes := map[string]struct {
+		edit func(*entra.Config)
+		want []string
+	}{
+		"both set":                     {func(c *entra.Config) { c.AnyTenant, c.AllowedTenants = true, []string{tenantA} }, []string{"Config.AnyTenant and Config.AllowedTenants are both set"}},
+		"* in AllowedTenants":          {func(c *entra.Config) { c.AllowedTenants = []string{"*"} }, []string{"Config.AllowedTenants", "set Config.AnyTenant"}},
+		"AnyTenant of a single tenant": {func(c *entra.Config) { c.TenantID, c.AnyTenant = tenantA, true }, []string{"Config.AnyTenant is set", "single tenant"}},
+	}
+	for name, tc := range mistakes {
+		cfg := srv.MultiTenantConfig(entra.TenantOrganizations)
+		tc.edit(&cfg)
+		v, err := entra.NewValidator(cfg)
+		if err == nil {
+			v.Close()
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %s", name, err, w)
+			}
+		}
+	}
+
+	// AnyTenant accepts any tenant; AllowedTenants only those listed.
+	anyV := newValidator(t, anyTenant(srv.MultiTenantConfig(entra.TenantCommon)))
+	listed := srv.MultiTenantConfig(entra.TenantOrganizations)
+	listed.AllowedTenants = []string{tenantA}
+	listedV := newValidator(t, listed)
+	for _, tid := range []string{tenantA, tenantC} {
+		tok := srv.Mint(entratest.Token{TenantID: tid, Scopes: []string{"a"}})
+		if _, err := anyV.Validate(ctxT(t), tok); err != nil {
+			t.Errorf("AnyTenant refused tenant %s: %v", tid, err)
+		}
+		_, err := listedV.Validate(ctxT(t), tok)
+		if tid == tenantA && err != nil {
+			t.Errorf("AllowedTenants refused its tenant: %v", err)
+		}
+		if tid == tenantC && !errors.Is(err, entra.ErrTenant) {
+			t.Errorf("AllowedTenants: tenant not listed got %v, want %v", err, entra.ErrTenant)
+		}
+	}
+}
+
+// ENTRA_ALLOWED_TENANTS=* is AnyTenant; mixed with tenant IDs it is refused.
+func TestConfigFromEnvAnyTenant(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "")
+	t.Setenv("ENTRA_TENANT_ID", "organizations")
+	t.Setenv("ENTRA_CLIENT_ID", srv.ClientID)
+	t.Setenv("ENTRA_AUTHORITY_HOST", srv.URL+"/")
+
+	t.Setenv("ENTRA_ALLOWED_TENANTS", " * ")
+	cfg := entra.ConfigFromEnv()
+	if !cfg.AnyTenant || cfg.AllowedTenants != nil {
+		t.Fatalf("ENTRA_ALLOWED_TENANTS=*: AnyTenant %v, AllowedTenants %q; want true, none", cfg.AnyTenant, cfg.AllowedTenants)
+	}
+	cfg.HTTPClient = srv.Client()
+	v := newValidator(t, cfg)
+	if _, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenantB, Scopes: []string{"a"}})); err != nil {
+		t.Errorf("ENTRA_ALLOWED_TENANTS=* refused a tenant: %v", err)
+	}
+
+	t.Setenv("ENTRA_ALLOWED_TENANTS", "*,"+tenantA)
+	_, err := entra.NewValidator(entra.ConfigFromEnv())
+	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS mixes") {
+		t.Errorf("* with a tenant ID: got %v, want a config error naming ENTRA_ALLOWED_TENANTS", err)
+	}
+
+	t.Setenv("ENTRA_ALLOWED_TENANTS", "")
+	_, err = entra.NewValidator(entra.ConfigFromEnv())
+	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS=*") {
+		t.Errorf("organizations without ENTRA_ALLOWED_TENANTS: got %v, want a config error naming ENTRA_ALLOWED_TENANTS", err)
 	}
 }
