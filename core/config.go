@@ -176,11 +176,15 @@ type Config struct {
 	// a token whose kid is not in the shared key set, from a tenant that
 	// passes the issuer and AllowedTenants checks, makes the validator fetch
 	// that tenant's metadata and key set ({tenant}/v2.0 metadata, then its
-	// jwks_uri), at most once per MinRefreshInterval per tenant and for at
-	// most 10 tenants per MinRefreshInterval in all; a request never waits
-	// for these limits. Negative turns per-tenant key sets off. Ignored by
-	// single-tenant validators, whose key set is already their tenant's.
-	// Optional. Default: 100 ([DefaultMaxTenantKeySets]).
+	// jwks_uri), at most once per MinRefreshInterval per tenant; a request
+	// never waits for these limits. Tenants a token signed with their own
+	// key was accepted from are kept apart, up to MaxTenantKeySets of them,
+	// so that forged tokens cannot displace them; up to MaxTenantKeySets
+	// other tenants are kept too, and tenants that are neither accepted nor
+	// named in AllowedTenants are fetched for at most 10 per
+	// MinRefreshInterval in all. Negative turns per-tenant key sets off.
+	// Ignored by single-tenant validators, whose key set is already their
+	// tenant's. Optional. Default: 100 ([DefaultMaxTenantKeySets]).
 	MaxTenantKeySets int
 
 	// AnyCloudKeys uses keys whatever their cloud_instance_name says. By

@@ -392,13 +392,16 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, err
 	}
 	key := snap.keys[h.kid]
+	tenantKey := false // key is of the token's tenant's own set
 	if key == nil && v.tk != nil {
 		key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), false)
+		tenantKey = key != nil
 	}
 	if key == nil {
 		snap = v.src.refreshForKid(ctx, snap)
 		if key = snap.keys[h.kid]; key == nil && v.tk != nil {
 			key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), true)
+			tenantKey = key != nil
 		}
 		if key == nil {
 			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
@@ -435,6 +438,10 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	}
 	if err := v.checkClaims(c, key, snap, now); err != nil {
 		return nil, nil, err
+	}
+	if tenantKey {
+		// Entra signed it: the tenant is real and keeps its key set.
+		v.tk.accepted(c.tenantID)
 	}
 	return c, snap, nil
 }
