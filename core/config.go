@@ -643,7 +643,7 @@ func isDomainName(s string) bool {
 	if len(s) > 253 {
 		return false
 	}
-	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	labels := strings.Split(s, ".")
 	if len(labels) < 2 {
 		return false
 	}

@@ -32,6 +32,7 @@ func TestTenantIDFormCheckedAtSetup(t *testing.T) {
 		"-contoso.com":                           {"not a domain name"},
 		"127.0.0.1":                              {"not a domain name"},
 		"contoso_corp.com":                       {"not a domain name"},
+		"contoso.com.":                           {"not a domain name"},
 	}
 	for tenant, want := range bad {
 		t.Run(tenant, func(t *testing.T) {
