@@ -177,11 +177,11 @@ type Config struct {
 	// passes the issuer and AllowedTenants checks, makes the validator fetch
 	// that tenant's metadata and key set ({tenant}/v2.0 metadata, then its
 	// jwks_uri), at most once per MinRefreshInterval per tenant; a request
-	// never waits for these limits. Tenants a token signed with their own
-	// key was accepted from are kept apart, up to MaxTenantKeySets of them,
-	// so that forged tokens cannot displace them; up to MaxTenantKeySets
-	// other tenants are kept too, and tenants that are neither accepted nor
-	// named in AllowedTenants are fetched for at most 10 per
+	// never waits for these limits. The sets of tenants a token was
+	// accepted from are kept apart, up to MaxTenantKeySets of them, so that
+	// forged tokens cannot displace them; up to MaxTenantKeySets other
+	// tenants are kept too, and tenants that no token was accepted from
+	// and that AllowedTenants does not name are fetched for at most 10 per
 	// MinRefreshInterval in all. Negative turns per-tenant key sets off.
 	// Ignored by single-tenant validators, whose key set is already their
 	// tenant's. Optional. Default: 100 ([DefaultMaxTenantKeySets]).

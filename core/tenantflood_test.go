@@ -153,3 +153,47 @@ func TestForgedTenantsCannotKeepAListedTenantOut(t *testing.T) {
 		t.Errorf("%d tenant fetches in all, want %d (one per listed tenant)", got, len(allowed))
 	}
 }
+
+// With AnyTenant, a tenant whose tokens were accepted before, signed with
+// Entra's shared keys as most are, is known to be real: when it moves to a
+// key of its own during a flood of forged tokens, its first such token is
+// accepted. A tenant never seen before shares the ten fetches per window
+// with the forged tokens, which keeps the authority's load bounded.
+func TestForgedTenantsCannotKeepAKnownTenantOut(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	forgedKid := srv.AddUnpublishedKey()
+	const neverSeen = "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+	fc := countTenantFetches(srv, true, tenantB, neverSeen)
+	v := multiTenantValidator(t, srv, nil) // AnyTenant
+
+	// Tenant B calls with tokens signed by the shared keys.
+	if _, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenantB, Scopes: []string{"Orders.Read"}})); err != nil {
+		t.Fatalf("a token signed with a shared key: %v", err)
+	}
+	if got := fc.total(); got != 0 {
+		t.Fatalf("a token signed with a shared key made %d tenant fetches, want 0", got)
+	}
+
+	const n = 300
+	for i := range n {
+		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: madeUpTenant(i), KeyID: forgedKid, Scopes: []string{"a"}}))
+		wantCode(t, err, entra.ErrUnknownKey)
+	}
+	if got := fc.total(); got != 10 {
+		t.Fatalf("%d forged tokens made %d tenant fetches, want 10", n, got)
+	}
+
+	// Tenant B now signs with a key of its own.
+	kid := srv.AddTenantKey(tenantB)
+	if _, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenantB, KeyID: kid, Scopes: []string{"Orders.Read"}})); err != nil {
+		t.Fatalf("a known tenant's first token signed with its own key, after %d forged ones: %v", n, err)
+	}
+	// A tenant never seen before waits for the next window: no fetch.
+	kidNew := srv.AddTenantKey(neverSeen)
+	_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: neverSeen, KeyID: kidNew, Scopes: []string{"a"}}))
+	wantCode(t, err, entra.ErrUnknownKey)
+	if got := fc.total(); got != 11 {
+		t.Errorf("%d tenant fetches in all, want 11 (10 forged, tenant B once)", got)
+	}
+}

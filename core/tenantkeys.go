@@ -21,6 +21,12 @@ import (
 // forged tokens, which use up this budget, cannot keep them out.
 const tenantFetchesPerWindow = 10
 
+// knownTenantsPerSet is how many tenants, per MaxTenantKeySets, a
+// validator remembers as having had a token accepted (with Entra's shared
+// keys, most tokens): their first fetch of a key set of their own is not
+// charged to tenantFetchesPerWindow either.
+const knownTenantsPerSet = 10
+
 // tenantKeySets keeps the key sets of individual tenants for a multi-tenant
 // validator, as Microsoft's rollover guidance asks ("discover and cache keys
 // independently for each tenant"), refreshed on demand.
@@ -42,6 +48,12 @@ type tenantKeySets struct {
 	trying      list.List                // front: most recently used
 	windowStart time.Time
 	windowNew   int // fetches charged to tenantFetchesPerWindow in the window
+
+	// known holds the tenants a token was accepted from (tid → struct{}),
+	// read without locks on the request path; knownOrder is their order of
+	// arrival, the oldest forgotten first beyond the bound. Guarded by mu.
+	known      sync.Map
+	knownOrder list.List
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -86,6 +98,40 @@ func (tk *tenantKeySets) len() int {
 	return n
 }
 
+// seen records that a token of tenant tid, signed with a shared key, was
+// accepted: the tenant is real, so a key set of its own, should it get one,
+// is fetched within the per-tenant limit only. Cheap when tid is already
+// known: one lock-free lookup.
+func (tk *tenantKeySets) seen(tid string) {
+	if _, ok := tk.known.Load(tid); ok {
+		return
+	}
+	tid = strings.ToLower(tid)
+	if _, ok := tk.known.Load(tid); ok {
+		return
+	}
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	tk.rememberLocked(tid)
+}
+
+// rememberLocked adds tid to the known tenants. tk.mu must be held.
+func (tk *tenantKeySets) rememberLocked(tid string) {
+	if _, loaded := tk.known.LoadOrStore(tid, struct{}{}); loaded {
+		return
+	}
+	tk.knownOrder.PushBack(tid)
+	for tk.knownOrder.Len() > knownTenantsPerSet*tk.s.maxTenantSets {
+		tk.known.Delete(tk.knownOrder.Remove(tk.knownOrder.Front()))
+	}
+}
+
+// isKnown reports whether a token of tenant tid (lower case) was accepted.
+func (tk *tenantKeySets) isKnown(tid string) bool {
+	_, ok := tk.known.Load(tid)
+	return ok
+}
+
 // accepted records that a token of tenant tid, signed with a key of the
 // tenant's own set, was accepted: the tenant moves to the proven list,
 // where only other proven tenants can displace it, and its fetches are no
@@ -94,6 +140,7 @@ func (tk *tenantKeySets) accepted(tid string) {
 	tid = strings.ToLower(tid)
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
+	tk.rememberLocked(tid)
 	el, ok := tk.byTenant[tid]
 	if !ok {
 		return
@@ -210,7 +257,8 @@ func (tk *tenantKeySets) key(ctx context.Context, tid, kid, wantIssuer string, f
 // trying list if it is new, and returns the channel closed when it ends;
 // nil when no fetch may start. Every tenant is fetched at most once per
 // MinRefreshInterval; a tenant neither proven nor listed also needs a
-// place in the window's tenantFetchesPerWindow. tk.mu must be held.
+// place in the window's tenantFetchesPerWindow, unless a token of it was
+// accepted with a shared key (seen). tk.mu must be held.
 func (tk *tenantKeySets) startLocked(ts *tenantSet, wantIssuer string, listed bool) chan struct{} {
 	if tk.closed || ts.done != nil {
 		return ts.done
@@ -219,7 +267,7 @@ func (tk *tenantKeySets) startLocked(ts *tenantSet, wantIssuer string, listed bo
 	if !ts.tried.IsZero() && now.Sub(ts.tried) < tk.s.minRefresh {
 		return nil
 	}
-	if !ts.proven && !listed {
+	if !ts.proven && !listed && !tk.isKnown(ts.tid) {
 		if now.Sub(tk.windowStart) >= tk.s.minRefresh {
 			tk.windowStart, tk.windowNew = now, 0
 		}

@@ -442,6 +442,8 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	if tenantKey {
 		// Entra signed it: the tenant is real and keeps its key set.
 		v.tk.accepted(c.tenantID)
+	} else if v.tk != nil && c.tenantID != "" {
+		v.tk.seen(c.tenantID)
 	}
 	return c, snap, nil
 }
