@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
@@ -85,7 +86,7 @@ func TestForgedTenantsCannotDisplaceAnAcceptedTenant(t *testing.T) {
 			kid := srv.AddTenantKey(tenantA)
 			forgedKid := srv.AddUnpublishedKey()
 			fc := countTenantFetches(srv, entraLike, tenantA)
-			v := multiTenantValidator(t, srv, func(c *entra.Config) { c.MaxTenantKeySets = 3 }) // AnyTenant
+			v := multiTenantValidator(t, srv, func(c *entra.Config) { c.MaxTenantKeySets, c.MinRefreshInterval = 3, time.Hour }) // AnyTenant; one window however slow the machine
 			real := func() string {
 				return srv.Mint(entratest.Token{TenantID: tenantA, KeyID: kid, Scopes: []string{"Orders.Read"}})
 			}
@@ -126,7 +127,7 @@ func TestForgedTenantsCannotKeepAListedTenantOut(t *testing.T) {
 		allowed = append(allowed, madeUpTenant(1000+i))
 	}
 	fc := countTenantFetches(srv, true, tenantA)
-	v := multiTenantValidator(t, srv, func(c *entra.Config) { c.AllowedTenants = allowed })
+	v := multiTenantValidator(t, srv, func(c *entra.Config) { c.AllowedTenants, c.MinRefreshInterval = allowed, time.Hour })
 
 	for i := range 300 { // tenants not listed
 		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: madeUpTenant(i), KeyID: forgedKid, Scopes: []string{"a"}}))
@@ -165,7 +166,7 @@ func TestForgedTenantsCannotKeepAKnownTenantOut(t *testing.T) {
 	forgedKid := srv.AddUnpublishedKey()
 	const neverSeen = "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 	fc := countTenantFetches(srv, true, tenantB, neverSeen)
-	v := multiTenantValidator(t, srv, nil) // AnyTenant
+	v := multiTenantValidator(t, srv, func(c *entra.Config) { c.MinRefreshInterval = time.Hour }) // AnyTenant; one window
 
 	// Tenant B calls with tokens signed by the shared keys.
 	if _, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenantB, Scopes: []string{"Orders.Read"}})); err != nil {
