@@ -136,6 +136,41 @@ func TestExamples(t *testing.T) {
 		}
 	})
 
+	// A multi-tenant program accepts the tenants ENTRA_ALLOWED_TENANTS
+	// lists, or any tenant with "*"; without it, it refuses to start (see
+	// "configuration error").
+	t.Run("multi-tenant", func(t *testing.T) {
+		const listed, other = "6babcaad-604b-40ac-a9d7-9fd97c0b779f", "9e3a1f50-1c8b-4b5f-9f3c-2a7d4c1e8b90"
+		for _, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := entratest.NewServer()
+				t.Cleanup(srv.Close)
+				for _, tc := range []struct {
+					allowed string
+					want    map[string]int // tenant: status of GET /api/me
+				}{
+					{"*", map[string]int{listed: http.StatusOK, other: http.StatusOK}},
+					{listed, map[string]int{listed: http.StatusOK, other: http.StatusUnauthorized}},
+				} {
+					p := startProgram(t, bins[name], map[string]string{
+						"ENTRA_TENANT_ID":       "organizations",
+						"ENTRA_CLIENT_ID":       srv.ClientID,
+						"ENTRA_ALLOWED_TENANTS": tc.allowed,
+						"ENTRA_AUTHORITY_HOST":  srv.URL + "/",
+						"ADDR":                  "127.0.0.1:0",
+					})
+					for tid, want := range tc.want {
+						tok := srv.Mint(entratest.Token{TenantID: tid, Scopes: []string{"Orders.Read"}})
+						if code, body := call(t, newClient(t), "GET", p.url+"/api/me", tok, nil); code != want {
+							t.Errorf("ENTRA_ALLOWED_TENANTS=%s, a token of tenant %s: %d %.200s, want %d", tc.allowed, tid, code, body, want)
+						}
+					}
+				}
+			})
+		}
+	})
+
 	t.Run("configuration error", func(t *testing.T) {
 		cases := []struct {
 			name string
@@ -145,6 +180,16 @@ func TestExamples(t *testing.T) {
 			// AZURE_TENANT_ID is read as a fallback: no demo mode, but the
 			// missing client ID is named by entraguard's own variable.
 			{"no client ID", map[string]string{"AZURE_TENANT_ID": "organizations"}, []string{"ENTRA_CLIENT_ID"}},
+			// A multi-tenant API must say which tenants it accepts.
+			{"multi-tenant without ENTRA_ALLOWED_TENANTS", map[string]string{
+				"ENTRA_TENANT_ID": "organizations",
+				"ENTRA_CLIENT_ID": "33333333-3333-4333-8333-333333333333",
+			}, []string{"AllowedTenants", "ENTRA_ALLOWED_TENANTS=*"}},
+			// A tenant ID that cannot be right is refused before any fetch.
+			{"tenant ID in braces", map[string]string{
+				"ENTRA_TENANT_ID": "{6babcaad-604b-40ac-a9d7-9fd97c0b779f}",
+				"ENTRA_CLIENT_ID": "33333333-3333-4333-8333-333333333333",
+			}, []string{"Config.TenantID", "in braces"}},
 			// In an AKS pod with workload identity the AZURE_ names are the
 			// pod's own identity: refused, naming what to set.
 			{"workload identity", map[string]string{

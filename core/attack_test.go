@@ -267,6 +267,7 @@ func (a *keyAuthority) config() entra.Config {
 	return entra.Config{
 		TenantID: a.Tenant, ClientID: a.Client, AuthorityHost: a.URL + "/",
 		HTTPClient: a.srv.Client(), CacheSize: -1,
+		AnyTenant: a.Tenant == entra.TenantOrganizations || a.Tenant == entra.TenantCommon,
 	}
 }
 
@@ -362,7 +363,8 @@ func TestAttacks(t *testing.T) {
 	tenantB := "9e3a1f50-1c8b-4b5f-9f3c-2a7d4c1e8b90"
 	vDef := withCfg(srv.Config(), nil)
 	vAll := withCfg(srv.Config(), func(c *entra.Config) { c.Algorithms = allAlgorithms })
-	vOrg := withCfg(srv.MultiTenantConfig(entra.TenantOrganizations), nil)
+	vURI := withCfg(srv.Config(), func(c *entra.Config) { c.Audiences = []string{"https://api.contoso.com/orders"} })
+	vOrg := withCfg(anyTenant(srv.MultiTenantConfig(entra.TenantOrganizations)), nil)
 	vOrgAllowed := withCfg(srv.MultiTenantConfig(entra.TenantOrganizations), func(c *entra.Config) { c.AllowedTenants = []string{tenantA} })
 
 	// An authority of our own for EC keys and a 1024-bit key.
@@ -633,7 +635,9 @@ func TestAttacks(t *testing.T) {
 	add("aud array nested", nil, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"aud": []any{[]string{srv.ClientID}}}}), entra.ErrTokenMalformed)
 	add("aud empty array", nil, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"aud": []string{}}}), entra.ErrAudience)
 	add("aud null", nil, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"aud": json.RawMessage("null")}}), entra.ErrTokenMalformed)
-	add("aud differs in case", nil, srv.Mint(entratest.Token{Scopes: []string{"a"}, Audience: strings.ToUpper(srv.ClientID)}), entra.ErrAudience)
+	// A GUID audience matches in any case (GUIDs are case-insensitive); an
+	// App ID URI must be exact.
+	add("App ID URI aud differs in case", vURI, srv.Mint(entratest.Token{Scopes: []string{"a"}, Audience: "https://api.contoso.com/Orders"}), entra.ErrAudience)
 	add("aud with a trailing space", nil, srv.Mint(entratest.Token{Scopes: []string{"a"}, Audience: srv.ClientID + " "}), entra.ErrAudience)
 
 	// Tenants and issuers.

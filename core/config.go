@@ -59,27 +59,44 @@ const (
 //
 // A Config is read once by [NewValidator]; changing it afterwards has no effect.
 type Config struct {
-	// TenantID is the directory whose tokens are accepted: a tenant GUID or a
-	// verified domain for a single-tenant API, or "organizations" or "common"
-	// for a multi-tenant API, whose issuer is then matched against each
-	// token's own tid (restrict tenants with AllowedTenants). Required.
+	// TenantID is the directory whose tokens are accepted: a tenant GUID
+	// (8-4-4-4-12, without braces) or a verified domain name such as
+	// "contoso.onmicrosoft.com" for a single-tenant API, or "organizations"
+	// or "common" for a multi-tenant API, whose issuer is then matched
+	// against each token's own tid (list the tenants in AllowedTenants, or
+	// set AnyTenant).
+	// NewValidator refuses any other form. Required.
 	TenantID string
 
 	// ClientID is the API's application (client) ID. Tokens whose audience is
-	// ClientID or "api://"+ClientID are accepted. Required.
+	// ClientID or "api://"+ClientID are accepted; a GUID is compared
+	// case-insensitively, as GUIDs are. Required.
 	ClientID string
 
 	// Audiences are further accepted audiences, typically a custom App ID URI
 	// such as "api://contoso-orders" or "https://api.contoso.com". Matching is
 	// exact and case-sensitive, except that a URI is accepted with and
 	// without a trailing slash (v1 tokens carry the App ID URI as it was
-	// registered). Optional. Default: none.
+	// registered), and that a GUID, alone or as "api://{GUID}", is compared
+	// case-insensitively, as ClientID is. Optional. Default: none.
 	Audiences []string
 
 	// AllowedTenants restricts a multi-tenant API to these tenant GUIDs (the
-	// token's tid). Optional. Default: every tenant whose issuer matches. For a
+	// token's tid). A multi-tenant API (TenantID "organizations" or
+	// "common") must set it or AnyTenant: NewValidator refuses one that sets
+	// neither, as it would accept every Entra tenant in the world. For a
 	// single-tenant API the tenant is already fixed by TenantID.
+	// [ConfigFromEnv] reads ENTRA_ALLOWED_TENANTS (comma-separated; "*" sets
+	// AnyTenant instead).
 	AllowedTenants []string
+
+	// AnyTenant accepts tokens of every Entra tenant whose issuer matches,
+	// for a multi-tenant API (TenantID "organizations" or "common") open to
+	// any organization, such as a SaaS product that onboards tenants as they
+	// sign up; restrict who may do what with guards ([RequireTenant],
+	// app roles) or your own list of customers. It cannot be set with
+	// AllowedTenants, nor for a single tenant. Optional. Default: false.
+	AnyTenant bool
 
 	// AuthorityHost is the Entra authority, e.g. [AuthorityUSGovernment]
 	// ("https://login.microsoftonline.us/"), another national or sovereign
@@ -159,11 +176,15 @@ type Config struct {
 	// a token whose kid is not in the shared key set, from a tenant that
 	// passes the issuer and AllowedTenants checks, makes the validator fetch
 	// that tenant's metadata and key set ({tenant}/v2.0 metadata, then its
-	// jwks_uri), at most once per MinRefreshInterval per tenant and for at
-	// most 10 tenants per MinRefreshInterval in all; a request never waits
-	// for these limits. Negative turns per-tenant key sets off. Ignored by
-	// single-tenant validators, whose key set is already their tenant's.
-	// Optional. Default: 100 ([DefaultMaxTenantKeySets]).
+	// jwks_uri), at most once per MinRefreshInterval per tenant; a request
+	// never waits for these limits. The sets of tenants a token was
+	// accepted from are kept apart, up to MaxTenantKeySets of them, so that
+	// forged tokens cannot displace them; up to MaxTenantKeySets other
+	// tenants are kept too, and tenants that no token was accepted from
+	// and that AllowedTenants does not name are fetched for at most 10 per
+	// MinRefreshInterval in all. Negative turns per-tenant key sets off.
+	// Ignored by single-tenant validators, whose key set is already their
+	// tenant's. Optional. Default: 100 ([DefaultMaxTenantKeySets]).
 	MaxTenantKeySets int
 
 	// AnyCloudKeys uses keys whatever their cloud_instance_name says. By
@@ -253,7 +274,7 @@ const (
 //	ENTRA_CLIENT_ID        ClientID        (fallback AZURE_CLIENT_ID)
 //	ENTRA_AUTHORITY_HOST   AuthorityHost   (fallback AZURE_AUTHORITY_HOST)
 //	ENTRA_AUDIENCES        Audiences       (comma-separated)
-//	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated)
+//	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated; "*": AnyTenant)
 //
 // The AZURE_ names are also what azidentity and the AKS workload identity
 // webhook use for the pod's own identity: a managed identity's client ID is
@@ -280,6 +301,12 @@ func ConfigFromEnv() Config {
 	c.AuthorityHost = get(EnvAuthorityHost, "AZURE_AUTHORITY_HOST")
 	c.Audiences = splitList(os.Getenv(EnvAudiences))
 	c.AllowedTenants = splitList(os.Getenv(EnvAllowedTenants))
+	if slices.Contains(c.AllowedTenants, "*") {
+		if len(c.AllowedTenants) > 1 {
+			c.envErr = configError("%s mixes \"*\" (any tenant) with tenant IDs: set it to \"*\" alone, or to the tenant GUIDs alone", EnvAllowedTenants)
+		}
+		c.AllowedTenants, c.AnyTenant = nil, true
+	}
 	if len(bad) > 0 {
 		c.envErr = configError("AZURE_FEDERATED_TOKEN_FILE is set, so the AZURE_ variables describe this workload's own identity (AKS workload identity), not the API whose tokens are checked: set %s to the API's values", strings.Join(bad, ", "))
 	}
@@ -357,7 +384,7 @@ func (c Config) settings() (*settings, error) {
 		if c.MetadataURL != "" {
 			return nil, configError("Config.TenantID is empty: with a MetadataURL (an Azure AD B2C user flow or another custom authority), set TenantID to that directory's tenant ID (the GUID in the token's tid claim, shown on the B2C tenant's overview page) (%s)", EnvTenantID)
 		}
-		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API (%s)", TenantOrganizations, EnvTenantID)
+		return nil, configError("Config.TenantID is empty: set it to your tenant ID (a GUID), or to %q for a multi-tenant API, with AllowedTenants or AnyTenant (%s)", TenantOrganizations, EnvTenantID)
 	}
 	if strings.Contains(s.tenant, "://") {
 		return nil, configError("Config.TenantID %q is a URL: set TenantID to the tenant ID alone (the GUID or domain after the host, e.g. %q) and the host in AuthorityHost", s.tenant, tenantInURL(s.tenant))
@@ -365,11 +392,18 @@ func (c Config) settings() (*settings, error) {
 	if strings.ContainsAny(s.tenant, "/?#% ") {
 		return nil, configError("Config.TenantID %q is not a tenant ID or domain: use the directory (tenant) ID GUID, a verified domain, or %q", s.tenant, TenantOrganizations)
 	}
+	if err := checkTenantID(s.tenant); err != nil {
+		return nil, err
+	}
 	if s.clientID == "" {
 		return nil, configError("Config.ClientID is empty: set it to the API's application (client) ID (%s)", EnvClientID)
 	}
 	if strings.Contains(s.clientID, "://") || strings.ContainsAny(s.clientID, "/ ") {
 		return nil, configError("Config.ClientID %q is not an application (client) ID: set ClientID to the API's application ID GUID (Overview page of its app registration); an App ID URI such as \"api://...\" is accepted as an audience already when it is api://<ClientID>, and any other goes in Config.Audiences", s.clientID)
+	}
+	if guid.Is(s.clientID) {
+		// GUIDs are case-insensitive, and Entra writes them in lower case.
+		s.clientID = strings.ToLower(s.clientID)
 	}
 	switch strings.ToLower(s.tenant) {
 	case TenantOrganizations, TenantCommon:
@@ -384,6 +418,11 @@ func (c Config) settings() (*settings, error) {
 		if a = strings.TrimSpace(a); a == "" {
 			return nil, configError("Config.Audiences has an empty entry")
 		}
+		if guid.Is(a) {
+			a = strings.ToLower(a)
+		} else if rest, ok := cutPrefixFold(a, "api://"); ok && guid.Is(strings.TrimSuffix(rest, "/")) {
+			a = "api://" + strings.ToLower(rest)
+		}
 		// An App ID URI is written with or without a trailing slash, and
 		// v1 tokens carry it as registered: accept both spellings.
 		for _, form := range audienceForms(a) {
@@ -397,11 +436,22 @@ func (c Config) settings() (*settings, error) {
 		s.allowedTenants = make(map[string]struct{}, len(c.AllowedTenants))
 		for _, t := range c.AllowedTenants {
 			t = strings.ToLower(strings.TrimSpace(t))
+			if t == "*" {
+				return nil, configError("Config.AllowedTenants entry \"*\" is not a tenant GUID: to accept any tenant, set Config.AnyTenant (ENTRA_ALLOWED_TENANTS=* does that) and leave AllowedTenants empty")
+			}
 			if !guid.Is(t) {
 				return nil, configError("Config.AllowedTenants entry %q is not a tenant GUID", t)
 			}
 			s.allowedTenants[t] = struct{}{}
 		}
+	}
+	switch {
+	case c.AnyTenant && s.allowedTenants != nil:
+		return nil, configError("Config.AnyTenant and Config.AllowedTenants are both set: list the tenants that may call this API in AllowedTenants, or accept any tenant with AnyTenant (%s=*)", EnvAllowedTenants)
+	case c.AnyTenant && !s.multiTenant:
+		return nil, configError("Config.AnyTenant is set, but TenantID %q is a single tenant: AnyTenant is for a multi-tenant API (TenantID %q or %q); remove it", s.tenant, TenantOrganizations, TenantCommon)
+	case s.multiTenant && !c.AnyTenant && s.allowedTenants == nil:
+		return nil, configError("Config.TenantID %q accepts tokens of every Entra tenant in the world, and neither Config.AllowedTenants nor Config.AnyTenant says that is meant: list the tenant GUIDs that may call this API in AllowedTenants (%s=<tid>,<tid>), or set AnyTenant (%s=*) to accept any tenant and decide per route (RequireTenant, app roles)", s.tenant, EnvAllowedTenants, EnvAllowedTenants)
 	}
 
 	host := strings.TrimSpace(c.AuthorityHost)
@@ -537,6 +587,89 @@ func (c Config) settings() (*settings, error) {
 	return s, nil
 }
 
+// checkTenantID refuses a TenantID that cannot name a directory, before any
+// fetch: the authority would answer every metadata request 400, and the
+// mistake would show only as failed refreshes. A tenant is a GUID in its
+// 8-4-4-4-12 form, a verified domain name (contoso.onmicrosoft.com,
+// contoso.com), or one of organizations, common and consumers.
+func checkTenantID(t string) error {
+	switch strings.ToLower(t) {
+	case TenantOrganizations, TenantCommon, TenantConsumers:
+		return nil
+	}
+	if guid.Is(t) {
+		return nil
+	}
+	const fix = "use the directory (tenant) ID, a GUID such as \"72f988bf-86f1-41af-91ab-2d7cd011db47\" (Overview page of Microsoft Entra ID in the Azure portal), a verified domain such as \"contoso.onmicrosoft.com\", or \"organizations\" or \"common\" for a multi-tenant API"
+	if inner, ok := strings.CutPrefix(t, "{"); ok {
+		if inner, ok = strings.CutSuffix(inner, "}"); ok && guid.Is(inner) {
+			return configError("Config.TenantID %q is a GUID in braces: write it without them, %q (%s)", t, inner, EnvTenantID)
+		}
+	}
+	if isHex(t) && len(t) == 32 {
+		g := t[:8] + "-" + t[8:12] + "-" + t[12:16] + "-" + t[16:20] + "-" + t[20:]
+		return configError("Config.TenantID %q is a GUID without its hyphens: write it in the 8-4-4-4-12 form, %q (%s)", t, g, EnvTenantID)
+	}
+	if isHex(strings.ReplaceAll(t, "-", "")) {
+		return configError("Config.TenantID %q is not a GUID: a tenant ID has 32 hexadecimal digits in the 8-4-4-4-12 form (36 characters), this one has %d characters; copy it again, or %s", t, len(t), fix)
+	}
+	if !strings.Contains(t, ".") {
+		return configError("Config.TenantID %q is neither a tenant ID nor a domain: %s (%s)", t, fix, EnvTenantID)
+	}
+	if !isDomainName(t) {
+		return configError("Config.TenantID %q is not a domain name: %s (%s)", t, fix, EnvTenantID)
+	}
+	return nil
+}
+
+// isHex reports whether s is a non-empty string of hexadecimal digits.
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDomainName reports whether s is a DNS name of at least two labels,
+// each of 1 to 63 letters, digits and inner hyphens, whose last label is
+// not all digits (an IP address is no tenant).
+func isDomainName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-') {
+				return false
+			}
+		}
+	}
+	return !isDigits(labels[len(labels)-1])
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // tenantInURL returns the first path segment of an authority URL given as
 // a tenant ID ("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
 // gives "contoso.onmicrosoft.com"), for the set-up error's hint.
@@ -567,6 +700,46 @@ func pathNamesTenant(p string) bool {
 		}
 	}
 	return false
+}
+
+// cutPrefixFold is strings.CutPrefix with prefix matched case-insensitively
+// (prefix is ASCII lower case).
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !asciiEqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// asciiEqualFold reports whether a and b are equal but for the case of
+// ASCII letters. Unlike strings.EqualFold, it maps no other character
+// (such as the Kelvin sign) to an ASCII letter.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// guidAudience reports whether a is an audience that names an application
+// by its GUID ("{guid}" or "api://{guid}"), compared case-insensitively.
+func guidAudience(a string) bool {
+	if rest, ok := cutPrefixFold(a, "api://"); ok {
+		a = strings.TrimSuffix(rest, "/")
+	}
+	return guid.Is(a)
 }
 
 // audienceForms returns a with its trailing-slash twin when a is a URI

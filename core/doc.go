@@ -4,21 +4,37 @@
 //
 // # Quick start
 //
+// Protect an API with the middleware: it takes the bearer token, validates
+// it, applies the default policy (an access token for this API, carrying
+// scp or roles) and puts the caller's [Claims] in the request context;
+// guards such as [RequireScope] decide per route.
+//
 //	v, err := entra.NewValidator(entra.Config{
-//		TenantID:  "contoso-tenant-guid",            // or "organizations" for multi-tenant
-//		ClientID:  "api-client-id",                  // the API's application (client) ID
-//		Audiences: []string{"api://contoso-orders"}, // further App ID URIs, if any
-//	})
+//		TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", // your tenant ID; multi-tenant: see Config.AllowedTenants
+//		ClientID: "api-client-id",                        // the API's application (client) ID
+//	}) // or entra.NewValidator(entra.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err) // says which field to fix
 //	}
 //	defer v.Close()
 //
-//	claims, err := v.Validate(ctx, rawToken)
-//	if err != nil {
-//		// an *entra.Error: errors.Is(err, entra.ErrExpired), entra.CodeOf(err), ...
-//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("GET /orders", entra.RequireScope("Orders.Read").Middleware(orders))
+//	log.Fatal(http.ListenAndServe(addr, entra.Middleware(v)(mux)))
+//
+//	// in a handler:
+//	claims, _ := entra.ClaimsFromContext(r.Context())
 //	fmt.Println(claims.ObjectID(), claims.Scopes(), claims.Roles())
+//
+// Gin, Echo, Fiber, gRPC and Connect have thin adapters with the same
+// decisions (modules entragin, entraecho, entrafiber, entragrpc,
+// entraconnect). Outside a framework, [Authenticator.AuthenticateToken]
+// gives the middleware's decision for a token.
+//
+// [Validator.Validate] is the lower layer: it checks a token's signature
+// and claims and applies no policy, so an ID token of this app, or a token
+// without any permission, passes it. Use it only to build your own policy
+// on top.
 //
 // # What is validated
 //

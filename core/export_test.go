@@ -55,7 +55,7 @@ func AgeTenantKeySets(v *Validator, d time.Duration) {
 	}
 	v.tk.mu.Lock()
 	defer v.tk.mu.Unlock()
-	for el := v.tk.lru.Front(); el != nil; el = el.Next() {
+	for _, el := range v.tk.byTenant {
 		ts := el.Value.(*tenantSet)
 		ts.fetchedAt = ts.fetchedAt.Add(-d)
 		ts.tried = ts.tried.Add(-d)

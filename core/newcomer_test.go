@@ -67,6 +67,7 @@ func TestConfigFromEnvFallsBackToAzureNames(t *testing.T) {
 		t.Setenv(n, "")
 	}
 	t.Setenv("AZURE_TENANT_ID", "organizations")
+	t.Setenv("ENTRA_ALLOWED_TENANTS", "*")
 	t.Setenv("AZURE_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
 	t.Setenv("AZURE_AUTHORITY_HOST", "")
 	c := entra.ConfigFromEnv()

@@ -72,6 +72,9 @@ func needNames(fn, noun string, names []string) []string {
 // one string ("Orders.Read Orders.Write") would never match.
 func checkScopeNames(fn string, scopes []string) {
 	for _, s := range scopes {
+		if s == ".default" || strings.HasSuffix(s, "/.default") {
+			panic("entra: " + fn + " was given " + quote(s) + ", which no token carries: a client asks for .default to get the permissions granted to it, and the token then holds them, each by its name: require a delegated scope by the short name scp carries, e.g. " + fn + "(\"Orders.Read\"), or an app-only token's permission with RequireRole(\"Orders.Read.All\")")
+		}
 		if strings.Contains(s, "://") || strings.Contains(s, "/") {
 			short := s[strings.LastIndex(s, "/")+1:]
 			if short == "" {
@@ -81,6 +84,27 @@ func checkScopeNames(fn string, scopes []string) {
 		}
 		if strings.ContainsAny(s, " \t") {
 			panic("entra: " + fn + " was given " + quote(s) + ": one scope per argument, e.g. " + fn + "(\"Orders.Read\", \"Orders.Write\")")
+		}
+	}
+}
+
+// checkRoleNames panics when a role is not the value the token's roles
+// carries: a full URI ("api://orders/Admin"), ".default", or several
+// names in one string ("Admin Reader") would never match.
+func checkRoleNames(fn string, roles []string) {
+	for _, r := range roles {
+		if r == ".default" || strings.HasSuffix(r, "/.default") {
+			panic("entra: " + fn + " was given " + quote(r) + ", which no token carries: a client asks for .default to get the app roles granted to it, and the token's roles then holds each role's value: name the role, e.g. " + fn + "(\"Orders.Read.All\")")
+		}
+		if strings.Contains(r, "://") {
+			short := r[strings.LastIndex(r, "/")+1:]
+			if short == "" {
+				panic("entra: " + fn + " was given " + quote(r) + ", which names no app role: give the role's value as the token's roles carries it, e.g. \"Admin\"")
+			}
+			panic("entra: " + fn + " was given " + quote(r) + ": a token's roles holds the app role's value, so name it as " + quote(short) + " (without the App ID URI)")
+		}
+		if strings.ContainsAny(r, " \t") {
+			panic("entra: " + fn + " was given " + quote(r) + ": one role per argument, e.g. " + fn + "(\"Admin\", \"Reader\"); an app role's value has no spaces")
 		}
 	}
 }
@@ -126,6 +150,8 @@ func nameRequirement(fn, kind string, all bool, names []string, have func(*Claim
 	if kind == "scope" {
 		checkScopeNames(fn, names)
 		r.scopes = names
+	} else {
+		checkRoleNames(fn, names)
 	}
 	// Plain loops: a closure over c here would be allocated on every check.
 	r.check = func(c *Claims) *Error {
@@ -146,8 +172,9 @@ func nameRequirement(fn, kind string, all bool, names []string, have func(*Claim
 
 // RequireScope requires one of the delegated scopes (scp), matched exactly
 // and case-sensitively. App-only tokens have no scopes and never meet it.
-// Panics at set-up if no scope is named, or a name is a full URI or holds
-// a space (name each scope by the short name scp carries).
+// Panics at set-up if no scope is named, or a name is a full URI,
+// ".default" or holds a space (name each scope by the short name scp
+// carries).
 func RequireScope(scopes ...string) Requirement {
 	return nameRequirement("RequireScope", "scope", false, scopes, (*Claims).HasScope)
 }
@@ -159,24 +186,28 @@ func RequireAllScopes(scopes ...string) Requirement {
 }
 
 // RequireRole requires one of the app roles (roles), assigned to the user or
-// to the calling app. Panics at set-up if no role is named.
+// to the calling app, matched exactly and case-sensitively by the role's
+// value. Panics at set-up if no role is named, or a name is a full URI,
+// ".default" or holds a space (name each role by the value roles carries).
 func RequireRole(roles ...string) Requirement {
 	return nameRequirement("RequireRole", "role", false, roles, (*Claims).HasRole)
 }
 
 // RequireAllRoles requires every one of the app roles.
-// Panics at set-up if no role is named.
+// Panics at set-up as [RequireRole] does.
 func RequireAllRoles(roles ...string) Requirement {
 	return nameRequirement("RequireAllRoles", "role", true, roles, (*Claims).HasRole)
 }
 
 // RequireScopeOrAppRole is Microsoft.Identity.Web's RequiredScopeOrAppPermission:
 // a delegated (user) token needs one of scopes; an app-only token needs one of
-// roles. Panics at set-up if either list is empty.
+// roles. Panics at set-up if either list is empty, or a name is not what
+// [RequireScope] and [RequireRole] accept.
 func RequireScopeOrAppRole(scopes, roles []string) Requirement {
 	scopes = needNames("RequireScopeOrAppRole", "scope", scopes)
 	checkScopeNames("RequireScopeOrAppRole", scopes)
 	roles = needNames("RequireScopeOrAppRole", "app role", roles)
+	checkRoleNames("RequireScopeOrAppRole", roles)
 	r := Requirement{
 		desc:   describe("scope", false, scopes) + " for users, or " + describe("app role", false, roles) + " for applications",
 		scopes: scopes,

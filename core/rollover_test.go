@@ -36,6 +36,7 @@ func multiTenantValidator(t *testing.T, srv *entratest.Server, edit func(*entra.
 	if edit != nil {
 		edit(&cfg)
 	}
+	cfg.AnyTenant = len(cfg.AllowedTenants) == 0 // any tenant, unless the test lists some
 	v := newValidator(t, cfg)
 	if err := v.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -269,7 +270,7 @@ func TestKeyBlankIssuerIsAbsent(t *testing.T) {
 		srv := entratest.NewServer()
 		defer srv.Close()
 		srv.SetKeyIssuer(srv.CurrentKeyID(), blank)
-		for _, cfg := range []entra.Config{srv.Config(), srv.MultiTenantConfig(entra.TenantCommon)} {
+		for _, cfg := range []entra.Config{srv.Config(), anyTenant(srv.MultiTenantConfig(entra.TenantCommon))} {
 			v := newValidator(t, cfg)
 			for _, ver := range []string{entra.Version2, entra.Version1} {
 				if _, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Version: ver, Scopes: []string{"a"}})); err != nil {
@@ -305,7 +306,7 @@ func TestV1TokenKeyIssuerMatchesV2Form(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kid := srv.AddKey()
 			srv.SetKeyIssuer(kid, tc.keyIssuer)
-			for _, cfg := range []entra.Config{srv.Config(), srv.MultiTenantConfig(entra.TenantOrganizations)} {
+			for _, cfg := range []entra.Config{srv.Config(), anyTenant(srv.MultiTenantConfig(entra.TenantOrganizations))} {
 				cfg.CacheSize = -1
 				v := newValidator(t, cfg)
 				_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Version: entra.Version1, KeyID: kid, Scopes: []string{"a"}}))
@@ -668,7 +669,7 @@ func TestRealKeySetKeysOfAnotherCloudSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := time.Unix(tok.Iat+1, 0)
-		v := newValidator(t, entra.Config{TenantID: entra.TenantCommon, ClientID: "11111111-2222-3333-4444-555555555555",
+		v := newValidator(t, entra.Config{TenantID: entra.TenantCommon, AnyTenant: true, ClientID: "11111111-2222-3333-4444-555555555555",
 			Audiences: audiences(tok.Aud), AuthorityHost: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return at }})
 		if _, err := v.Validate(ctxT(t), strings.TrimSpace(string(raw))); err != nil {
 			t.Fatalf("%s: %v", filepath.Base(tok.File), err)
@@ -690,7 +691,7 @@ func TestRealKeySetKeysOfAnotherCloudSkipped(t *testing.T) {
 
 // MaxTenantKeySets is bounded; NewValidator names the field.
 func TestMaxTenantKeySetsConfig(t *testing.T) {
-	_, err := entra.NewValidator(entra.Config{TenantID: entra.TenantOrganizations, ClientID: "api", MaxTenantKeySets: 1 << 30})
+	_, err := entra.NewValidator(entra.Config{TenantID: entra.TenantOrganizations, AnyTenant: true, ClientID: "api", MaxTenantKeySets: 1 << 30})
 	wantCode(t, err, entra.ErrConfig)
 	if !strings.Contains(err.Error(), "MaxTenantKeySets") {
 		t.Fatalf("error does not name the field: %v", err)
@@ -703,7 +704,7 @@ func TestMaxTenantKeySetsConfig(t *testing.T) {
 func TestTenantKeySetRefreshedWhenStale(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
-	cfg := srv.MultiTenantConfig(entra.TenantOrganizations)
+	cfg := anyTenant(srv.MultiTenantConfig(entra.TenantOrganizations))
 	v := newValidator(t, cfg) // with the token cache
 	if err := v.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -739,7 +740,7 @@ func TestTenantKeySetRefreshedWhenStale(t *testing.T) {
 func TestTenantKeySetFetchBoundedByContext(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
-	cfg := srv.MultiTenantConfig(entra.TenantOrganizations)
+	cfg := anyTenant(srv.MultiTenantConfig(entra.TenantOrganizations))
 	cfg.CacheSize = -1
 	v, err := entra.NewValidator(cfg)
 	if err != nil {

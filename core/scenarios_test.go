@@ -190,7 +190,7 @@ func scenariosFastAPI(t *testing.T) {
 	unpublished := ms.AddUnpublishedKey() // a kid the JWKS lacks
 	appKey := ms.AddAppKey(ms.ClientID)
 	st := scValidator(t, cfg)
-	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID = entra.TenantOrganizations }))
+	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID, c.AnyTenant = entra.TenantOrganizations, true }))
 	stAuth, orgAuth := entra.NewAuthenticator(st), entra.NewAuthenticator(org)
 
 	// The fixture token of tests/utils.py: v2, scp user_impersonation,
@@ -473,17 +473,18 @@ func scenariosIssuer(t *testing.T) {
 		u, _ := strings.CutPrefix(c.AuthorityHost, "https://")
 		return scValidator(t, with(c, func(c *entra.Config) {
 			c.TenantID, c.MetadataURL = tenant, metadata(strings.TrimSuffix(u, "/"), tenant, v1)
+			c.AnyTenant = tenant == entra.TenantOrganizations
 		}))
 	}
 	v1Template := only(cfg, entra.TenantOrganizations, true)  // https://sts.windows.net/{tenantid}/
 	v2Template := only(cfg, entra.TenantOrganizations, false) // https://login.microsoftonline.com/{tenantid}/v2.0
 	concrete := only(cfg, scTenant, false)                    // .../f645ad92-.../v2.0
 	ppeConcrete := only(ppeCfg, scTenant, false)
-	ppeTemplate := scValidator(t, with(ppeCfg, func(c *entra.Config) { c.TenantID = entra.TenantOrganizations }))
+	ppeTemplate := scValidator(t, with(ppeCfg, func(c *entra.Config) { c.TenantID, c.AnyTenant = entra.TenantOrganizations, true }))
 
 	st := scValidator(t, cfg)
-	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID = entra.TenantOrganizations }))
-	common := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID = entra.TenantCommon }))
+	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID, c.AnyTenant = entra.TenantOrganizations, true }))
+	common := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID, c.AnyTenant = entra.TenantCommon, true }))
 	other := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID = scOtherTenant }))
 	govST := scValidator(t, govCfg)
 
@@ -645,7 +646,7 @@ func scenariosSigningKey(t *testing.T) {
 	}
 
 	st := scValidator(t, cfg)
-	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID = entra.TenantOrganizations }))
+	org := scValidator(t, with(cfg, func(c *entra.Config) { c.TenantID, c.AnyTenant = entra.TenantOrganizations, true }))
 	tok := func(tt entratest.Token) string {
 		if tt.Scopes == nil {
 			tt.Scopes = []string{"access_as_user"}

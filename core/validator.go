@@ -142,18 +142,21 @@ func (v *Validator) AuthorizationURL() string {
 	return ""
 }
 
-// Validate checks token (the compact JWS, without "Bearer ") and returns its
-// claims. Checks run cheapest first: size, structure, header and algorithm,
-// key, signature, then exp, nbf, issuer, tenant, signing-key issuer,
-// audience and version. Every failure is an *Error; see the Code constants.
+// Validate checks a token's signature and claims only, applying no policy:
+// an ID token of this app, or a token that carries neither scp nor roles,
+// passes it; to decide whether a request may pass, use [Middleware] (or a
+// framework adapter) or [Authenticator.AuthenticateToken].
+//
+// token is the compact JWS, without "Bearer "; Validate returns its claims.
+// Checks run cheapest first: size, structure, header and algorithm, key,
+// signature, then exp, nbf, issuer, tenant, signing-key issuer, audience
+// and version. Every failure is an *Error; see the Code constants.
 //
 // Validate waits for keys only while a fetch is in flight and ctx allows;
 // it never waits for the refresh rate limit.
 //
 // Validate does not apply the middleware's default policy (a token must
-// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks: an ID token
-// of this app validates. Callers outside HTTP middleware that want the
-// middleware's decision use [Authenticator.AuthenticateToken].
+// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks.
 //
 // A token bound to a certificate or key (a cnf claim: Entra's mTLS
 // proof-of-possession tokens) is refused with [CodeTokenBound]: Validate
@@ -405,13 +408,16 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 		return nil, nil, err
 	}
 	key := snap.keys[h.kid]
+	tenantKey := false // key is of the token's tenant's own set
 	if key == nil && v.tk != nil {
 		key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), false)
+		tenantKey = key != nil
 	}
 	if key == nil {
 		snap = v.src.refreshForKid(ctx, snap)
 		if key = snap.keys[h.kid]; key == nil && v.tk != nil {
 			key = v.tenantKey(ctx, snap, h.kid, string(payB[:pn]), true)
+			tenantKey = key != nil
 		}
 		if key == nil {
 			return nil, nil, newError(CodeUnknownKey, "token was signed with key "+quote(h.kid)+", which the issuer does not publish: get a new token (it may be from another cloud or an app with custom signing keys; see Config.AppSpecificKeys)")
@@ -448,6 +454,12 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	}
 	if err := v.checkClaims(c, key, snap, now); err != nil {
 		return nil, nil, err
+	}
+	if tenantKey {
+		// Entra signed it: the tenant is real and keeps its key set.
+		v.tk.accepted(c.tenantID)
+	} else if v.tk != nil && c.tenantID != "" {
+		v.tk.seen(c.tenantID)
 	}
 	return c, snap, nil
 }
@@ -526,6 +538,18 @@ func (v *Validator) audienceOK(aud []string) bool {
 			}
 		}
 	}
+	// GUIDs are case-insensitive: an audience that names the application
+	// by its GUID matches in any case (the accepted ones are in lower case).
+	for _, a := range aud {
+		if !guidAudience(a) {
+			continue
+		}
+		for _, ok := range v.s.audiences {
+			if asciiEqualFold(a, ok) {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -538,6 +562,13 @@ func (v *Validator) audienceError(c *Claims) error {
 	for _, a := range c.audience {
 		if a == graphAppID || strings.HasPrefix(a, "https://graph.microsoft.") {
 			return newError(CodeAudience, "token is for Microsoft Graph, not for this API: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
+		}
+	}
+	for _, a := range c.audience {
+		for _, ok := range v.s.audiences {
+			if asciiEqualFold(a, ok) {
+				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: App ID URIs are compared exactly; write the audience in Config.Audiences as the token carries it (the App ID URI as registered)")
+			}
 		}
 	}
 	return newError(CodeAudience, "token audience "+quote(strings.Join(c.audience, " "))+" is not accepted by this API; accepted: "+strings.Join(v.s.audiences, ", "))

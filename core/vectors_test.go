@@ -112,6 +112,7 @@ func TestRealEntraTokens(t *testing.T) {
 			at := time.Unix(tok.Iat+1, 0)
 			v, err := entra.NewValidator(entra.Config{
 				TenantID:      entra.TenantCommon,
+				AnyTenant:     true,
 				ClientID:      "11111111-2222-3333-4444-555555555555",
 				Audiences:     audiences(tok.Aud),
 				AuthorityHost: srv.URL,
@@ -152,7 +153,7 @@ func TestRealEntraTokens(t *testing.T) {
 			// One second past expiry plus the default skew, it is refused.
 			late := time.Unix(tok.Exp, 0).Add(entra.DefaultClockSkew + time.Second)
 			v2, err := entra.NewValidator(entra.Config{
-				TenantID: entra.TenantCommon, ClientID: "11111111-2222-3333-4444-555555555555",
+				TenantID: entra.TenantCommon, AnyTenant: true, ClientID: "11111111-2222-3333-4444-555555555555",
 				Audiences: audiences(tok.Aud), AuthorityHost: srv.URL, HTTPClient: srv.Client(),
 				Now: func() time.Time { return late },
 			})

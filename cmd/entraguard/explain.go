@@ -479,6 +479,11 @@ func (x *explainer) validate(ctx context.Context, token string, t *parsedToken, 
 	if cfg.TenantID == "" {
 		cfg.TenantID = cmpOr(str(t.claims, "tid"), entra.TenantCommon)
 	}
+	switch strings.ToLower(cfg.TenantID) {
+	case entra.TenantOrganizations, entra.TenantCommon:
+		// One token is explained: its tenant is the question, not a limit.
+		cfg.AnyTenant = true
+	}
 	if cfg.ClientID == "" {
 		// -metadata-url alone: the audience is not the question then.
 		cfg.ClientID = "(none)"

@@ -26,7 +26,8 @@
 //
 // [Server.Config] points a validator at the fake authority (TenantID,
 // ClientID, AuthorityHost and HTTPClient); [Server.MultiTenantConfig] does
-// the same for a multi-tenant API ("organizations" or "common").
+// the same for a multi-tenant API ("organizations" or "common"), to which
+// the test adds AllowedTenants or AnyTenant, as NewValidator requires.
 //
 // # What it serves
 //

@@ -176,7 +176,9 @@ func (s *Server) Config() entra.Config {
 
 // MultiTenantConfig returns [Server.Config] for a multi-tenant API: its
 // TenantID is tenant, "organizations" or "common". Tokens of any tenant
-// GUID ([Token.TenantID]) are then issued by the authority.
+// GUID ([Token.TenantID]) are then issued by the authority. Set
+// AllowedTenants or AnyTenant on it: [entra.NewValidator] refuses a
+// multi-tenant configuration with neither.
 // MultiTenantConfig panics for any other tenant.
 func (s *Server) MultiTenantConfig(tenant string) entra.Config {
 	switch strings.ToLower(tenant) {

@@ -8,7 +8,8 @@
 //	ENTRA_TENANT_ID        tenant GUID, or "organizations" / "common"; unset: demo mode
 //	ENTRA_CLIENT_ID        the API's application (client) ID; required unless demo mode
 //	ENTRA_AUDIENCES        more accepted audiences, comma-separated
-//	ENTRA_ALLOWED_TENANTS  tenant allow-list of a multi-tenant API, comma-separated
+//	ENTRA_ALLOWED_TENANTS  tenant allow-list of a multi-tenant API, comma-separated;
+//	                       "*" accepts any tenant (a multi-tenant API needs one or the other)
 //	ENTRA_AUTHORITY_HOST   authority host; default https://login.microsoftonline.com/
 //
 // AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST are read when
