@@ -581,7 +581,26 @@ func (l *RevocationList) Add(r Revocation) (Revocation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := *l.cur.Load()
-	r = l.put(&s, r, now.Unix())
+	r = l.put(&s, r, now.Unix(), false)
+	l.store(&s, now)
+	return r, nil
+}
+
+// Put lists r (see [Revocation.Complete] for its checks and defaults) as
+// given: an entry with the same key is replaced, not merged, so that r may
+// be weaker than it. It is for a list that copies another, authoritative
+// one (a mirror applying what its store holds); to revoke, use
+// [RevocationList.Add], which never weakens an entry.
+func (l *RevocationList) Put(r Revocation) (Revocation, error) {
+	now := l.now()
+	r, err := r.Complete(now, l.maxLifetime)
+	if err != nil {
+		return Revocation{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := *l.cur.Load()
+	r = l.put(&s, r, now.Unix(), true)
 	l.store(&s, now)
 	return r, nil
 }
@@ -670,9 +689,10 @@ func (x *revEntry) copyWith(next *revEntry) *revEntry {
 }
 
 // put files r into s (a copy of the current state), merging with an
-// unexpired entry of the same key; it copies the one shard it changes and
-// drops that shard's expired entries. It returns the entry as filed.
-func (l *RevocationList) put(s *revState, r Revocation, now int64) Revocation {
+// unexpired entry of the same key (replacing it when exact); it copies the
+// one shard it changes and drops that shard's expired entries. It returns
+// the entry as filed.
+func (l *RevocationList) put(s *revState, r Revocation, now int64, exact bool) Revocation {
 	key := r.Key()
 	h := l.entryHash(&r)
 	i := h >> (64 - revShardBits)
@@ -691,7 +711,9 @@ func (l *RevocationList) put(s *revState, r Revocation, now int64) Revocation {
 	var chain *revEntry
 	for x := m[h]; x != nil; x = x.next {
 		if x.key == key {
-			r = r.merge(x.r)
+			if !exact {
+				r = r.merge(x.r)
+			}
 			s.total--
 			s.n[x.kind]--
 			continue
