@@ -133,7 +133,7 @@ type Mirror struct {
 
 type counters struct {
 	resyncs, resyncFailures, polls, pollFailures, events, gaps, reseeded, staleTransitions, regressions uint64
-	lastResync                                                                                           time.Duration
+	lastResync                                                                                          time.Duration
 }
 
 // New starts a mirror of the list in Redis at client (any
