@@ -78,11 +78,11 @@ type Revocation struct {
 	// TenantID is the tenant (tid): of the principal for RevocationUser, the
 	// tenant itself for RevocationTenant. A GUID; matched ignoring case.
 	TenantID string
-	// ObjectID is the principal's object ID (oid). RevocationUser only.
-	// Matched ignoring case.
+	// ObjectID is the principal's object ID (oid). RevocationUser only. A
+	// GUID; matched ignoring case.
 	ObjectID string
-	// AppID is the calling application's client ID (azp or appid).
-	// RevocationApp only. Matched ignoring case.
+	// AppID is the calling application's client ID (azp or appid), not an
+	// application ID URI. RevocationApp only. A GUID; matched ignoring case.
 	AppID string
 	// IssuedBefore is the cut-off of the user, app and tenant kinds: tokens
 	// whose iat is before it are refused (and tokens without iat). It is
@@ -124,8 +124,12 @@ func revocationError(format string, args ...any) error {
 // Complete checks r and fills its defaults as [RevocationList.Add] does:
 // identifiers lowercased (token IDs excepted), IssuedBefore (now when zero)
 // and Expires rounded up to whole seconds, Expires defaulted from
-// maxTokenLifetime ([DefaultMaxTokenLifetime] when zero). Errors are *Error
-// with Code [CodeConfig] and say which field to fix. Stores that share a list
+// maxTokenLifetime ([DefaultMaxTokenLifetime] when zero). An entry no token
+// can match is refused: TenantID, ObjectID and AppID must be GUIDs, as the
+// tid, oid and azp/appid claims are (not in braces, not a domain name or
+// "common", not an application ID URI), and a TokenID must not be a whole
+// token. Errors are *Error with Code [CodeConfig] and say which field to fix
+// and how. Stores that share a list
 // (entraredis) call it before writing, so that every replica holds the same
 // entry.
 func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Revocation, error) {
@@ -136,15 +140,19 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 		switch {
 		case v == "":
 			return revocationError("%s is empty: a %s revocation needs it", field, r.Kind)
+		case strings.Count(v, ".") == 2 && len(v) > 64:
+			// Never echoed: it may be a live token.
+			return revocationError("%s looks like a whole token (three dot-separated parts): revoke its uti claim instead (Claims.TokenID()), and never paste a token anywhere", field)
 		case len(v) > maxRevocationField:
 			return revocationError("%s is longer than %d bytes", field, maxRevocationField)
-		case isGUID && !guid.Is(strings.ToLower(v)):
-			return revocationError("%s %q is not a GUID", field, v)
 		}
 		for i := 0; i < len(v); i++ {
 			if v[i] <= ' ' || v[i] >= 0x7f {
 				return revocationError("%s has a space or a byte outside printable ASCII", field)
 			}
+		}
+		if isGUID {
+			return guidProblem(field, v)
 		}
 		return nil
 	}
@@ -164,9 +172,9 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 			err = revocationError("IssuedBefore is set, but a token revocation does not use it")
 		}
 	case RevocationUser:
-		err = errors.Join(check("TenantID", r.TenantID, true), check("ObjectID", r.ObjectID, false), unused("TokenID", r.TokenID, "AppID", r.AppID))
+		err = errors.Join(check("TenantID", r.TenantID, true), check("ObjectID", r.ObjectID, true), unused("TokenID", r.TokenID, "AppID", r.AppID))
 	case RevocationApp:
-		err = errors.Join(check("AppID", r.AppID, false), unused("TokenID", r.TokenID, "TenantID", r.TenantID, "ObjectID", r.ObjectID))
+		err = errors.Join(check("AppID", r.AppID, true), unused("TokenID", r.TokenID, "TenantID", r.TenantID, "ObjectID", r.ObjectID))
 	case RevocationTenant:
 		err = errors.Join(check("TenantID", r.TenantID, true), unused("TokenID", r.TokenID, "ObjectID", r.ObjectID, "AppID", r.AppID))
 	default:
@@ -203,6 +211,32 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 	}
 	r.Expires = ceilSecond(r.Expires)
 	return r, nil
+}
+
+// guidProblem explains why an identifier that Entra always writes as a GUID
+// (tid, oid, azp, appid) cannot match any token, or returns nil.
+func guidProblem(field, v string) error {
+	if guid.Is(v) {
+		return nil
+	}
+	claim := map[string]string{"TenantID": "tid", "ObjectID": "oid", "AppID": "azp (appid in v1.0 tokens)"}[field]
+	lv := strings.ToLower(v)
+	switch {
+	case strings.HasPrefix(v, "{") || strings.HasSuffix(v, "}"):
+		return revocationError("%s %q is in braces: write the GUID alone, as the %s claim has it (e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47)", field, v, claim)
+	case strings.Contains(lv, "://"):
+		if field == "AppID" {
+			return revocationError("AppID %q is a URI (an API's application ID URI): an app revocation names the calling application's client ID, a GUID, the token's azp claim (appid in v1.0 tokens; Claims.AppID())", v)
+		}
+		return revocationError("%s %q is a URI: it must be the GUID of the %s claim", field, v, claim)
+	case field == "TenantID" && (lv == "common" || lv == "organizations" || lv == "consumers"):
+		return revocationError("TenantID %q is not a tenant: a revocation names one tenant's ID, the GUID of the tid claim (Claims.TenantID())", v)
+	case field == "TenantID" && strings.Contains(v, "."):
+		return revocationError("TenantID %q is a domain name: tokens carry the tenant's ID, a GUID, in the tid claim (Claims.TenantID(), or the Directory (tenant) ID in the Entra admin center)", v)
+	case len(v) == 32 && !strings.Contains(v, "-"):
+		return revocationError("%s %q has no dashes: write the GUID 8-4-4-4-12, as the %s claim has it", field, v, claim)
+	}
+	return revocationError("%s %q is not a GUID (8-4-4-4-12 hexadecimal digits): the %s claim it is matched against always is one", field, v, claim)
 }
 
 func ceilSecond(t time.Time) time.Time {
