@@ -47,7 +47,11 @@ const (
 	RevocationUser RevocationKind = "user"
 	// RevocationApp refuses every token issued to one calling application
 	// (azp, or appid in v1 tokens) before a cut-off, in every tenant: the
-	// kill switch for a leaked client secret or certificate.
+	// kill switch for a leaked client secret or certificate. It also
+	// refuses the Microsoft Entra Agent ID tokens whose agent identity
+	// blueprint (xms_par_app_azp) is that application, of every kind
+	// (autonomous, agent user, on behalf of a user): a blueprint's
+	// credential mints the tokens of all its agents.
 	RevocationApp RevocationKind = "app"
 	// RevocationTenant refuses every token of one tenant (tid) issued before
 	// a cut-off, for multi-tenant APIs.
@@ -448,9 +452,9 @@ func (l *RevocationList) userHash(oid string, tenantHash uint64) uint64 {
 // claims are parsed, so that the per-request check (cache hits included)
 // hashes nothing. A zero (has false) means absent identifiers.
 type revKeys struct {
-	ok                                         bool
-	uti, jti, user, app, tenant                uint64
-	hasUti, hasJti, hasUser, hasApp, hasTenant bool
+	ok                                                    bool
+	uti, jti, user, app, tenant, blueprint                uint64
+	hasUti, hasJti, hasUser, hasApp, hasTenant, hasParApp bool
 }
 
 func revocationKeys(c *Claims) revKeys {
@@ -469,6 +473,10 @@ func revocationKeys(c *Claims) revKeys {
 	}
 	if app := c.AppID(); app != "" {
 		k.app, k.hasApp = revHash(kApp, app), true
+	}
+	// An Agent ID token's blueprint: an app entry matches it too.
+	if bp := c.ext.parApp; bp != "" && !strings.EqualFold(bp, c.AppID()) {
+		k.blueprint, k.hasParApp = revHash(kApp, bp), true
 	}
 	return k
 }
@@ -534,9 +542,16 @@ func (l *RevocationList) Revoked(c *Claims, now time.Time) error {
 			return e.refusal()
 		}
 	}
-	if s.n[kApp] > 0 && k.hasApp {
-		if e := s.match(s.lookup(k.app), kApp, c, t); e != nil {
-			return e.refusal()
+	if s.n[kApp] > 0 {
+		if k.hasApp {
+			if e := s.match(s.lookup(k.app), kApp, c, t); e != nil {
+				return e.refusal()
+			}
+		}
+		if k.hasParApp {
+			if e := s.match(s.lookup(k.blueprint), kApp, c, t); e != nil {
+				return e.refusal()
+			}
 		}
 	}
 	return nil
@@ -555,7 +570,8 @@ func (s *revState) match(e *revEntry, kind uint8, c *Claims, now int64) *revEntr
 		case kUser:
 			ok = strings.EqualFold(e.r.ObjectID, c.objectID) && strings.EqualFold(e.r.TenantID, c.tenantID)
 		case kApp:
-			ok = strings.EqualFold(e.r.AppID, c.AppID())
+			ok = strings.EqualFold(e.r.AppID, c.AppID()) ||
+				c.ext.parApp != "" && strings.EqualFold(e.r.AppID, c.ext.parApp)
 		case kTenant:
 			ok = strings.EqualFold(e.r.TenantID, c.tenantID)
 		}
@@ -573,7 +589,7 @@ func (s *revState) match(e *revEntry, kind uint8, c *Claims, now int64) *revEntr
 var revokedDescriptions = [kinds]string{
 	kToken:  "the token has been revoked: get a new token",
 	kUser:   "the tokens of this user or app issued before a revocation are refused: sign in again to get a new token",
-	kApp:    "the tokens of the calling application issued before a revocation are refused: get a new token once its credentials are replaced",
+	kApp:    "the tokens of the calling application (or of its agent identity blueprint) issued before a revocation are refused: get a new token once its credentials are replaced",
 	kTenant: "the tokens of this tenant issued before a revocation are refused",
 }
 

@@ -540,3 +540,72 @@ func TestRevocationPut(t *testing.T) {
 		t.Fatalf("after Put: %+v", got)
 	}
 }
+
+// An app revocation of an agent identity blueprint refuses the Agent ID
+// tokens of every kind whose blueprint (xms_par_app_azp) it is, issued
+// before the cut-off, on first validation and from the cache: a leaked
+// blueprint credential mints them all. Other apps' tokens, and agent
+// tokens issued after the cut-off, pass.
+func TestRevokeAppCoversAgentBlueprint(t *testing.T) {
+	for _, cacheSize := range []int{-1, 100} {
+		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
+			srv, list, v, clk := revSetup(t, cacheSize)
+			agents := map[string]func() string{
+				"autonomous v2": func() string { return srv.AgentAppToken("Orders.Read.All") },
+				"autonomous v1": func() string {
+					return srv.Mint(entratest.Token{Version: "1.0", Agent: entra.AgentAutonomous, Roles: []string{"Orders.Read.All"}})
+				},
+				"agent user":          func() string { return srv.AgentUserToken("Orders.Read") },
+				"on behalf of a user": func() string { return srv.AgentOnBehalfOfToken("Orders.Read") },
+			}
+			before := map[string]string{}
+			for name, mint := range agents {
+				before[name] = mint()
+				c := wantAccepted(t, v, before[name], name+" before")
+				if c.AgentBlueprintAppID() != srv.AgentBlueprintID() || c.AppID() == srv.AgentBlueprintID() {
+					t.Fatalf("%s: blueprint %q, app %q", name, c.AgentBlueprintAppID(), c.AppID())
+				}
+			}
+			user, app := srv.UserToken("Orders.Read"), srv.AppToken("Orders.Read.All")
+			wantAccepted(t, v, user, "a user")
+			wantAccepted(t, v, app, "an app")
+
+			// Another app's revocation touches no agent.
+			if _, err := list.RevokeApp("0f5c0b4e-0000-4000-8000-000000000002", time.Time{}, ""); err != nil {
+				t.Fatal(err)
+			}
+			for name, tok := range before {
+				wantAccepted(t, v, tok, name+" after another app's revocation")
+			}
+			rev, err := list.RevokeApp(strings.ToUpper(srv.AgentBlueprintID()), time.Time{}, "blueprint secret leaked")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, tok := range before {
+				_, err := v.Validate(ctxT(t), tok)
+				var re *entra.RevokedError
+				if !errors.Is(err, entra.ErrRevoked) || !errors.As(err, &re) || re.Key != rev.Key() {
+					t.Fatalf("%s after the blueprint's revocation: %v", name, err)
+				}
+			}
+			wantAccepted(t, v, user, "a user after the blueprint's revocation")
+			wantAccepted(t, v, app, "an app after the blueprint's revocation")
+			// The blueprint calling as itself is its app too.
+			wantRevoked(t, v, srv.Mint(entratest.Token{App: true, ClientID: srv.AgentBlueprintID()}), "the blueprint's own token")
+
+			// Tokens minted after the cut-off (the credential replaced) pass.
+			clk.Advance(10 * time.Minute)
+			for name, mint := range agents {
+				wantAccepted(t, v, mint(), name+" issued after the cut-off")
+			}
+			// Revoking one agent identity (its azp) leaves its siblings alone.
+			list.Lift(rev)
+			if _, err := list.RevokeApp(srv.AgentID(), time.Time{}, ""); err != nil {
+				t.Fatal(err)
+			}
+			wantRevoked(t, v, before["agent user"], "the agent identity's own revocation")
+			sibling := srv.Mint(entratest.Token{Agent: entra.AgentAutonomous, ClientID: "5151b11b-0000-4000-8000-000000000005", IssuedAt: clk.Now().Add(-20 * time.Minute)})
+			wantAccepted(t, v, sibling, "another agent of the blueprint")
+		})
+	}
+}
