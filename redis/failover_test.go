@@ -113,7 +113,13 @@ func TestFailoverToLaggingReplica(t *testing.T) {
 	}
 	lostTok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: lostOID})
 	firstTok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: firstOID})
-	waitFor(t, "the mirror to refuse the last revocation", func() bool { return errors.Is(validate(r, lostTok), entra.ErrRevoked) })
+	masterVersion, err := master.client(t).Get(ctxT(t), "{"+entraredis.DefaultPrefix+"}:version").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mirror to refuse the last revocation", func() bool {
+		return errors.Is(validate(r, lostTok), entra.ErrRevoked) && m.Stats().Version == masterVersion
+	})
 	held := m.Stats()
 	if admin.HExists(ctxT(t), entries, lost.Key()).Val() {
 		t.Fatal("the replica got the last write: it does not lag")
