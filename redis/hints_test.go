@@ -191,10 +191,11 @@ func TestMessageFloodIsBounded(t *testing.T) {
 	if after.Resyncs != before.Resyncs || after.Gaps != before.Gaps {
 		t.Fatalf("the flood caused full reads: resyncs %d→%d, gaps %d→%d", before.Resyncs, after.Resyncs, before.Gaps, after.Gaps)
 	}
-	// Reads that messages trigger: a burst of 20, then one per 5ms at most
-	// (the mirror's documented bound), measured over the whole run.
+	// Reads that find nothing: a burst of 20, then one per 5ms at most (the
+	// mirror's documented bound), over the whole run; plus the one read
+	// that found the real revocation.
 	reads := after.Polls - before.Polls
-	bound := uint64(20 + elapsed/(5*time.Millisecond) + 1)
+	bound := uint64(20 + elapsed/(5*time.Millisecond) + 2)
 	if reads > bound || reads == 0 {
 		t.Fatalf("%d messages over %v caused %d reads; the bound is %d", n, elapsed, reads, bound)
 	}

@@ -92,8 +92,8 @@ type Options struct {
 // ResyncInterval. A message is only a hint to read: nothing its sender
 // writes is applied, so a client that may publish on the channel cannot
 // add, lift or reorder an entry, and a flood of messages costs at most one
-// read in flight and a bounded rate of reads (a burst of 20, then one per
-// 5ms), never a full resync.
+// read in flight and a bounded rate of reads that find nothing (a burst of
+// 20, then one per 5ms), never a full resync.
 //
 // Nothing revoked is forgotten while one replica remembers it: when Redis
 // comes back empty (restarted without persistence, failed over to an empty
@@ -422,9 +422,11 @@ func (m *Mirror) setErr(err error) {
 	m.mu.Unlock()
 }
 
-// Bounds of the reads that messages trigger: a burst of hintBurst, then
-// one per hintEvery (a generic cell rate limit). Reads of the timer are
-// bounded by PollInterval instead.
+// Bounds of the reads that messages trigger and that find nothing new (as
+// forged or junk messages do): a burst of hintBurst, then one per hintEvery
+// (a generic cell rate limit). A read that finds a change costs nothing, so
+// real revocations are never delayed by it; reads of the timer are bounded
+// by PollInterval instead.
 const (
 	hintBurst = 20
 	hintEvery = 5 * time.Millisecond
@@ -441,19 +443,20 @@ func (m *Mirror) pollLoop() {
 	defer m.wg.Done()
 	t := time.NewTicker(m.o.PollInterval)
 	defer t.Stop()
-	var lastFull, tat time.Time
+	var lastFull time.Time
+	tat := time.Now() // never zero: time.Until(zero) would saturate
 	for {
-		full, ping := false, false
+		full, ping, hinted := false, false, false
 		select {
 		case <-m.ctx.Done():
 			return
 		case <-m.kick:
 			full = true
 		case <-m.hint:
-			// Rate bound: tat is when the reads allowed so far are used up.
-			now := time.Now()
-			tat = later(tat, now).Add(hintEvery)
-			if wait := tat.Sub(now) - hintBurst*hintEvery; wait > 0 {
+			// Rate bound: tat is when the reads that found nothing, so far,
+			// are paid for; a burst of hintBurst may run ahead of it.
+			hinted = true
+			if wait := time.Until(tat) - hintBurst*hintEvery; wait > 0 {
 				select {
 				case <-m.ctx.Done():
 					return
@@ -464,9 +467,12 @@ func (m *Mirror) pollLoop() {
 			full = time.Since(lastFull) >= m.o.ResyncInterval
 			ping = true
 		}
-		writeBack := false
+		writeBack, changed := false, false
 		if !full {
-			full, writeBack = m.catchUp(ping)
+			full, writeBack, changed = m.catchUp(ping)
+		}
+		if hinted && !full && !changed {
+			tat = later(tat, time.Now()).Add(hintEvery)
 		}
 		if full {
 			if err := m.resync(writeBack); err != nil {
@@ -492,16 +498,17 @@ func later(a, b time.Time) time.Time {
 }
 
 // catchUp reads what changed in Redis since the version the mirror holds
-// and applies it. It reports whether a full resync is needed, and whether
-// that resync must first write the local entries back (Redis is behind).
-func (m *Mirror) catchUp(ping bool) (full, writeBack bool) {
+// and applies it. It reports whether a full resync is needed, whether that
+// resync must first write the local entries back (Redis is behind), and
+// whether it applied a change.
+func (m *Mirror) catchUp(ping bool) (full, writeBack, changed bool) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.o.StaleAfter)
 	defer cancel()
 	m.mu.Lock()
 	ps, since, epoch, stamp := m.ps, m.version, m.epoch, m.stamp
 	m.mu.Unlock()
 	if epoch == "" {
-		return true, false // never synced
+		return true, false, false // never synced
 	}
 	if ping && ps != nil {
 		_ = ps.Ping(ctx) // the pong keeps the subscription's read alive
@@ -519,22 +526,22 @@ func (m *Mirror) catchUp(ping bool) (full, writeBack bool) {
 		m.st.pollFailures++
 		m.lastErr = fmt.Errorf("entraredis: poll: %w", err)
 		m.mu.Unlock()
-		return false, false // nothing to resync from
+		return false, false, false // nothing to resync from
 	}
 	m.mu.Unlock()
 	ep, stampV, stampSince, status := res[1], res[2], res[3], res[4]
 	switch {
 	case ep == "" || ep != epoch:
-		return true, false // a new or emptied Redis: resync writes back
+		return true, false, false // a new or emptied Redis: resync writes back
 	case v < since:
-		return true, true // behind: data loss
+		return true, true, false // behind: data loss
 	case stamp != "" && stampSince != stamp && (stampSince != "" || status != "full"):
-		return true, true // another history under the same version numbers
+		return true, true, false // another history under the same version numbers
 	case status == "full":
 		m.mu.Lock()
 		m.st.gaps++
 		m.mu.Unlock()
-		return true, false
+		return true, false, false
 	}
 	bad := 0
 	for i := 5; i+1 < len(res); i += 2 {
@@ -561,7 +568,7 @@ func (m *Mirror) catchUp(ping bool) (full, writeBack bool) {
 	m.lastErr = nil
 	m.mu.Unlock()
 	m.confirm()
-	return false, false
+	return false, false, v != since
 }
 
 // subscribeLoop keeps one subscription to the channel; every message, and
