@@ -38,10 +38,16 @@ func (s *syncBuffer) String() string {
 }
 
 // A client fails over to a promoted replica that lacked the latest write
-// (same epoch, lower version): the mirror keeps the entry, writes it back
-// to the new master, logs and counts it, and the revoked user stays
-// refused throughout.
+// (same epoch, lower version; or, when the promoted replica took a write
+// of its own meanwhile, the same version with another history): the mirror
+// keeps the entry, writes it back to the new master, logs and counts it,
+// and the revoked user stays refused throughout.
 func TestFailoverToLaggingReplica(t *testing.T) {
+	t.Run("behind", func(t *testing.T) { testFailover(t, false) })
+	t.Run("moved on", func(t *testing.T) { testFailover(t, true) })
+}
+
+func testFailover(t *testing.T, movedOn bool) {
 	master := startRedis(t)
 	standby := startRedis(t)
 	admin := standby.client(t)
@@ -126,8 +132,23 @@ func TestFailoverToLaggingReplica(t *testing.T) {
 	}
 	epoch, _ := admin.Get(ctxT(t), "{"+entraredis.DefaultPrefix+"}:epoch").Result()
 	version, _ := admin.Get(ctxT(t), "{"+entraredis.DefaultPrefix+"}:version").Int64()
-	if epoch != held.Epoch || version >= held.Version {
+	if epoch != held.Epoch || version != held.Version-1 {
 		t.Fatalf("the promoted replica has epoch %q version %d; the mirror %q %d: not a lagging replica of the same list", epoch, version, held.Epoch, held.Version)
+	}
+
+	want := 2
+	const ownOID = "6b3c1a52-0000-4000-8000-0000000000c4"
+	if movedOn {
+		// The promoted replica takes a write of its own before the client
+		// reaches it: it reaches the mirror's version by another history.
+		own, err := entraredis.NewStore(admin, entraredis.StoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, v, err := own.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID, ObjectID: ownOID}); err != nil || v != held.Version {
+			t.Fatalf("write on the promoted replica: version %d (mirror's %d), %v", v, held.Version, err)
+		}
+		want = 3
 	}
 
 	// Failover: the master dies, the client reaches the promoted replica.
@@ -157,11 +178,15 @@ func TestFailoverToLaggingReplica(t *testing.T) {
 	if e, ok := keys[lost.Key()]; !ok || e.Reason != "stolen laptop" || !e.IssuedBefore.Equal(lost.IssuedBefore) {
 		t.Fatalf("the new master holds %+v, want %+v", got, lost)
 	}
-	if _, ok := keys[first.Key()]; !ok || len(got) != 2 {
+	if _, ok := keys[first.Key()]; !ok || len(got) != want {
 		t.Fatalf("the new master holds %+v", got)
 	}
+	if movedOn {
+		own := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: ownOID})
+		waitFor(t, "the mirror to learn the promoted replica's own write", func() bool { return errors.Is(validate(r, own), entra.ErrRevoked) })
+	}
 	st := m.Stats()
-	if st.Entries != 2 || st.Reseeded == 0 {
+	if st.Entries != want || st.Reseeded == 0 {
 		t.Fatalf("stats after the repair %+v", st)
 	}
 	out := logs.String()
