@@ -43,11 +43,13 @@ func (s *syncBuffer) String() string {
 // keeps the entry, writes it back to the new master, logs and counts it,
 // and the revoked user stays refused throughout.
 func TestFailoverToLaggingReplica(t *testing.T) {
-	t.Run("behind", func(t *testing.T) { testFailover(t, false) })
-	t.Run("moved on", func(t *testing.T) { testFailover(t, true) })
+	t.Run("behind", func(t *testing.T) { testFailover(t, false, 0) })
+	t.Run("moved on", func(t *testing.T) { testFailover(t, true, 0) })
+	// Every poll a full resync: that path must not lose it either.
+	t.Run("moved on, full resyncs", func(t *testing.T) { testFailover(t, true, time.Nanosecond) })
 }
 
-func testFailover(t *testing.T, movedOn bool) {
+func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 	master := startRedis(t)
 	standby := startRedis(t)
 	admin := standby.client(t)
@@ -71,6 +73,7 @@ func testFailover(t *testing.T, movedOn bool) {
 	t.Cleanup(func() { rdb.Close() })
 	var logs syncBuffer
 	o := fastOptions()
+	o.ResyncInterval = resyncInterval
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	m, err := entraredis.New(rdb, o)
 	if err != nil {

@@ -513,13 +513,7 @@ func (m *Mirror) catchUp(ping bool) (full, writeBack, changed bool) {
 	if ping && ps != nil {
 		_ = ps.Ping(ctx) // the pong keeps the subscription's read alive
 	}
-	res, err := changesScript.Run(ctx, m.c, m.keys, since, maxLogRead).StringSlice()
-	var v int64
-	if err == nil && len(res) >= 5 && len(res)%2 == 1 {
-		v, err = strconv.ParseInt(res[0], 10, 64)
-	} else if err == nil {
-		err = fmt.Errorf("unexpected reply of %d values", len(res))
-	}
+	c, err := m.readChanges(ctx, since, maxLogRead)
 	m.mu.Lock()
 	m.st.polls++
 	if err != nil {
@@ -529,33 +523,31 @@ func (m *Mirror) catchUp(ping bool) (full, writeBack, changed bool) {
 		return false, false, false // nothing to resync from
 	}
 	m.mu.Unlock()
-	ep, stampV, stampSince, status := res[1], res[2], res[3], res[4]
 	switch {
-	case ep == "" || ep != epoch:
+	case c.epoch == "" || c.epoch != epoch:
 		return true, false, false // a new or emptied Redis: resync writes back
-	case v < since:
-		return true, true, false // behind: data loss
-	case stamp != "" && stampSince != stamp && (stampSince != "" || status != "full"):
-		return true, true, false // another history under the same version numbers
-	case status == "full":
+	case c.lostHistory(since, stamp):
+		return true, true, false // behind, or another history: data loss
+	case c.status == "full":
 		m.mu.Lock()
 		m.st.gaps++
 		m.mu.Unlock()
 		return true, false, false
 	}
 	bad := 0
-	for i := 5; i+1 < len(res); i += 2 {
-		if res[i+1] == "" {
-			m.list.LiftKey(res[i])
+	for i := 0; i+1 < len(c.kv); i += 2 {
+		key, val := c.kv[i], c.kv[i+1]
+		if val == "" {
+			m.list.LiftKey(key)
 			continue
 		}
-		r, err := decodeEntry(res[i+1])
+		r, err := decodeEntry(val)
 		if err == nil {
 			_, err = m.list.Put(r)
 		}
 		if err != nil {
 			// Redis holds it unreadable: as a full resync would, leave it out.
-			m.list.LiftKey(res[i])
+			m.list.LiftKey(key)
 			bad++
 		}
 	}
@@ -564,11 +556,46 @@ func (m *Mirror) catchUp(ping bool) (full, writeBack, changed bool) {
 		m.log.Warn("entraredis: skipped unreadable or invalid entries", slog.Int("entries", bad))
 	}
 	m.mu.Lock()
-	m.version, m.stamp = v, stampV
+	m.version, m.stamp = c.version, c.stamp
 	m.lastErr = nil
 	m.mu.Unlock()
 	m.confirm()
-	return false, false, v != since
+	return false, false, c.version != since
+}
+
+// changes is a reply of changesScript.
+type changes struct {
+	head
+	sinceStamp string   // the stamp Redis holds for the mirror's version
+	status     string   // "", "log" or "full"
+	kv         []string // changed keys and their entries ("" when gone)
+}
+
+// readChanges reads what changed since version since: at most limit keys
+// (0: none, only the version, epoch, stamps and status).
+func (m *Mirror) readChanges(ctx context.Context, since int64, limit int) (changes, error) {
+	res, err := changesScript.Run(ctx, m.c, m.keys, since, limit).StringSlice()
+	if err != nil {
+		return changes{}, err
+	}
+	if len(res) < 5 || len(res)%2 == 0 {
+		return changes{}, fmt.Errorf("unexpected reply of %d values", len(res))
+	}
+	v, err := strconv.ParseInt(res[0], 10, 64)
+	if err != nil {
+		return changes{}, fmt.Errorf("version %q is not a number", res[0])
+	}
+	return changes{head: head{version: v, epoch: res[1], stamp: res[2]}, sinceStamp: res[3], status: res[4], kv: res[5:]}, nil
+}
+
+// lostHistory reports whether Redis no longer holds the list at the
+// version since (whose stamp was stamp), in the same epoch: its version
+// is lower, or its stamp of that version is another (a promoted replica
+// that took other writes). A missing stamp is only evidence when the log
+// covers the version (status not "full"): older stores kept none.
+func (c changes) lostHistory(since int64, stamp string) bool {
+	return c.version < since ||
+		stamp != "" && c.sinceStamp != stamp && (c.sinceStamp != "" || c.status != "full")
 }
 
 // subscribeLoop keeps one subscription to the channel; every message, and
@@ -644,8 +671,17 @@ func (m *Mirror) resync(writeBack bool) error {
 		return fmt.Errorf("entraredis: resync: %w", err)
 	}
 	lost := h.epoch == "" || (known != "" && h.epoch != known)
-	behind := writeBack || (known != "" && h.epoch == known &&
-		(h.version < knownV || (h.version == knownV && knownStamp != "" && h.stamp != knownStamp)))
+	behind := writeBack
+	if !behind && !lost && known != "" {
+		// Whatever asked for this resync, check that Redis still holds the
+		// history of the version this mirror has: Replace must never drop
+		// what a lagging replica lost.
+		c, err := m.readChanges(ctx, knownV, 0)
+		if err != nil {
+			return fmt.Errorf("entraredis: resync: %w", err)
+		}
+		behind = c.epoch == known && c.lostHistory(knownV, knownStamp)
+	}
 	if lost || behind {
 		// A new or emptied Redis, one that replaced ours, or one that lost
 		// the latest writes: give it what this replica knows (merged with

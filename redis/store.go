@@ -250,11 +250,13 @@ local out = {tostring(v), redis.call('GET', KEYS[4]) or '', stampAt(v), stampAt(
 if since >= v then return out end
 local logv = tonumber(redis.call('GET', KEYS[6]) or '-1')
 local floor = tonumber(redis.call('GET', KEYS[7]) or '0')
-if logv ~= v or since < floor or redis.call('ZCOUNT', KEYS[5], '(' .. since, '+inf') > tonumber(ARGV[2]) then
+local limit = tonumber(ARGV[2])
+if logv ~= v or since < floor or (limit > 0 and redis.call('ZCOUNT', KEYS[5], '(' .. since, '+inf') > limit) then
   out[5] = 'full'
   return out
 end
 out[5] = 'log'
+if limit == 0 then return out end
 for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. since, '+inf')) do
   out[#out + 1] = k
   out[#out + 1] = redis.call('HGET', KEYS[1], k) or ''
