@@ -668,7 +668,8 @@ func (l *RevocationList) RevokeUser(tenantID, objectID string, issuedBefore time
 }
 
 // RevokeApp refuses the tokens issued to the calling application appID
-// (azp or appid) before issuedBefore (zero: now), in every tenant.
+// (azp or appid) before issuedBefore (zero: now), in every tenant, and the
+// Agent ID tokens whose blueprint (xms_par_app_azp) is appID.
 func (l *RevocationList) RevokeApp(appID string, issuedBefore time.Time, reason string) (Revocation, error) {
 	return l.Add(Revocation{Kind: RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 }

@@ -422,7 +422,8 @@ func (s *Store) RevokeUser(ctx context.Context, tenantID, objectID string, issue
 }
 
 // RevokeApp revokes the tokens issued to the calling application appID
-// before issuedBefore (zero: now), in every tenant.
+// before issuedBefore (zero: now), in every tenant, and the Agent ID tokens
+// whose blueprint (xms_par_app_azp) is appID.
 func (s *Store) RevokeApp(ctx context.Context, appID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
 	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err
