@@ -173,9 +173,9 @@ local function bump(changed, stamp)
   redis.call('SET', KEYS[6], v)
   local n = redis.call('ZCARD', KEYS[5])
   if n > 10000 then
-    local old = redis.call('ZRANGE', KEYS[5], 0, n - 10000 - 1, 'WITHSCORES')
+    local last = redis.call('ZRANGE', KEYS[5], n - 10000 - 1, n - 10000 - 1, 'WITHSCORES')
     redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - 10000 - 1)
-    local f = tonumber(old[#old])
+    local f = tonumber(last[2])
     if f > tonumber(redis.call('GET', KEYS[7]) or '0') then redis.call('SET', KEYS[7], f) end
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. (redis.call('GET', KEYS[7]) or '0'))
