@@ -47,7 +47,11 @@ const (
 	RevocationUser RevocationKind = "user"
 	// RevocationApp refuses every token issued to one calling application
 	// (azp, or appid in v1 tokens) before a cut-off, in every tenant: the
-	// kill switch for a leaked client secret or certificate.
+	// kill switch for a leaked client secret or certificate. It also
+	// refuses the Microsoft Entra Agent ID tokens whose agent identity
+	// blueprint (xms_par_app_azp) is that application, of every kind
+	// (autonomous, agent user, on behalf of a user): a blueprint's
+	// credential mints the tokens of all its agents.
 	RevocationApp RevocationKind = "app"
 	// RevocationTenant refuses every token of one tenant (tid) issued before
 	// a cut-off, for multi-tenant APIs.
@@ -78,11 +82,11 @@ type Revocation struct {
 	// TenantID is the tenant (tid): of the principal for RevocationUser, the
 	// tenant itself for RevocationTenant. A GUID; matched ignoring case.
 	TenantID string
-	// ObjectID is the principal's object ID (oid). RevocationUser only.
-	// Matched ignoring case.
+	// ObjectID is the principal's object ID (oid). RevocationUser only. A
+	// GUID; matched ignoring case.
 	ObjectID string
-	// AppID is the calling application's client ID (azp or appid).
-	// RevocationApp only. Matched ignoring case.
+	// AppID is the calling application's client ID (azp or appid), not an
+	// application ID URI. RevocationApp only. A GUID; matched ignoring case.
 	AppID string
 	// IssuedBefore is the cut-off of the user, app and tenant kinds: tokens
 	// whose iat is before it are refused (and tokens without iat). It is
@@ -124,8 +128,12 @@ func revocationError(format string, args ...any) error {
 // Complete checks r and fills its defaults as [RevocationList.Add] does:
 // identifiers lowercased (token IDs excepted), IssuedBefore (now when zero)
 // and Expires rounded up to whole seconds, Expires defaulted from
-// maxTokenLifetime ([DefaultMaxTokenLifetime] when zero). Errors are *Error
-// with Code [CodeConfig] and say which field to fix. Stores that share a list
+// maxTokenLifetime ([DefaultMaxTokenLifetime] when zero). An entry no token
+// can match is refused: TenantID, ObjectID and AppID must be GUIDs, as the
+// tid, oid and azp/appid claims are (not in braces, not a domain name or
+// "common", not an application ID URI), and a TokenID must not be a whole
+// token. Errors are *Error with Code [CodeConfig] and say which field to fix
+// and how. Stores that share a list
 // (entraredis) call it before writing, so that every replica holds the same
 // entry.
 func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Revocation, error) {
@@ -136,15 +144,19 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 		switch {
 		case v == "":
 			return revocationError("%s is empty: a %s revocation needs it", field, r.Kind)
+		case strings.Count(v, ".") == 2 && len(v) > 64:
+			// Never echoed: it may be a live token.
+			return revocationError("%s looks like a whole token (three dot-separated parts): revoke its uti claim instead (Claims.TokenID()), and never paste a token anywhere", field)
 		case len(v) > maxRevocationField:
 			return revocationError("%s is longer than %d bytes", field, maxRevocationField)
-		case isGUID && !guid.Is(strings.ToLower(v)):
-			return revocationError("%s %q is not a GUID", field, v)
 		}
 		for i := 0; i < len(v); i++ {
 			if v[i] <= ' ' || v[i] >= 0x7f {
 				return revocationError("%s has a space or a byte outside printable ASCII", field)
 			}
+		}
+		if isGUID {
+			return guidProblem(field, v)
 		}
 		return nil
 	}
@@ -164,9 +176,9 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 			err = revocationError("IssuedBefore is set, but a token revocation does not use it")
 		}
 	case RevocationUser:
-		err = errors.Join(check("TenantID", r.TenantID, true), check("ObjectID", r.ObjectID, false), unused("TokenID", r.TokenID, "AppID", r.AppID))
+		err = errors.Join(check("TenantID", r.TenantID, true), check("ObjectID", r.ObjectID, true), unused("TokenID", r.TokenID, "AppID", r.AppID))
 	case RevocationApp:
-		err = errors.Join(check("AppID", r.AppID, false), unused("TokenID", r.TokenID, "TenantID", r.TenantID, "ObjectID", r.ObjectID))
+		err = errors.Join(check("AppID", r.AppID, true), unused("TokenID", r.TokenID, "TenantID", r.TenantID, "ObjectID", r.ObjectID))
 	case RevocationTenant:
 		err = errors.Join(check("TenantID", r.TenantID, true), unused("TokenID", r.TokenID, "ObjectID", r.ObjectID, "AppID", r.AppID))
 	default:
@@ -203,6 +215,32 @@ func (r Revocation) Complete(now time.Time, maxTokenLifetime time.Duration) (Rev
 	}
 	r.Expires = ceilSecond(r.Expires)
 	return r, nil
+}
+
+// guidProblem explains why an identifier that Entra always writes as a GUID
+// (tid, oid, azp, appid) cannot match any token, or returns nil.
+func guidProblem(field, v string) error {
+	if guid.Is(v) {
+		return nil
+	}
+	claim := map[string]string{"TenantID": "tid", "ObjectID": "oid", "AppID": "azp (appid in v1.0 tokens)"}[field]
+	lv := strings.ToLower(v)
+	switch {
+	case strings.HasPrefix(v, "{") || strings.HasSuffix(v, "}"):
+		return revocationError("%s %q is in braces: write the GUID alone, as the %s claim has it (e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47)", field, v, claim)
+	case strings.Contains(lv, "://"):
+		if field == "AppID" {
+			return revocationError("AppID %q is a URI (an API's application ID URI): an app revocation names the calling application's client ID, a GUID, the token's azp claim (appid in v1.0 tokens; Claims.AppID())", v)
+		}
+		return revocationError("%s %q is a URI: it must be the GUID of the %s claim", field, v, claim)
+	case field == "TenantID" && (lv == "common" || lv == "organizations" || lv == "consumers"):
+		return revocationError("TenantID %q is not a tenant: a revocation names one tenant's ID, the GUID of the tid claim (Claims.TenantID())", v)
+	case field == "TenantID" && strings.Contains(v, "."):
+		return revocationError("TenantID %q is a domain name: tokens carry the tenant's ID, a GUID, in the tid claim (Claims.TenantID(), or the Directory (tenant) ID in the Entra admin center)", v)
+	case len(v) == 32 && !strings.Contains(v, "-"):
+		return revocationError("%s %q has no dashes: write the GUID 8-4-4-4-12, as the %s claim has it", field, v, claim)
+	}
+	return revocationError("%s %q is not a GUID (8-4-4-4-12 hexadecimal digits): the %s claim it is matched against always is one", field, v, claim)
 }
 
 func ceilSecond(t time.Time) time.Time {
@@ -414,9 +452,9 @@ func (l *RevocationList) userHash(oid string, tenantHash uint64) uint64 {
 // claims are parsed, so that the per-request check (cache hits included)
 // hashes nothing. A zero (has false) means absent identifiers.
 type revKeys struct {
-	ok                                         bool
-	uti, jti, user, app, tenant                uint64
-	hasUti, hasJti, hasUser, hasApp, hasTenant bool
+	ok                                                    bool
+	uti, jti, user, app, tenant, blueprint                uint64
+	hasUti, hasJti, hasUser, hasApp, hasTenant, hasParApp bool
 }
 
 func revocationKeys(c *Claims) revKeys {
@@ -435,6 +473,10 @@ func revocationKeys(c *Claims) revKeys {
 	}
 	if app := c.AppID(); app != "" {
 		k.app, k.hasApp = revHash(kApp, app), true
+	}
+	// An Agent ID token's blueprint: an app entry matches it too.
+	if bp := c.ext.parApp; bp != "" && !strings.EqualFold(bp, c.AppID()) {
+		k.blueprint, k.hasParApp = revHash(kApp, bp), true
 	}
 	return k
 }
@@ -500,9 +542,16 @@ func (l *RevocationList) Revoked(c *Claims, now time.Time) error {
 			return e.refusal()
 		}
 	}
-	if s.n[kApp] > 0 && k.hasApp {
-		if e := s.match(s.lookup(k.app), kApp, c, t); e != nil {
-			return e.refusal()
+	if s.n[kApp] > 0 {
+		if k.hasApp {
+			if e := s.match(s.lookup(k.app), kApp, c, t); e != nil {
+				return e.refusal()
+			}
+		}
+		if k.hasParApp {
+			if e := s.match(s.lookup(k.blueprint), kApp, c, t); e != nil {
+				return e.refusal()
+			}
 		}
 	}
 	return nil
@@ -521,7 +570,8 @@ func (s *revState) match(e *revEntry, kind uint8, c *Claims, now int64) *revEntr
 		case kUser:
 			ok = strings.EqualFold(e.r.ObjectID, c.objectID) && strings.EqualFold(e.r.TenantID, c.tenantID)
 		case kApp:
-			ok = strings.EqualFold(e.r.AppID, c.AppID())
+			ok = strings.EqualFold(e.r.AppID, c.AppID()) ||
+				c.ext.parApp != "" && strings.EqualFold(e.r.AppID, c.ext.parApp)
 		case kTenant:
 			ok = strings.EqualFold(e.r.TenantID, c.tenantID)
 		}
@@ -539,7 +589,7 @@ func (s *revState) match(e *revEntry, kind uint8, c *Claims, now int64) *revEntr
 var revokedDescriptions = [kinds]string{
 	kToken:  "the token has been revoked: get a new token",
 	kUser:   "the tokens of this user or app issued before a revocation are refused: sign in again to get a new token",
-	kApp:    "the tokens of the calling application issued before a revocation are refused: get a new token once its credentials are replaced",
+	kApp:    "the tokens of the calling application (or of its agent identity blueprint) issued before a revocation are refused: get a new token once its credentials are replaced",
 	kTenant: "the tokens of this tenant issued before a revocation are refused",
 }
 
@@ -581,7 +631,26 @@ func (l *RevocationList) Add(r Revocation) (Revocation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := *l.cur.Load()
-	r = l.put(&s, r, now.Unix())
+	r = l.put(&s, r, now.Unix(), false)
+	l.store(&s, now)
+	return r, nil
+}
+
+// Put lists r (see [Revocation.Complete] for its checks and defaults) as
+// given: an entry with the same key is replaced, not merged, so that r may
+// be weaker than it. It is for a list that copies another, authoritative
+// one (a mirror applying what its store holds); to revoke, use
+// [RevocationList.Add], which never weakens an entry.
+func (l *RevocationList) Put(r Revocation) (Revocation, error) {
+	now := l.now()
+	r, err := r.Complete(now, l.maxLifetime)
+	if err != nil {
+		return Revocation{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := *l.cur.Load()
+	r = l.put(&s, r, now.Unix(), true)
 	l.store(&s, now)
 	return r, nil
 }
@@ -599,7 +668,8 @@ func (l *RevocationList) RevokeUser(tenantID, objectID string, issuedBefore time
 }
 
 // RevokeApp refuses the tokens issued to the calling application appID
-// (azp or appid) before issuedBefore (zero: now), in every tenant.
+// (azp or appid) before issuedBefore (zero: now), in every tenant, and the
+// Agent ID tokens whose blueprint (xms_par_app_azp) is appID.
 func (l *RevocationList) RevokeApp(appID string, issuedBefore time.Time, reason string) (Revocation, error) {
 	return l.Add(Revocation{Kind: RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 }
@@ -670,9 +740,10 @@ func (x *revEntry) copyWith(next *revEntry) *revEntry {
 }
 
 // put files r into s (a copy of the current state), merging with an
-// unexpired entry of the same key; it copies the one shard it changes and
-// drops that shard's expired entries. It returns the entry as filed.
-func (l *RevocationList) put(s *revState, r Revocation, now int64) Revocation {
+// unexpired entry of the same key (replacing it when exact); it copies the
+// one shard it changes and drops that shard's expired entries. It returns
+// the entry as filed.
+func (l *RevocationList) put(s *revState, r Revocation, now int64, exact bool) Revocation {
 	key := r.Key()
 	h := l.entryHash(&r)
 	i := h >> (64 - revShardBits)
@@ -691,7 +762,9 @@ func (l *RevocationList) put(s *revState, r Revocation, now int64) Revocation {
 	var chain *revEntry
 	for x := m[h]; x != nil; x = x.next {
 		if x.key == key {
-			r = r.merge(x.r)
+			if !exact {
+				r = r.merge(x.r)
+			}
 			s.total--
 			s.n[x.kind]--
 			continue

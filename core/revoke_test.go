@@ -214,14 +214,14 @@ func TestRevocationComplete(t *testing.T) {
 		{"token with space", entra.Revocation{Kind: entra.RevocationToken, TokenID: "a b"}},
 		{"token with cut-off", entra.Revocation{Kind: entra.RevocationToken, TokenID: "x", IssuedBefore: now}},
 		{"token with tenant", entra.Revocation{Kind: entra.RevocationToken, TokenID: "x", TenantID: tid}},
-		{"user without tenant", entra.Revocation{Kind: entra.RevocationUser, ObjectID: "x"}},
+		{"user without tenant", entra.Revocation{Kind: entra.RevocationUser, ObjectID: "6b3c1a52-0000-4000-8000-000000000001"}},
 		{"user without oid", entra.Revocation{Kind: entra.RevocationUser, TenantID: tid}},
-		{"user tenant not a GUID", entra.Revocation{Kind: entra.RevocationUser, TenantID: "contoso.com", ObjectID: "x"}},
+		{"user tenant not a GUID", entra.Revocation{Kind: entra.RevocationUser, TenantID: "contoso.com", ObjectID: "6b3c1a52-0000-4000-8000-000000000001"}},
 		{"app without id", entra.Revocation{Kind: entra.RevocationApp}},
 		{"tenant not a GUID", entra.Revocation{Kind: entra.RevocationTenant, TenantID: "common"}},
 		{"cut-off too far ahead", entra.Revocation{Kind: entra.RevocationTenant, TenantID: tid, IssuedBefore: now.Add(2 * entra.MaxRevocationAhead)}},
 		{"id too long", entra.Revocation{Kind: entra.RevocationApp, AppID: strings.Repeat("a", 300)}},
-		{"reason too long", entra.Revocation{Kind: entra.RevocationApp, AppID: "a", Reason: strings.Repeat("a", 2000)}},
+		{"reason too long", entra.Revocation{Kind: entra.RevocationApp, AppID: tid, Reason: strings.Repeat("a", 2000)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,14 +230,14 @@ func TestRevocationComplete(t *testing.T) {
 			}
 		})
 	}
-	r, err := entra.Revocation{Kind: entra.RevocationUser, TenantID: strings.ToUpper(tid), ObjectID: "ABC"}.Complete(now, time.Hour)
+	r, err := entra.Revocation{Kind: entra.RevocationUser, TenantID: strings.ToUpper(tid), ObjectID: "6B3C1A52-0000-4000-8000-00000000ABCD"}.Complete(now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.TenantID != tid || r.ObjectID != "abc" || r.IssuedBefore.Unix() != now.Unix()+1 || !r.Expires.Equal(r.IssuedBefore.Add(time.Hour)) {
+	if r.TenantID != tid || r.ObjectID != "6b3c1a52-0000-4000-8000-00000000abcd" || r.IssuedBefore.Unix() != now.Unix()+1 || !r.Expires.Equal(r.IssuedBefore.Add(time.Hour)) {
 		t.Fatalf("completed %+v", r)
 	}
-	if r.Key() != "user:"+tid+":abc" {
+	if r.Key() != "user:"+tid+":6b3c1a52-0000-4000-8000-00000000abcd" {
 		t.Fatalf("Key %q", r.Key())
 	}
 }
@@ -331,7 +331,7 @@ func TestRevocationReplace(t *testing.T) {
 	srv, list, v, clk := revSetup(t, 100)
 	tok := srv.UserToken("Orders.Read")
 	c := wantAccepted(t, v, tok, "before")
-	if _, err := list.RevokeApp("someone-else", time.Time{}, ""); err != nil {
+	if _, err := list.RevokeApp("5e0f1e5e-0000-4000-8000-00000000e15e", time.Time{}, ""); err != nil {
 		t.Fatal(err)
 	}
 	now := clk.Now()
@@ -339,7 +339,7 @@ func TestRevocationReplace(t *testing.T) {
 		{Kind: entra.RevocationToken, TokenID: c.TokenID()},
 		{Kind: entra.RevocationUser, TenantID: c.TenantID(), ObjectID: c.ObjectID(), IssuedBefore: now.Add(-time.Hour)},
 		{Kind: entra.RevocationUser, TenantID: c.TenantID(), ObjectID: c.ObjectID(), IssuedBefore: now},
-		{Kind: entra.RevocationApp, AppID: "old", IssuedBefore: now.Add(-48 * time.Hour)},
+		{Kind: entra.RevocationApp, AppID: "01d01d01-0000-4000-8000-000000000001", IssuedBefore: now.Add(-48 * time.Hour)},
 		{Kind: entra.RevocationTenant, TenantID: "not-a-guid"},
 	})
 	if !errors.Is(err, entra.ErrConfig) {
@@ -353,7 +353,7 @@ func TestRevocationReplace(t *testing.T) {
 		t.Fatalf("repeated key not merged to the later cut-off: %v", got[1].IssuedBefore)
 	}
 	wantRevoked(t, v, tok, "after Replace")
-	if list.LiftKey("app:someone-else") {
+	if list.LiftKey("app:5e0f1e5e-0000-4000-8000-00000000e15e") {
 		t.Fatal("Replace kept an old entry")
 	}
 	if !list.LiftKey(got[0].Key()) || !list.LiftKey(got[1].Key()) || list.Len() != 0 {
@@ -375,7 +375,7 @@ func TestRevocationConcurrent(t *testing.T) {
 	for w := range 2 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				r, err := list.RevokeUser(srv.TenantID, fmt.Sprintf("w%d-%d", w, i%500), time.Time{}, "")
+				r, err := list.RevokeUser(srv.TenantID, fmt.Sprintf("%08x-0000-4000-8000-%012x", w, i%500), time.Time{}, "")
 				if err != nil {
 					t.Error(err)
 					return
@@ -440,6 +440,172 @@ func BenchmarkRevoked(b *testing.B) {
 				cpu = end - cpu
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
+		})
+	}
+}
+
+// An entry no token can ever match is refused with an error that names the
+// field and the fix, by Complete, Add, Put and the RevokeX helpers alike,
+// instead of being listed as if it protected anything.
+func TestRevocationThatCannotMatchIsRefused(t *testing.T) {
+	tid := "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	oid := "6b3c1a52-0000-4000-8000-000000000001"
+	tok := entratest.NewServer()
+	defer tok.Close()
+	pasted := tok.UserToken("Orders.Read")
+	cases := []struct {
+		name string
+		r    entra.Revocation
+		want []string // in the error: the field and the fix
+	}{
+		{"oid in braces", entra.Revocation{Kind: entra.RevocationUser, TenantID: tid, ObjectID: "{" + oid + "}"}, []string{"ObjectID", "braces", "GUID alone"}},
+		{"tenant in braces", entra.Revocation{Kind: entra.RevocationTenant, TenantID: "{" + tid + "}"}, []string{"TenantID", "braces"}},
+		{"oid not a GUID", entra.Revocation{Kind: entra.RevocationUser, TenantID: tid, ObjectID: "alice@contoso.com"}, []string{"ObjectID", "not a GUID", "oid"}},
+		{"oid without dashes", entra.Revocation{Kind: entra.RevocationUser, TenantID: tid, ObjectID: strings.ReplaceAll(oid, "-", "")}, []string{"ObjectID", "no dashes", "8-4-4-4-12"}},
+		{"app ID URI", entra.Revocation{Kind: entra.RevocationApp, AppID: "api://orders-api"}, []string{"AppID", "URI", "client ID", "azp"}},
+		{"app not a GUID", entra.Revocation{Kind: entra.RevocationApp, AppID: "orders-client"}, []string{"AppID", "not a GUID"}},
+		{"app GUID one short", entra.Revocation{Kind: entra.RevocationApp, AppID: oid[:35]}, []string{"AppID", "not a GUID"}},
+		{"tenant domain", entra.Revocation{Kind: entra.RevocationTenant, TenantID: "contoso.onmicrosoft.com"}, []string{"TenantID", "domain name", "tid"}},
+		{"tenant common", entra.Revocation{Kind: entra.RevocationTenant, TenantID: "organizations"}, []string{"TenantID", "not a tenant"}},
+		{"user tenant a word", entra.Revocation{Kind: entra.RevocationUser, TenantID: "contoso", ObjectID: oid}, []string{"TenantID", "not a GUID"}},
+		{"whole token as token ID", entra.Revocation{Kind: entra.RevocationToken, TokenID: pasted}, []string{"TokenID", "whole token", "uti"}},
+	}
+	list := entra.NewRevocationList(entra.RevocationListOptions{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, try := range []func() error{
+				func() error { _, err := tc.r.Complete(time.Now(), 0); return err },
+				func() error { _, err := list.Add(tc.r); return err },
+				func() error { _, err := list.Put(tc.r); return err },
+			} {
+				err := try()
+				if !errors.Is(err, entra.ErrConfig) {
+					t.Fatalf("got %v, want config_invalid", err)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Fatalf("error %q does not say %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), pasted) || strings.Contains(err.Error(), pasted[:40]) {
+					t.Fatal("the error echoes a token")
+				}
+			}
+		})
+	}
+	if _, err := list.RevokeUser(tid, "{"+oid+"}", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("RevokeUser with braces: %v", err)
+	}
+	if _, err := list.RevokeApp("api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("RevokeApp with a URI: %v", err)
+	}
+	if _, err := list.RevokeTenant("contoso.com", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("RevokeTenant with a domain: %v", err)
+	}
+	if list.Len() != 0 {
+		t.Fatalf("%d entries listed", list.Len())
+	}
+	// The same identifiers written right are accepted, in either case.
+	for _, r := range []entra.Revocation{
+		{Kind: entra.RevocationUser, TenantID: strings.ToUpper(tid), ObjectID: strings.ToUpper(oid)},
+		{Kind: entra.RevocationApp, AppID: oid},
+		{Kind: entra.RevocationTenant, TenantID: tid},
+		{Kind: entra.RevocationToken, TokenID: "AbC-_0123456789abcdefgh"},
+	} {
+		if _, err := list.Add(r); err != nil {
+			t.Fatalf("%+v: %v", r, err)
+		}
+	}
+}
+
+// Put replaces an entry as given, where Add would merge: a list that
+// copies an authoritative one can follow a shortened entry.
+func TestRevocationPut(t *testing.T) {
+	now := time.Now()
+	list := entra.NewRevocationList(entra.RevocationListOptions{})
+	app := "0f5c0b4e-0000-4000-8000-000000000002"
+	if _, err := list.Add(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now.Add(time.Hour), Reason: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := list.Add(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now})
+	if err != nil || merged.IssuedBefore.Before(now.Add(time.Hour)) {
+		t.Fatalf("Add weakened the entry: %+v %v", merged, err)
+	}
+	put, err := list.Put(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now, Reason: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := list.List()
+	if len(got) != 1 || !got[0].IssuedBefore.Equal(put.IssuedBefore) || got[0].IssuedBefore.After(now.Add(time.Second)) || got[0].Reason != "b" {
+		t.Fatalf("after Put: %+v", got)
+	}
+}
+
+// An app revocation of an agent identity blueprint refuses the Agent ID
+// tokens of every kind whose blueprint (xms_par_app_azp) it is, issued
+// before the cut-off, on first validation and from the cache: a leaked
+// blueprint credential mints them all. Other apps' tokens, and agent
+// tokens issued after the cut-off, pass.
+func TestRevokeAppCoversAgentBlueprint(t *testing.T) {
+	for _, cacheSize := range []int{-1, 100} {
+		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
+			srv, list, v, clk := revSetup(t, cacheSize)
+			agents := map[string]func() string{
+				"autonomous v2": func() string { return srv.AgentAppToken("Orders.Read.All") },
+				"autonomous v1": func() string {
+					return srv.Mint(entratest.Token{Version: "1.0", Agent: entra.AgentAutonomous, Roles: []string{"Orders.Read.All"}})
+				},
+				"agent user":          func() string { return srv.AgentUserToken("Orders.Read") },
+				"on behalf of a user": func() string { return srv.AgentOnBehalfOfToken("Orders.Read") },
+			}
+			before := map[string]string{}
+			for name, mint := range agents {
+				before[name] = mint()
+				c := wantAccepted(t, v, before[name], name+" before")
+				if c.AgentBlueprintAppID() != srv.AgentBlueprintID() || c.AppID() == srv.AgentBlueprintID() {
+					t.Fatalf("%s: blueprint %q, app %q", name, c.AgentBlueprintAppID(), c.AppID())
+				}
+			}
+			user, app := srv.UserToken("Orders.Read"), srv.AppToken("Orders.Read.All")
+			wantAccepted(t, v, user, "a user")
+			wantAccepted(t, v, app, "an app")
+
+			// Another app's revocation touches no agent.
+			if _, err := list.RevokeApp("0f5c0b4e-0000-4000-8000-000000000002", time.Time{}, ""); err != nil {
+				t.Fatal(err)
+			}
+			for name, tok := range before {
+				wantAccepted(t, v, tok, name+" after another app's revocation")
+			}
+			rev, err := list.RevokeApp(strings.ToUpper(srv.AgentBlueprintID()), time.Time{}, "blueprint secret leaked")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, tok := range before {
+				_, err := v.Validate(ctxT(t), tok)
+				var re *entra.RevokedError
+				if !errors.Is(err, entra.ErrRevoked) || !errors.As(err, &re) || re.Key != rev.Key() {
+					t.Fatalf("%s after the blueprint's revocation: %v", name, err)
+				}
+			}
+			wantAccepted(t, v, user, "a user after the blueprint's revocation")
+			wantAccepted(t, v, app, "an app after the blueprint's revocation")
+			// The blueprint calling as itself is its app too.
+			wantRevoked(t, v, srv.Mint(entratest.Token{App: true, ClientID: srv.AgentBlueprintID()}), "the blueprint's own token")
+
+			// Tokens minted after the cut-off (the credential replaced) pass.
+			clk.Advance(10 * time.Minute)
+			for name, mint := range agents {
+				wantAccepted(t, v, mint(), name+" issued after the cut-off")
+			}
+			// Revoking one agent identity (its azp) leaves its siblings alone.
+			list.Lift(rev)
+			if _, err := list.RevokeApp(srv.AgentID(), time.Time{}, ""); err != nil {
+				t.Fatal(err)
+			}
+			wantRevoked(t, v, before["agent user"], "the agent identity's own revocation")
+			sibling := srv.Mint(entratest.Token{Agent: entra.AgentAutonomous, ClientID: "5151b11b-0000-4000-8000-000000000005", IssuedAt: clk.Now().Add(-20 * time.Minute)})
+			wantAccepted(t, v, sibling, "another agent of the blueprint")
 		})
 	}
 }

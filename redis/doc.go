@@ -4,9 +4,11 @@
 // fraction of a second, at no per-request cost.
 //
 // Each replica runs a [Mirror]: a local copy (core's [entra.RevocationList])
-// that the Validator consults per request, kept in sync through Redis
-// pub/sub, a version poll and full resyncs. Operators use a [Store] (or the
-// entrarevoke command) to revoke, list and lift entries.
+// that the Validator consults per request, kept in sync by reading what
+// changed from Redis (a change log) whenever a pub/sub message arrives and
+// every PollInterval, and by full resyncs. Messages are only hints: nothing
+// a publisher sends is applied. Operators use a [Store] (or the entrarevoke
+// command) to revoke, list and lift entries.
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 //	defer rdb.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,13 +85,22 @@ type Options struct {
 // [entra.Revocations] — set it as Config.Revocations — and answers from
 // memory ([entra.RevocationList]), never touching the network per request.
 //
-// It follows Redis through pub/sub (each change announced with its version;
-// a gap in the versions triggers a full resync) and a poll of the version
-// every PollInterval, and reads the whole list on start, on every
-// (re)subscription, when Redis' epoch changes, and every ResyncInterval.
-// When Redis comes back empty (restarted without persistence, failed over
-// to an empty replica), every mirror writes back the entries it holds, so
-// nothing revoked is forgotten while one replica remembers it.
+// It follows Redis by reading what changed since the version it holds (the
+// store's change log: one small script) whenever a pub/sub message arrives
+// and every PollInterval, and reads the whole list on start, when the log
+// cannot say what changed, when Redis' epoch changes, and every
+// ResyncInterval. A message is only a hint to read: nothing its sender
+// writes is applied, so a client that may publish on the channel cannot
+// add, lift or reorder an entry, and a flood of messages costs at most one
+// read in flight and a bounded rate of reads that find nothing (a burst of
+// 20, then one per 5ms), never a full resync.
+//
+// Nothing revoked is forgotten while one replica remembers it: when Redis
+// comes back empty (restarted without persistence, failed over to an empty
+// replica), or behind the version a mirror holds (failed over to a replica
+// that lacked the latest writes), or with another history under the same
+// version, every mirror writes back the entries it holds before it reads
+// the list again; a regression is logged and counted ([Stats.Regressions]).
 //
 // Before the first sync, and whenever a sync has not been confirmed for
 // StaleAfter, the mirror is stale: [Mirror.Ready] fails, [Mirror.Stats]
@@ -108,13 +118,13 @@ type Mirror struct {
 	mu      sync.Mutex // guards the fields below
 	version int64
 	epoch   string
-	syncing bool
-	pending []event
+	stamp   string // the stamp of version ("" if Redis kept none)
 	lastErr error
 	st      counters
 	ps      *redis.PubSub
 
 	kick   chan struct{} // asks the poller for a resync
+	hint   chan struct{} // asks the poller to read what changed (a message arrived)
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -122,8 +132,8 @@ type Mirror struct {
 }
 
 type counters struct {
-	resyncs, resyncFailures, polls, pollFailures, events, gaps, reseeded, staleTransitions uint64
-	lastResync                                                                             time.Duration
+	resyncs, resyncFailures, polls, pollFailures, events, gaps, reseeded, staleTransitions, regressions uint64
+	lastResync                                                                                          time.Duration
 }
 
 // New starts a mirror of the list in Redis at client (any
@@ -162,6 +172,7 @@ func New(client redis.UniversalClient, o Options) (*Mirror, error) {
 		o:     o,
 		log:   o.Logger,
 		kick:  make(chan struct{}, 1),
+		hint:  make(chan struct{}, 1),
 		unavail: &entra.Error{Code: entra.CodeRevocationsUnavailable,
 			Description: "the revocation list is out of date on this server: retry shortly",
 			RetryAfter:  max(o.PollInterval, time.Second)},
@@ -291,13 +302,23 @@ type Stats struct {
 	// LastResyncDuration is the last one's.
 	Resyncs, ResyncFailures uint64
 	LastResyncDuration      time.Duration
-	// Polls and PollFailures count version checks.
+	// Polls and PollFailures count reads of the version and change log,
+	// from the timer or on a message.
 	Polls, PollFailures uint64
-	// Events counts announcements applied; Gaps, those that showed a
-	// missed one (each triggers a resync).
+	// Events counts pub/sub messages received: each is only a hint to read
+	// Redis, whatever it says. Gaps counts reads that found changes the
+	// change log could not list (too many, or written by a store without
+	// one): each led to a full resync.
 	Events, Gaps uint64
-	// Reseeded counts entries written back to a Redis that came back empty.
+	// Reseeded counts entries written back to Redis: to a Redis that came
+	// back empty or behind.
 	Reseeded uint64
+	// Regressions counts the times Redis' list was found behind the one
+	// this mirror held (same epoch, lower version, or another history
+	// under the same version: a failover to a replica that lacked the
+	// latest writes). Each time the mirror kept its entries, wrote them
+	// back, and read the list again; the Logger is told.
+	Regressions uint64
 	// LastError is the last sync error, nil once a sync succeeds.
 	LastError error
 }
@@ -311,7 +332,7 @@ func (m *Mirror) Stats() Stats {
 		Stale: m.stale.Load(), WhenStale: m.o.WhenStale, StaleTransitions: m.st.staleTransitions,
 		Resyncs: m.st.resyncs, ResyncFailures: m.st.resyncFailures, LastResyncDuration: m.st.lastResync,
 		Polls: m.st.polls, PollFailures: m.st.pollFailures, Events: m.st.events, Gaps: m.st.gaps,
-		Reseeded: m.st.reseeded, LastError: m.lastErr,
+		Reseeded: m.st.reseeded, Regressions: m.st.regressions, LastError: m.lastErr,
 	}
 	if ns := m.lastSync.Load(); ns != 0 {
 		st.LastSync = time.Unix(0, ns)
@@ -340,6 +361,15 @@ func (m *Mirror) Close() error {
 func (m *Mirror) requestResync() {
 	select {
 	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// requestRead asks the poller to read what changed. Requests coalesce: one
+// read runs at a time and at most one more waits.
+func (m *Mirror) requestRead() {
+	select {
+	case m.hint <- struct{}{}:
 	default:
 	}
 }
@@ -392,28 +422,60 @@ func (m *Mirror) setErr(err error) {
 	m.mu.Unlock()
 }
 
-// pollLoop checks the version every PollInterval, pings the subscription,
-// and runs the resyncs asked for.
+// Bounds of the reads that messages trigger and that find nothing new (as
+// forged or junk messages do): a burst of hintBurst, then one per hintEvery
+// (a generic cell rate limit). A read that finds a change costs nothing, so
+// real revocations are never delayed by it; reads of the timer are bounded
+// by PollInterval instead.
+const (
+	hintBurst = 20
+	hintEvery = 5 * time.Millisecond
+)
+
+// maxLogRead is the most changed keys one read takes from the change log;
+// beyond that the mirror reads the whole list.
+const maxLogRead = 5000
+
+// pollLoop runs every read of the mirror, one at a time: a read of what
+// changed every PollInterval and when a message asks, and the full
+// resyncs asked for.
 func (m *Mirror) pollLoop() {
 	defer m.wg.Done()
 	t := time.NewTicker(m.o.PollInterval)
 	defer t.Stop()
-	lastFull := time.Time{}
+	var lastFull time.Time
+	tat := time.Now() // never zero: time.Until(zero) would saturate
 	for {
-		full := false
+		full, ping, hinted := false, false, false
 		select {
 		case <-m.ctx.Done():
 			return
 		case <-m.kick:
 			full = true
+		case <-m.hint:
+			// Rate bound: tat is when the reads that found nothing, so far,
+			// are paid for; a burst of hintBurst may run ahead of it.
+			hinted = true
+			if wait := time.Until(tat) - hintBurst*hintEvery; wait > 0 {
+				select {
+				case <-m.ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		case <-t.C:
 			full = time.Since(lastFull) >= m.o.ResyncInterval
+			ping = true
 		}
+		writeBack, changed := false, false
 		if !full {
-			full = !m.poll()
+			full, writeBack, changed = m.catchUp(ping)
+		}
+		if hinted && !full && !changed {
+			tat = later(tat, time.Now()).Add(hintEvery)
 		}
 		if full {
-			if err := m.resync(); err != nil {
+			if err := m.resync(writeBack); err != nil {
 				m.mu.Lock()
 				m.st.resyncFailures++
 				m.lastErr = err
@@ -428,37 +490,117 @@ func (m *Mirror) pollLoop() {
 	}
 }
 
-// poll checks the version and epoch; it returns false when a resync is needed.
-func (m *Mirror) poll() bool {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// catchUp reads what changed in Redis since the version the mirror holds
+// and applies it. It reports whether a full resync is needed, whether that
+// resync must first write the local entries back (Redis is behind), and
+// whether it applied a change.
+func (m *Mirror) catchUp(ping bool) (full, writeBack, changed bool) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.o.StaleAfter)
 	defer cancel()
 	m.mu.Lock()
-	ps := m.ps
+	ps, since, epoch, stamp := m.ps, m.version, m.epoch, m.stamp
 	m.mu.Unlock()
-	if ps != nil {
+	if epoch == "" {
+		return true, false, false // never synced
+	}
+	if ping && ps != nil {
 		_ = ps.Ping(ctx) // the pong keeps the subscription's read alive
 	}
-	v, ep, err := m.Store.head(ctx)
+	c, err := m.readChanges(ctx, since, maxLogRead)
 	m.mu.Lock()
 	m.st.polls++
 	if err != nil {
 		m.st.pollFailures++
 		m.lastErr = fmt.Errorf("entraredis: poll: %w", err)
 		m.mu.Unlock()
-		return true // nothing to resync from
+		return false, false, false // nothing to resync from
 	}
-	same := v == m.version && ep == m.epoch && ep != "" && !m.syncing
 	m.mu.Unlock()
-	if same {
-		m.setErr(nil)
-		m.confirm()
+	switch {
+	case c.epoch == "" || c.epoch != epoch:
+		return true, false, false // a new or emptied Redis: resync writes back
+	case c.lostHistory(since, stamp):
+		return true, true, false // behind, or another history: data loss
+	case c.status == "full":
+		m.mu.Lock()
+		m.st.gaps++
+		m.mu.Unlock()
+		return true, false, false
 	}
-	return same
+	bad := 0
+	for i := 0; i+1 < len(c.kv); i += 2 {
+		key, val := c.kv[i], c.kv[i+1]
+		if val == "" {
+			m.list.LiftKey(key)
+			continue
+		}
+		r, err := decodeEntry(val)
+		if err == nil {
+			_, err = m.list.Put(r)
+		}
+		if err != nil {
+			// Redis holds it unreadable: as a full resync would, leave it out.
+			m.list.LiftKey(key)
+			bad++
+		}
+	}
+	if bad > 0 {
+		// Counts only: an invalid entry's message may quote its identifiers.
+		m.log.Warn("entraredis: skipped unreadable or invalid entries", slog.Int("entries", bad))
+	}
+	m.mu.Lock()
+	m.version, m.stamp = c.version, c.stamp
+	m.lastErr = nil
+	m.mu.Unlock()
+	m.confirm()
+	return false, false, c.version != since
 }
 
-// subscribeLoop keeps one subscription to the channel and applies events.
-// Every (re)subscription triggers a resync: events sent while it was down
-// are lost.
+// changes is a reply of changesScript.
+type changes struct {
+	head
+	sinceStamp string   // the stamp Redis holds for the mirror's version
+	status     string   // "", "log" or "full"
+	kv         []string // changed keys and their entries ("" when gone)
+}
+
+// readChanges reads what changed since version since: at most limit keys
+// (0: none, only the version, epoch, stamps and status).
+func (m *Mirror) readChanges(ctx context.Context, since int64, limit int) (changes, error) {
+	res, err := changesScript.Run(ctx, m.c, m.keys, since, limit).StringSlice()
+	if err != nil {
+		return changes{}, err
+	}
+	if len(res) < 5 || len(res)%2 == 0 {
+		return changes{}, fmt.Errorf("unexpected reply of %d values", len(res))
+	}
+	v, err := strconv.ParseInt(res[0], 10, 64)
+	if err != nil {
+		return changes{}, fmt.Errorf("version %q is not a number", res[0])
+	}
+	return changes{head: head{version: v, epoch: res[1], stamp: res[2]}, sinceStamp: res[3], status: res[4], kv: res[5:]}, nil
+}
+
+// lostHistory reports whether Redis no longer holds the list at the
+// version since (whose stamp was stamp), in the same epoch: its version
+// is lower, or its stamp of that version is another (a promoted replica
+// that took other writes). A missing stamp is only evidence when the log
+// covers the version (status not "full"): older stores kept none.
+func (c changes) lostHistory(since int64, stamp string) bool {
+	return c.version < since ||
+		stamp != "" && c.sinceStamp != stamp && (c.sinceStamp != "" || c.status != "full")
+}
+
+// subscribeLoop keeps one subscription to the channel; every message, and
+// every (re)subscription (messages sent while it was down are lost), asks
+// for a read of what changed.
 func (m *Mirror) subscribeLoop() {
 	defer m.wg.Done()
 	timeout := 3 * m.o.PollInterval
@@ -499,100 +641,66 @@ func (m *Mirror) receive(ps *redis.PubSub, timeout time.Duration) {
 		switch x := msg.(type) {
 		case *redis.Subscription:
 			if x.Kind == "subscribe" {
-				m.requestResync()
+				m.requestRead() // what changed while unsubscribed
 			}
 		case *redis.Message:
-			m.onEvent(x.Payload)
+			// A hint, never a fact: whoever may publish on the channel
+			// (an ACL with +publish and no key rights) can send anything.
+			// Only what the mirror reads from the keys is applied.
+			m.mu.Lock()
+			m.st.events++
+			m.mu.Unlock()
+			m.requestRead()
 		}
 	}
 }
 
-func (m *Mirror) onEvent(payload string) {
-	var ev event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil || (ev.Op != "set" && ev.Op != "del" && ev.Op != "sync") {
-		m.log.Warn("entraredis: unreadable event ignored; resyncing")
-		m.requestResync()
-		return
-	}
-	m.mu.Lock()
-	m.st.events++
-	if m.syncing {
-		m.pending = append(m.pending, ev)
-		m.mu.Unlock()
-		return
-	}
-	gap := m.applyLocked(ev)
-	m.mu.Unlock()
-	if gap {
-		m.requestResync()
-	}
-}
-
-// applyLocked applies one event; it reports a gap (missed events, another
-// epoch) for which a resync is needed. m.mu is held.
-func (m *Mirror) applyLocked(ev event) (gap bool) {
-	if ev.Epoch != m.epoch {
-		m.st.gaps++
-		return true
-	}
-	if ev.V <= m.version {
-		return false // already in the list
-	}
-	gap = ev.V != m.version+1
-	if gap {
-		m.st.gaps++
-	}
-	switch ev.Op {
-	case "sync":
-		return true // many entries changed at once
-	case "set":
-		r, err := decodeEntry(ev.Value)
-		if err != nil {
-			return true
-		}
-		_, _ = m.list.Add(r)
-	case "del":
-		m.list.LiftKey(ev.Key)
-	}
-	if !gap {
-		m.version = ev.V
-	}
-	return gap
-}
-
-// resync reads the whole list and replaces the local one, then applies the
-// events that arrived meanwhile. If Redis lost the list (no epoch, or a new
-// one), the local entries are written back first.
-func (m *Mirror) resync() error {
+// resync reads the whole list and replaces the local one. If Redis lost
+// the list (no epoch, or a new one) or is behind the mirror (same epoch,
+// lower version, or another history: writeBack, or found here), the local
+// entries are written back first.
+func (m *Mirror) resync(writeBack bool) error {
 	start := time.Now()
 	ctx := m.ctx
 	m.mu.Lock()
-	m.syncing = true
-	m.pending = m.pending[:0]
-	known := m.epoch
+	known, knownV, knownStamp := m.epoch, m.version, m.stamp
 	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		m.syncing = false
-		m.pending = nil
-		m.mu.Unlock()
-	}()
 
-	v, ep, err := m.Store.head(ctx)
+	h, err := m.Store.head(ctx)
 	if err != nil {
 		return fmt.Errorf("entraredis: resync: %w", err)
 	}
-	if ep == "" || (known != "" && ep != known) {
-		// A new or emptied Redis, or one that replaced ours: give it what
-		// this replica knows (merged with whatever others write back).
+	lost := h.epoch == "" || (known != "" && h.epoch != known)
+	behind := writeBack
+	if !behind && !lost && known != "" {
+		// Whatever asked for this resync, check that Redis still holds the
+		// history of the version this mirror has: Replace must never drop
+		// what a lagging replica lost.
+		c, err := m.readChanges(ctx, knownV, 0)
+		if err != nil {
+			return fmt.Errorf("entraredis: resync: %w", err)
+		}
+		behind = c.epoch == known && c.lostHistory(knownV, knownStamp)
+	}
+	if lost || behind {
+		// A new or emptied Redis, one that replaced ours, or one that lost
+		// the latest writes: give it what this replica knows (merged with
+		// whatever others write back).
 		n, err := m.reseed(ctx)
 		if err != nil {
 			return fmt.Errorf("entraredis: resync: writing back %d entries: %w", n, err)
 		}
-		if n > 0 {
+		switch {
+		case behind:
+			m.mu.Lock()
+			m.st.regressions++
+			m.mu.Unlock()
+			m.log.Warn("entraredis: Redis' revocation list went back (a failover to a replica that lacked the latest writes?): wrote back the local entries",
+				slog.Int64("held_version", knownV), slog.Int64("redis_version", h.version), slog.Int("entries", n))
+		case n > 0:
 			m.log.Warn("entraredis: Redis held another list (restarted without persistence?): wrote back the local entries", slog.Int("entries", n))
 		}
-		if v, ep, err = m.Store.head(ctx); err != nil {
+		if h, err = m.Store.head(ctx); err != nil {
 			return fmt.Errorf("entraredis: resync: %w", err)
 		}
 	}
@@ -603,7 +711,7 @@ func (m *Mirror) resync() error {
 	}
 	// Redis may have restarted (or failed over) under the scan, which then
 	// read part of another list: check the epoch again before trusting it.
-	if _, ep2, err := m.Store.head(ctx); err != nil || ep2 != ep {
+	if h2, err := m.Store.head(ctx); err != nil || h2.epoch != h.epoch || h2.version < h.version {
 		if err == nil {
 			err = errors.New("the list was replaced during the scan")
 		}
@@ -615,21 +723,14 @@ func (m *Mirror) resync() error {
 		m.log.Warn("entraredis: resync skipped unreadable or invalid entries", slog.Int("unreadable", bad), slog.Bool("invalid", err != nil))
 	}
 	m.mu.Lock()
-	m.version, m.epoch = v, ep
-	gap := false
-	for _, e := range m.pending {
-		if m.applyLocked(e) {
-			gap = true
-		}
-	}
+	m.version, m.epoch, m.stamp = h.version, h.epoch, h.stamp
 	m.st.resyncs++
 	m.st.lastResync = time.Since(start)
 	m.lastErr = nil
 	m.mu.Unlock()
 	m.confirm()
-	if gap {
-		m.requestResync()
-	}
+	// Changes made during the scan are read from the log.
+	m.requestRead()
 	return nil
 }
 
@@ -645,8 +746,8 @@ func (m *Mirror) reseed(ctx context.Context) (int, error) {
 	for len(local) > 0 {
 		batch := local[:min(len(local), 1000)]
 		local = local[len(batch):]
-		args := make([]any, 0, 3+3*len(batch))
-		args = append(args, m.channel, m.o.Now().Unix(), epoch)
+		args := make([]any, 0, 4+3*len(batch))
+		args = append(args, m.channel, m.o.Now().Unix(), epoch, newEpoch())
 		for _, r := range batch {
 			b, err := json.Marshal(toWire(r))
 			if err != nil {

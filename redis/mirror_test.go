@@ -141,7 +141,7 @@ func TestStoreMerges(t *testing.T) {
 	if _, _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationTenant, TenantID: tid, Expires: now.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: "not-a-guid", ObjectID: "x"}); !errors.Is(err, entra.ErrConfig) {
+	if _, _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: "not-a-guid", ObjectID: "6b3c1a52-0000-4000-8000-000000000001"}); !errors.Is(err, entra.ErrConfig) {
 		t.Fatalf("invalid entry: %v", err)
 	}
 	now = now.Add(2 * time.Second)
@@ -419,5 +419,42 @@ func TestNoFrameworkDependency(t *testing.T) {
 	}
 	if out, err := exec.Command("go", "list", "-deps", ".").Output(); err == nil && strings.Contains(string(out), "entraguard/gin") {
 		t.Fatal("the module depends on an adapter")
+	}
+}
+
+// The Store and the Mirror refuse an entry no token can match, naming the
+// field and the fix, and write nothing to Redis.
+func TestUnmatchableEntriesRefused(t *testing.T) {
+	rs := startRedis(t)
+	m, err := entraredis.New(rs.client(t), fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.WaitSynced(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	tid := "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	for _, tc := range []struct {
+		r    entra.Revocation
+		want string
+	}{
+		{entra.Revocation{Kind: entra.RevocationUser, TenantID: tid, ObjectID: "{6b3c1a52-0000-4000-8000-000000000001}"}, "ObjectID"},
+		{entra.Revocation{Kind: entra.RevocationApp, AppID: "api://orders-api"}, "client ID"},
+		{entra.Revocation{Kind: entra.RevocationTenant, TenantID: "contoso.com"}, "domain name"},
+		{entra.Revocation{Kind: entra.RevocationTenant, TenantID: "72f988bf86f141af91ab2d7cd011db47"}, "no dashes"},
+	} {
+		if _, _, err := m.Store.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("Store.Revoke(%+v): %v", tc.r, err)
+		}
+		if _, err := m.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("Mirror.Revoke(%+v): %v", tc.r, err)
+		}
+	}
+	if _, err := m.RevokeApp(ctxT(t), "api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("Mirror.RevokeApp with a URI: %v", err)
+	}
+	if list, err := m.List(ctxT(t)); err != nil || len(list) != 0 || m.Stats().Entries != 0 {
+		t.Fatalf("written: %+v %v", list, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,13 +27,18 @@ const DefaultPrefix = "entraguard:revocations"
 // Layout: a hash {prefix}:entries (entry key → JSON), a sorted set
 // {prefix}:expiry (entry key by expiry, for purging), a counter
 // {prefix}:version bumped by every change, a random {prefix}:epoch that
-// tells a restarted, empty Redis from an emptied list, and the pub/sub
-// channel {prefix}:events on which each change is announced with its
-// version. Every change is one Lua script, so the hash, the version and
-// the announcement never disagree.
+// tells a restarted, empty Redis from an emptied list, a change log
+// ({prefix}:changes: each key by the version that last changed it, the
+// last 10,000; {prefix}:logv and {prefix}:floor say which versions it
+// covers), a random stamp per version ({prefix}:stamps) that tells one
+// history from another with the same version numbers, and the pub/sub
+// channel {prefix}:events on which each change is announced. Every change
+// is one Lua script, so the hash, the version, the log and the
+// announcement never disagree. The announcement is only a hint: mirrors
+// read what changed from the keys, never from the message.
 type Store struct {
 	c           redis.UniversalClient
-	keys        []string // entries, expiry, version, epoch
+	keys        []string // entries, expiry, version, epoch, changes, logv, floor, stamps
 	channel     string
 	maxLifetime time.Duration
 	now         func() time.Time
@@ -70,7 +76,8 @@ func NewStore(client redis.UniversalClient, o StoreOptions) (*Store, error) {
 		s.now = time.Now
 	}
 	tag := "{" + p + "}"
-	s.keys = []string{tag + ":entries", tag + ":expiry", tag + ":version", tag + ":epoch"}
+	s.keys = []string{tag + ":entries", tag + ":expiry", tag + ":version", tag + ":epoch",
+		tag + ":changes", tag + ":logv", tag + ":floor", tag + ":stamps"}
 	s.channel = tag + ":events"
 	return s, nil
 }
@@ -123,15 +130,6 @@ func decodeEntry(v string) (entra.Revocation, error) {
 	return w.revocation(), nil
 }
 
-// event is a change as announced on the channel.
-type event struct {
-	V     int64  `json:"v"`
-	Op    string `json:"op"` // "set", "del", or "sync" (resync)
-	Key   string `json:"key"`
-	Value string `json:"value,omitempty"`
-	Epoch string `json:"epoch"`
-}
-
 // luaMerge stores one entry, merged with the one it replaces so that a
 // revocation never weakens another (the later cut-off and expiry win),
 // and returns the JSON stored.
@@ -157,15 +155,43 @@ local function put(key, val, exp, now)
 end
 `
 
-// revokeScript stores an entry (luaMerge), bumps the version, purges a few
-// expired entries and announces the entry. KEYS: entries, expiry, version,
-// epoch. ARGV: key, JSON, channel, now, epoch to set if there is none,
-// expiry. Returns {version, JSON as stored}.
-var revokeScript = redis.NewScript(luaMerge + `
+// luaBump ends every change: it bumps the version, files the changed keys
+// in the change log ({prefix}:changes, key by the version that last
+// changed it), stamps the new version with a random value ({prefix}:stamps,
+// so that a mirror can tell the version it holds from another history's
+// same number), and trims the log. {prefix}:logv is the version the log is
+// complete up to; {prefix}:floor the version below which it is not (a
+// writer that kept no log, or trimmed entries): a mirror behind the floor,
+// or finding logv behind the version, reads the whole list.
+const luaBump = `
+local function bump(changed, stamp)
+  local cur = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if tonumber(redis.call('GET', KEYS[6]) or '-1') ~= cur then redis.call('SET', KEYS[7], cur) end
+  local v = redis.call('INCR', KEYS[3])
+  for _, k in ipairs(changed) do redis.call('ZADD', KEYS[5], v, k) end
+  redis.call('ZADD', KEYS[8], v, stamp)
+  redis.call('SET', KEYS[6], v)
+  local n = redis.call('ZCARD', KEYS[5])
+  if n > 10000 then
+    local last = redis.call('ZRANGE', KEYS[5], n - 10000 - 1, n - 10000 - 1, 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - 10000 - 1)
+    local f = tonumber(last[2])
+    if f > tonumber(redis.call('GET', KEYS[7]) or '0') then redis.call('SET', KEYS[7], f) end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. (redis.call('GET', KEYS[7]) or '0'))
+  return v
+end
+`
+
+// revokeScript stores an entry (luaMerge), bumps the version (luaBump),
+// purges a few expired entries and announces the change. KEYS: see
+// Store.keys. ARGV: key, JSON, channel, now, epoch to set if there is
+// none, expiry, stamp. Returns {version, JSON as stored}.
+var revokeScript = redis.NewScript(luaMerge + luaBump + `
 local now = tonumber(ARGV[4])
 redis.call('SETNX', KEYS[4], ARGV[5])
 local val = put(ARGV[1], ARGV[2], tonumber(ARGV[6]), now)
-local v = redis.call('INCR', KEYS[3])
+local v = bump({ARGV[1]}, ARGV[7])
 local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
 for _, k in ipairs(dead) do
   redis.call('HDEL', KEYS[1], k)
@@ -177,34 +203,71 @@ return {v, val}
 `)
 
 // reseedScript writes many entries back (luaMerge each), bumps the version
-// once and announces "sync": every mirror resyncs. ARGV: channel, now,
-// epoch to set if there is none, then key, JSON, expiry triples.
-var reseedScript = redis.NewScript(luaMerge + `
+// once and announces "sync". ARGV: channel, now, epoch to set if there is
+// none, stamp, then key, JSON, expiry triples.
+var reseedScript = redis.NewScript(luaMerge + luaBump + `
 local now = tonumber(ARGV[2])
 redis.call('SETNX', KEYS[4], ARGV[3])
-for i = 4, #ARGV, 3 do put(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), now) end
-local v = redis.call('INCR', KEYS[3])
+local changed = {}
+for i = 5, #ARGV, 3 do
+  put(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), now)
+  changed[#changed + 1] = ARGV[i]
+end
+local v = bump(changed, ARGV[4])
 redis.call('PUBLISH', ARGV[1], cjson.encode({v = v, op = 'sync', epoch = redis.call('GET', KEYS[4])}))
 return v
 `)
 
 // liftScript removes an entry and announces it. KEYS as revokeScript.
-// ARGV: key, channel, epoch to set if there is none. Returns {removed, version}.
-var liftScript = redis.NewScript(`
+// ARGV: key, channel, epoch to set if there is none, stamp. Returns
+// {removed, version}.
+var liftScript = redis.NewScript(luaBump + `
 redis.call('SETNX', KEYS[4], ARGV[3])
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if n == 0 then
   return {0, tonumber(redis.call('GET', KEYS[3]) or '0')}
 end
-local v = redis.call('INCR', KEYS[3])
+local v = bump({ARGV[1]}, ARGV[4])
 redis.call('PUBLISH', ARGV[2], cjson.encode({v = v, op = 'del', key = ARGV[1], epoch = redis.call('GET', KEYS[4])}))
 return {1, v}
 `)
 
+// changesScript is what a mirror reads: the version, the epoch, the stamps
+// of the version and of the mirror's, and, when the change log covers the
+// mirror's version, every key changed since with its entry ("" when it is
+// gone). ARGV: the mirror's version, the most keys to return. Returns
+// {version, epoch, stamp, stamp of the mirror's version, status, key,
+// JSON, …}; status is "" (nothing newer), "log" (the keys follow) or
+// "full" (read the whole list).
+var changesScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[3]) or '0')
+local function stampAt(x)
+  return redis.call('ZRANGEBYSCORE', KEYS[8], x, x, 'LIMIT', 0, 1)[1] or ''
+end
+local since = tonumber(ARGV[1])
+local out = {tostring(v), redis.call('GET', KEYS[4]) or '', stampAt(v), stampAt(since), ''}
+if since >= v then return out end
+local logv = tonumber(redis.call('GET', KEYS[6]) or '-1')
+local floor = tonumber(redis.call('GET', KEYS[7]) or '0')
+local limit = tonumber(ARGV[2])
+if logv ~= v or since < floor or (limit > 0 and redis.call('ZCOUNT', KEYS[5], '(' .. since, '+inf') > limit) then
+  out[5] = 'full'
+  return out
+end
+out[5] = 'log'
+if limit == 0 then return out end
+for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. since, '+inf')) do
+  out[#out + 1] = k
+  out[#out + 1] = redis.call('HGET', KEYS[1], k) or ''
+end
+return out
+`)
+
 // headScript reads the version and the epoch together.
 var headScript = redis.NewScript(`
-return {redis.call('GET', KEYS[3]) or '0', redis.call('GET', KEYS[4]) or ''}
+local v = redis.call('GET', KEYS[3]) or '0'
+return {v, redis.call('GET', KEYS[4]) or '', redis.call('ZRANGEBYSCORE', KEYS[8], v, v, 'LIMIT', 0, 1)[1] or ''}
 `)
 
 func newEpoch() string {
@@ -229,7 +292,7 @@ func (s *Store) write(ctx context.Context, r entra.Revocation) (entra.Revocation
 	if err != nil {
 		return entra.Revocation{}, 0, err
 	}
-	res, err := revokeScript.Run(ctx, s.c, s.keys, r.Key(), string(b), s.channel, s.now().Unix(), newEpoch(), r.Expires.Unix()).Slice()
+	res, err := revokeScript.Run(ctx, s.c, s.keys, r.Key(), string(b), s.channel, s.now().Unix(), newEpoch(), r.Expires.Unix(), newEpoch()).Slice()
 	if err != nil {
 		return entra.Revocation{}, 0, fmt.Errorf("entraredis: revoke: %w", err)
 	}
@@ -251,25 +314,32 @@ func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, int64, erro
 
 // LiftKey removes the entry with this key (see [entra.Revocation.Key]).
 func (s *Store) LiftKey(ctx context.Context, key string) (bool, int64, error) {
-	res, err := liftScript.Run(ctx, s.c, s.keys, key, s.channel, newEpoch()).Int64Slice()
+	res, err := liftScript.Run(ctx, s.c, s.keys, key, s.channel, newEpoch(), newEpoch()).Int64Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("entraredis: lift: %w", err)
 	}
 	return res[0] == 1, res[1], nil
 }
 
-// head returns the list's version and epoch ("" when Redis holds none: a
-// new or emptied Redis).
-func (s *Store) head(ctx context.Context) (int64, string, error) {
+// head returns the list's version, epoch ("" when Redis holds none: a new
+// or emptied Redis) and the version's stamp ("" if none was kept).
+func (s *Store) head(ctx context.Context) (head, error) {
 	res, err := headScript.Run(ctx, s.c, s.keys).StringSlice()
 	if err != nil {
-		return 0, "", err
+		return head{}, err
 	}
-	var v int64
-	if _, err := fmt.Sscan(res[0], &v); err != nil {
-		return 0, "", fmt.Errorf("version %q is not a number", res[0])
+	v, err := strconv.ParseInt(res[0], 10, 64)
+	if err != nil {
+		return head{}, fmt.Errorf("version %q is not a number", res[0])
 	}
-	return v, res[1], nil
+	return head{version: v, epoch: res[1], stamp: res[2]}, nil
+}
+
+// head identifies one state of the list: its version, its epoch, and the
+// version's stamp.
+type head struct {
+	version      int64
+	epoch, stamp string
 }
 
 // scan calls fn with every stored entry, in batches (HSCAN): it never asks
@@ -352,7 +422,8 @@ func (s *Store) RevokeUser(ctx context.Context, tenantID, objectID string, issue
 }
 
 // RevokeApp revokes the tokens issued to the calling application appID
-// before issuedBefore (zero: now), in every tenant.
+// before issuedBefore (zero: now), in every tenant, and the Agent ID tokens
+// whose blueprint (xms_par_app_azp) is appID.
 func (s *Store) RevokeApp(ctx context.Context, appID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
 	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err

@@ -2,7 +2,7 @@
 // list that entraguard APIs share through Redis (module entraredis).
 //
 //	entrarevoke [flags] user <tenant-id> <object-id>   sign a user out everywhere (tokens issued before -before)
-//	entrarevoke [flags] app <client-id>                refuse an application's tokens (leaked credential)
+//	entrarevoke [flags] app <client-id>                refuse an application's tokens (leaked credential), and its agents' if it is an agent identity blueprint
 //	entrarevoke [flags] tenant <tenant-id>             refuse a tenant's tokens
 //	entrarevoke [flags] token <uti-or-jti>             refuse one token
 //	entrarevoke [flags] list                           print the entries
@@ -13,6 +13,10 @@
 // redis://localhost:6379; rediss:// for TLS), -cluster host:port,... for
 // Redis Cluster, -prefix, -reason, -before (RFC 3339, "now", or an offset
 // such as -15m or 2h: a future cut-off blocks until then) and -expires.
+//
+// Identifiers are GUIDs, as the token claims they match (tid, oid, azp or
+// appid): an entry no token can match (braces, an api:// URI as client ID,
+// a domain name as tenant) is refused with an error naming the fix.
 //
 // Run it with: go run github.com/entraguard/entraguard/redis/cmd/entrarevoke@latest
 package main

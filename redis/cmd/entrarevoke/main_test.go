@@ -66,10 +66,26 @@ func TestCommand(t *testing.T) {
 	cmd(0, "-reason", "ticket 1", "user", tid, "6b3c1a52-0000-4000-8000-000000000001")
 	cmd(0, "-before", "2h", "tenant", tid)
 	cmd(0, "token", "AbCdEf0123")
-	cmd(1, "user", "not-a-tenant", "x")
+	cmd(1, "user", "not-a-tenant", "6b3c1a52-0000-4000-8000-000000000001")
 	cmd(2, "user", tid)
 	cmd(2, "bogus")
-	cmd(1, "-before", "yesterday", "app", "x")
+	cmd(1, "-before", "yesterday", "app", "0f5c0b4e-0000-4000-8000-000000000002")
+	// Entries no token can match are refused, naming the field and the fix,
+	// and nothing is written.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"user", tid, "{6b3c1a52-0000-4000-8000-000000000009}"}, "ObjectID"},
+		{[]string{"app", "api://orders-api"}, "client ID"},
+		{[]string{"tenant", "contoso.onmicrosoft.com"}, "domain name"},
+		{[]string{"tenant", "common"}, "not a tenant"},
+		{[]string{"user", "{" + tid + "}", "6b3c1a52-0000-4000-8000-000000000009"}, "braces"},
+	} {
+		if out := cmd(1, tc.args...); !strings.Contains(out, tc.want) || strings.Contains(out, "revoked ") {
+			t.Fatalf("%v: %s", tc.args, out)
+		}
+	}
 	out := cmd(0, "list")
 	for _, want := range []string{"user:" + tid + ":6b3c1a52-0000-4000-8000-000000000001", "tenant:" + tid, "token:AbCdEf0123", "ticket 1", "3 entries"} {
 		if !strings.Contains(out, want) {
