@@ -51,6 +51,12 @@ const (
 	// CodeAgentNotAllowed: the token is a Microsoft Entra Agent ID agent's
 	// and the route or API refuses agents (DenyAgents, RefuseAgents).
 	CodeAgentNotAllowed Code = "agent_not_allowed"
+	// CodeAuthContextRequired: the route requires a Conditional Access
+	// authentication context ([RequireAuthContext]) that the token's acrs
+	// lacks. A client that declared it can handle claims challenges (xms_cc
+	// "cp1") gets a 401 insufficient_claims challenge asking for the
+	// context; any other caller a 403 naming it.
+	CodeAuthContextRequired Code = "auth_context_required"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
@@ -82,6 +88,8 @@ var (
 	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
 	ErrUserFlow           = &Error{Code: CodeUserFlow}
 	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
+
+	ErrAuthContextRequired = &Error{Code: CodeAuthContextRequired}
 
 	ErrRevoked                = &Error{Code: CodeRevoked}
 	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}
