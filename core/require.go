@@ -341,7 +341,9 @@ func AllOf(reqs ...Requirement) Requirement {
 }
 
 // AnyOf requires at least one of reqs. When none is met, the error is that
-// of the first requirement, except that a groups overage is reported as such.
+// of the first requirement, except that a groups overage is reported as such,
+// and a claims challenge (a [RequireAuthContext] the client can step up to)
+// is answered as such.
 // Panics at set-up if reqs is empty.
 func AnyOf(reqs ...Requirement) Requirement {
 	if len(reqs) == 0 {
@@ -356,7 +358,7 @@ func AnyOf(reqs ...Requirement) Requirement {
 	}
 	r := Requirement{desc: "any of (" + strings.Join(descs, "; ") + ")", scopes: scopes}
 	r.check = func(c *Claims) *Error {
-		var overage *Error
+		var overage, challenge *Error
 		for _, q := range reqs {
 			err := q.eval(c)
 			if err == nil {
@@ -365,9 +367,15 @@ func AnyOf(reqs ...Requirement) Requirement {
 			if err.Code == CodeGroupsOverage && overage == nil {
 				overage = err
 			}
+			if err.Claims != "" && challenge == nil {
+				challenge = err
+			}
 		}
 		if overage != nil {
 			return overage
+		}
+		if challenge != nil {
+			return challenge
 		}
 		return forbidden(&r)
 	}

@@ -89,6 +89,8 @@ func TestRequireAuthContext(t *testing.T) {
 		{"client without capabilities", user([]string{"c2"}, nil), []entra.Requirement{entra.RequireAuthContext("c1")}, 403, "insufficient_scope", "", "asks for acrs \"c1\" as an essential claim"},
 		{"app-only token, even with cp1", srv.Mint(entratest.Token{App: true, Roles: []string{"Payments.Approve.All"}, ClientCapabilities: []string{"cp1"}}), []entra.Requirement{entra.RequireAuthContext("c1")}, 403, "insufficient_scope", "", "an app-only token cannot carry one"},
 		{"with a scope requirement met", user(nil, []string{"cp1"}), []entra.Requirement{entra.RequireScope("Payments.Approve"), entra.RequireAuthContext("c7")}, 401, "insufficient_claims", `{"access_token":{"acrs":{"essential":true,"value":"c7"}}}`, "\"c7\""},
+		{"AnyOf: a role or the context, cp1", user(nil, []string{"cp1"}), []entra.Requirement{entra.AnyOf(entra.RequireRole("Admin"), entra.RequireAuthContext("c1"))}, 401, "insufficient_claims", c1Claims, "\"c1\""},
+		{"AnyOf: a role or the context, plain client", user(nil, nil), []entra.Requirement{entra.AnyOf(entra.RequireRole("Admin"), entra.RequireAuthContext("c1"))}, 403, "insufficient_scope", "", "any of (role \"Admin\"; authentication context \"c1\")"},
 		{"scope requirement first", user([]string{"c7"}, []string{"cp1"}), []entra.Requirement{entra.RequireScope("Other"), entra.RequireAuthContext("c7")}, 403, "insufficient_scope", "", "scope \"Other\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +104,7 @@ func TestRequireAuthContext(t *testing.T) {
 			if a.body["error"] != tc.oauth || !strings.Contains(a.body["error_description"], tc.desc) {
 				t.Errorf("body %v; want error %q, description with %q", a.body, tc.oauth, tc.desc)
 			}
-			if tc.oauth != "insufficient_scope" || !strings.Contains(tc.desc, "scope") {
+			if tc.oauth != "insufficient_scope" || !strings.Contains(tc.desc, "scope") && !strings.Contains(tc.desc, "any of") {
 				if a.body["code"] != string(entra.CodeAuthContextRequired) {
 					t.Errorf("code %q", a.body["code"])
 				}
