@@ -90,7 +90,10 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 // description as message, and
 //   - a google.rpc.ErrorInfo detail with Reason the entraguard Code,
 //     Domain [ErrorDomain] and, when a scope would satisfy the rule,
-//     Metadata "scope";
+//     Metadata "scope"; for a claims challenge (Unauthenticated, e.g.
+//     [entra.RequireAuthContext] for a client with xms_cc "cp1"), Metadata
+//     "claims", the challenge's base64 claims request
+//     ([entra.RPCStatus.ChallengeClaims]);
 //   - a google.rpc.RetryInfo detail for Unavailable.
 //
 // The interceptor and [ErrorFromContext] also set the response headers
@@ -104,6 +107,9 @@ func Error(st *entra.RPCStatus) *connect.Error {
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
 		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
+	}
+	if c := st.ChallengeClaims(); c != "" {
+		info.Metadata = map[string]string{"claims": c}
 	}
 	details := []proto.Message{info}
 	if st.Code == entra.RPCUnavailable {

@@ -131,20 +131,28 @@ func TestAgentAccessorsOnNilClaims(t *testing.T) {
 	}
 }
 
-// A facet claim that is not a string of integers makes the token
-// malformed: it could not be told to be an agent's or not.
+// A facet claim that is not a string of space-separated integers makes
+// the token malformed: it could not be told to be an agent's or not. Any
+// list of integers, known values or not, in any order, is read.
 func TestAgentFacetsMalformed(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := readyValidator(t, srv, nil)
-	for _, val := range []any{"11 x", "-11", 11, []string{"11"}, "1234567"} {
+	many := strings.Repeat("1 ", 65)
+	for _, val := range []any{"11 x", "-11", "+11", "1.5", "0x11", "11,13", "11\t13", "11\n13", "11\u00a013", "\uff11\uff11", "1234567890", many, 11, []string{"11"}, map[string]any{"11": true}, true} {
 		for _, name := range []string{"xms_act_fct", "xms_sub_fct", "xms_tnt_fct", "xms_idrel"} {
 			_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{name: val}}))
 			wantCode(t, err, entra.ErrTokenMalformed)
 		}
 	}
-	for _, val := range []any{"", " ", "11  13 "} {
-		mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"xms_act_fct": val}}))
+	for val, want := range map[string][]entra.Facet{
+		"": nil, " ": nil, "11  13 ": {11, 13}, " 9 3": {9, 3}, "011": {11}, "11 11": {11, 11},
+		"123456789": {123456789}, strings.TrimSpace(strings.Repeat("1 ", 64)): slices.Repeat([]entra.Facet{1}, 64),
+	} {
+		c := mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"xms_act_fct": val}}))
+		if !slices.Equal(c.ActorFacets(), want) {
+			t.Errorf("xms_act_fct %q read as %v, want %v", val, c.ActorFacets(), want)
+		}
 	}
 }
 
@@ -333,5 +341,98 @@ func TestPolicyRefusalHookContextHasNoClaims(t *testing.T) {
 	want := []entra.Code{entra.CodeNoPermissions, entra.CodeAgentNotAllowed, entra.CodeIDTokenNotAccepted}
 	if !slices.Equal(codes, want) || sawClaims {
 		t.Errorf("codes %v (want %v), claims in the hook's context: %v", codes, want, sawClaims)
+	}
+}
+
+// Facet values as real tokens carry them (values the docs do not list,
+// even numbers, any order) and agent tokens without facets, as Entra
+// issues them for a custom API that does not request the optional
+// claims: no such token is refused, and each gets the verdict its claims
+// support.
+func TestAgentRealFacetValues(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := readyValidator(t, srv, nil)
+	blueprint := "30cf4c22-9985-4ef7-8756-91cc888176bd"
+	app := func(claims map[string]any) entratest.Token {
+		return entratest.Token{App: true, Roles: []string{"Orders.Read.All"}, Claims: claims}
+	}
+	user := func(claims map[string]any) entratest.Token {
+		return entratest.Token{Scopes: []string{"Orders.Read"}, Claims: claims}
+	}
+	for _, tc := range []struct {
+		name      string
+		tok       entratest.Token
+		agent     bool
+		kind      entra.AgentKind
+		identity  entra.IdentityType
+		hasClaims bool
+		guest     bool
+	}{
+		// Classic callers, facets from real Graph and managed identity tokens.
+		{"app, Graph facets 9 3 / idrel 8 7 / tenant 10 3", app(map[string]any{"xms_act_fct": "9 3", "xms_sub_fct": "9 3", "xms_idrel": "8 7", "xms_tnt_fct": "10 3"}), false, entra.AgentNone, entra.IdentityApp, true, false},
+		{"managed identity, 3 9 / idrel 7 4", app(map[string]any{"xms_act_fct": "3 9", "xms_sub_fct": "9 3", "xms_idrel": "7 4"}), false, entra.AgentNone, entra.IdentityApp, true, false},
+		{"app, idrel 7 26", app(map[string]any{"xms_idrel": "7 26"}), false, entra.AgentNone, entra.IdentityApp, false, false},
+		{"user, act 1 9 (issue 23)", user(map[string]any{"xms_act_fct": "1 9", "xms_idrel": "1"}), false, entra.AgentNone, entra.IdentityUser, true, false},
+		{"app without idtyp, sub not oid, idrel 14 7 (issue 23)", app(map[string]any{"idtyp": nil, "sub": "cccccccc-1111-2222-3333-444444444444", "xms_idrel": "14 7"}), false, entra.AgentNone, entra.IdentityApp, false, false},
+		{"guest, idrel 14 5", user(map[string]any{"xms_idrel": "14 5"}), false, entra.AgentNone, entra.IdentityUser, false, true},
+		// Agents, facets in any order and beside unknown values.
+		{"autonomous, 11 last / first", app(map[string]any{"xms_act_fct": "9 3 11", "xms_sub_fct": "11 9 3", "xms_par_app_azp": blueprint}), true, entra.AgentAutonomous, entra.IdentityApp, true, false},
+		{"autonomous, facets only, unknown 14", app(map[string]any{"xms_act_fct": "14 11", "xms_sub_fct": "11"}), true, entra.AgentAutonomous, entra.IdentityApp, true, false},
+		{"agent user, 13 among others", user(map[string]any{"idtyp": "user", "xms_act_fct": "9 11 1", "xms_sub_fct": "13 3"}), true, entra.AgentUserAccount, entra.IdentityUser, true, false},
+		{"on behalf of a user, act 1 11", user(map[string]any{"idtyp": "user", "xms_act_fct": "1 11", "xms_idrel": "1"}), true, entra.AgentOnBehalfOfUser, entra.IdentityUser, true, false},
+		// Agents whose API asked for no optional claim (issues #3882, #3938).
+		{"agent, app-only, no facets, no blueprint", app(map[string]any{"azp": srv.AgentID()}), false, entra.AgentNone, entra.IdentityApp, false, false},
+		{"agent, app-only, blueprint only", app(map[string]any{"xms_par_app_azp": blueprint}), true, entra.AgentAutonomous, entra.IdentityApp, true, false},
+		{"agent, delegated, blueprint only", user(map[string]any{"xms_par_app_azp": blueprint}), true, entra.AgentUnspecified, entra.IdentityUser, true, false},
+		{"agent, delegated, empty facets, blueprint", user(map[string]any{"xms_act_fct": "", "xms_sub_fct": " ", "xms_par_app_azp": blueprint}), true, entra.AgentUnspecified, entra.IdentityUser, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustValidate(t, v, srv.Mint(tc.tok))
+			if c.IsAgent() != tc.agent || c.AgentKind() != tc.kind || c.IdentityType() != tc.identity || c.HasAgentClaims() != tc.hasClaims || c.IsGuest() != tc.guest {
+				t.Errorf("IsAgent %v, AgentKind %q, IdentityType %q, HasAgentClaims %v, IsGuest %v; want %v, %q, %q, %v, %v",
+					c.IsAgent(), c.AgentKind(), c.IdentityType(), c.HasAgentClaims(), c.IsGuest(), tc.agent, tc.kind, tc.identity, tc.hasClaims, tc.guest)
+			}
+			// The guards follow the verdict.
+			if err := entra.DenyAgents().Check(c); (err != nil) != tc.agent {
+				t.Errorf("DenyAgents: %v", err)
+			}
+			if err := entra.RequireAgent().Check(c); (err == nil) != tc.agent {
+				t.Errorf("RequireAgent(): %v", err)
+			}
+		})
+	}
+	var nilClaims *entra.Claims
+	if nilClaims.HasAgentClaims() {
+		t.Error("a nil *Claims has agent claims")
+	}
+}
+
+// An agent whose delegated token does not say its kind meets RequireAgent
+// with kinds only when AgentUnspecified is one of them: it could be an
+// agent's own user account as well as an agent acting for a person.
+func TestAgentUnspecifiedKind(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := readyValidator(t, srv, nil)
+	c := mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"xms_par_app_azp": srv.AgentBlueprintID()}}))
+	for _, tc := range []struct {
+		req  entra.Requirement
+		pass bool
+	}{
+		{entra.RequireAgent(), true},
+		{entra.RequireAgent(entra.AgentUnspecified), true},
+		{entra.RequireAgent(entra.AgentOnBehalfOfUser), false},
+		{entra.RequireAgent(entra.AgentUserAccount), false},
+		{entra.RequireAgent(entra.AgentOnBehalfOfUser, entra.AgentUnspecified), true},
+		{entra.RequireUser(), true},
+	} {
+		if err := tc.req.Check(c); (err == nil) != tc.pass {
+			t.Errorf("%s: %v, want pass %v", tc.req, err, tc.pass)
+		}
+	}
+	wantCode(t, entra.DenyAgents().Check(c), entra.ErrAgentNotAllowed)
+	if !strings.Contains(entra.AgentClaimsHint, "xms_act_fct") || !strings.Contains(entra.AgentClaimsHint, "optional claim") {
+		t.Errorf("hint %q", entra.AgentClaimsHint)
 	}
 }

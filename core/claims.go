@@ -43,6 +43,7 @@ type Claims struct {
 	audience, scopes, roles []string
 	groups                  strList // read on first use: strlist.go
 	wids, xmsCC, amr        []string
+	acrs                    []string
 	groupsOverage           bool
 
 	ext      claimsExt // Agent ID, B2C and legacy claims: claims_agent.go
@@ -154,6 +155,10 @@ func parseClaims(payload string) (*Claims, error) {
 			c.xmsCC, err = r.strings(false)
 		case "amr":
 			c.amr, err = r.strings(false)
+		case "acrs":
+			// An array of authentication context IDs; a lone string is
+			// read as a list of one rather than refusing the token.
+			c.acrs, err = r.strings(true)
 		case "hasgroups":
 			var b bool
 			if b, err = r.boolean(); err == nil && b {
@@ -339,8 +344,25 @@ func (c *Claims) Groups() []string { return slices.Clone(c.z().groups.all()) }
 func (c *Claims) WIDs() []string { return slices.Clone(c.z().wids) }
 
 // ClientCapabilities returns the xms_cc claim; "cp1" means the client can
-// handle claims challenges (Continuous Access Evaluation).
+// handle claims challenges (Continuous Access Evaluation, authentication
+// context step-up). Entra includes xms_cc only when the API's app
+// registration requests it as an optional claim and the client declared
+// its capabilities.
 func (c *Claims) ClientCapabilities() []string { return slices.Clone(c.z().xmsCC) }
+
+// AuthContexts returns the acrs claim: the Conditional Access
+// authentication context IDs ("c1" … "c99") whose policies the sign-in
+// satisfied. Nil when absent, and on a nil *Claims.
+func (c *Claims) AuthContexts() []string {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.acrs)
+}
+
+// HasAuthContext reports whether acrs contains the authentication context
+// id (e.g. "c1"), ignoring letter case. See [RequireAuthContext].
+func (c *Claims) HasAuthContext(id string) bool { return containsFold(c.z().acrs, id) }
 
 // AMR returns the amr claim (authentication methods), v1 tokens only.
 func (c *Claims) AMR() []string { return slices.Clone(c.z().amr) }
@@ -376,8 +398,10 @@ func (c *Claims) HasWID(id string) bool { return slices.Contains(c.z().wids, id)
 // then be read from Microsoft Graph.
 func (c *Claims) HasGroupsOverage() bool { return c.z().groupsOverage }
 
-// HasClientCapability reports whether xms_cc contains cap (e.g. "cp1").
-func (c *Claims) HasClientCapability(cp string) bool { return slices.Contains(c.z().xmsCC, cp) }
+// HasClientCapability reports whether xms_cc contains cp (e.g. "cp1"),
+// ignoring letter case: Microsoft's capability values are not
+// case-sensitive (MSAL.js sends "CP1").
+func (c *Claims) HasClientCapability(cp string) bool { return containsFold(c.z().xmsCC, cp) }
 
 // IsGuest reports whether the user is a guest in the token's tenant: acct is
 // 1, xms_idrel says guest user (5), or idp names another issuer than the

@@ -25,8 +25,9 @@ import (
 
 // Facet is a value of the facet claims xms_act_fct (the actor: the calling
 // application), xms_sub_fct (the subject) and xms_tnt_fct (the tenant).
-// Microsoft documents the values below; others may appear and are kept as
-// they are (ignore those you do not know, and assume no order).
+// Microsoft documents the values below; real tokens carry others (even
+// numbers too: "1 9", "9 3", "10 3") which are kept as they are and never
+// make a token invalid: ignore those you do not know, and assume no order.
 type Facet int
 
 // Facet values documented by Microsoft.
@@ -38,7 +39,9 @@ const (
 )
 
 // IdentityRelation is a value of the xms_idrel claim: how the token's
-// subject relates to the resource tenant.
+// subject relates to the resource tenant. Real tokens carry values beyond
+// the documented ones ("14 7", "8 7", "7 26"); they are kept as they are,
+// in no meaningful order.
 type IdentityRelation int
 
 // IdentityRelation values documented by Microsoft.
@@ -79,7 +82,21 @@ const (
 	// AgentOnBehalfOfUser: an agent acting for a human user (delegated; the
 	// oid is the human's): xms_act_fct 11, and the subject no agent.
 	AgentOnBehalfOfUser AgentKind = "agent_on_behalf_of_user"
+	// AgentUnspecified: a delegated token that names an agent blueprint
+	// (xms_par_app_azp) but carries neither xms_act_fct nor xms_sub_fct,
+	// as Entra issues them for an API whose app registration does not
+	// request those optional claims ([AgentClaimsHint]). An agent acting
+	// for a human and an agent's own user account cannot be told apart
+	// then, so [RequireAgent] with kinds refuses it unless AgentUnspecified
+	// is one of them.
+	AgentUnspecified AgentKind = "agent_unspecified"
 )
+
+// AgentClaimsHint says how to get the claims that tell agents apart into
+// an API's tokens. Entra leaves them out of tokens for custom APIs unless
+// the API asks; tools that explain a token (the entraguard CLI's explain)
+// print it when [Claims.HasAgentClaims] is false.
+const AgentClaimsHint = "Entra puts the Agent ID claims in an API's tokens only when asked: in the API's app registration, Token configuration > Add optional claim > Access, add xms_act_fct, xms_sub_fct, xms_tnt_fct, xms_par_app_azp and xms_idrel (or list them under optionalClaims.accessToken in the manifest); without them an agent's token reads as a classic app's or user's (docs/authorization.md#when-the-facets-are-missing)"
 
 // legacyTenantClaim is the tenant claim type of WS-Federation and of
 // .NET's inbound claim map; Microsoft.IdentityModel reads it when a token
@@ -132,17 +149,29 @@ func (x *claimsExt) parse(r *jsonReader, name string) (bool, error) {
 // space-separated non-negative integers.
 var errFacet = errors.New("not a list of space-separated integers")
 
-// facetList reads a string of space-separated non-negative decimal
-// integers. Anything else is refused: a token whose facets cannot be read
-// cannot be told to be an agent's or not.
+// maxFacetDigits bounds one facet value: up to 999,999,999, far beyond
+// any value Entra uses, so that no unknown value is refused while the
+// number cannot overflow.
+const maxFacetDigits = 9
+
+// facetList reads a string of non-negative decimal integers separated by
+// spaces (U+0020; runs of spaces and leading or trailing ones are
+// allowed). Any value is kept, known or not, in its order. Anything else
+// (a sign, a letter, a tab or other separator, more than nine digits, more
+// than maxFacets values, a JSON number or array instead of the string) is
+// refused: a token whose facets cannot be read cannot be told to be an
+// agent's or not.
 func facetList[T ~int](r *jsonReader) ([]T, error) {
 	s, err := r.str()
 	if err != nil {
 		return nil, err
 	}
 	var out []T
-	for f := range strings.FieldsSeq(s) {
-		if len(f) > 6 || len(out) == maxFacets {
+	for f := range strings.SplitSeq(s, " ") {
+		if f == "" {
+			continue
+		}
+		if len(f) > maxFacetDigits || len(out) == maxFacets {
 			return nil, errFacet
 		}
 		n := 0
@@ -221,7 +250,16 @@ func (c *Claims) IdentityRelations() []IdentityRelation {
 // user: its actor or subject facets name an agent identity or an agent user
 // (xms_act_fct or xms_sub_fct 11, xms_sub_fct 13), or it names the agent's
 // blueprint (xms_par_app_azp, which Microsoft calls the agent identity
-// marker). It is false on a nil *Claims.
+// marker). Other facet values, known or not, and their order change
+// nothing. It is false on a nil *Claims.
+//
+// IsAgent concludes from what the token carries. Entra leaves the facets
+// (and often xms_par_app_azp) out of tokens for a custom API unless its
+// app registration requests them as optional claims ([AgentClaimsHint]).
+// A token with none of them ([Claims.HasAgentClaims] false) may be an
+// agent's all the same: false then means "not known to be an agent", and
+// [DenyAgents] and [RefuseAgents] cannot refuse it. An API that must tell
+// agents apart requests the optional claims.
 func (c *Claims) IsAgent() bool {
 	if c == nil {
 		return false
@@ -235,8 +273,10 @@ func (c *Claims) IsAgent() bool {
 
 // AgentKind tells how an agent calls: [AgentAutonomous] (app-only, as
 // itself), [AgentUserAccount] (as its own agent user) or
-// [AgentOnBehalfOfUser] (for a human user); [AgentNone] when the token is
-// not an agent's (see [Claims.IsAgent]) and on a nil *Claims.
+// [AgentOnBehalfOfUser] (for a human user); [AgentUnspecified] for a
+// delegated token that names a blueprint but carries no facets, which
+// cannot tell the last two apart; [AgentNone] when the token is not known
+// to be an agent's (see [Claims.IsAgent]) and on a nil *Claims.
 func (c *Claims) AgentKind() AgentKind {
 	if !c.IsAgent() {
 		return AgentNone
@@ -246,8 +286,22 @@ func (c *Claims) AgentKind() AgentKind {
 		return AgentUserAccount
 	case slices.Contains(c.ext.subFct, FacetAgentIdentity), c.IsApp():
 		return AgentAutonomous
+	case len(c.ext.actFct) == 0 && len(c.ext.subFct) == 0:
+		return AgentUnspecified
 	}
 	return AgentOnBehalfOfUser
+}
+
+// HasAgentClaims reports whether the token carries any of the claims that
+// tell agents apart: xms_act_fct or xms_sub_fct with a value, or
+// xms_par_app_azp. When it is false, [Claims.IsAgent] is false but proves
+// nothing: the API's app registration may not request those optional
+// claims ([AgentClaimsHint]). It is false on a nil *Claims.
+func (c *Claims) HasAgentClaims() bool {
+	if c == nil {
+		return false
+	}
+	return len(c.ext.actFct) > 0 || len(c.ext.subFct) > 0 || c.ext.parApp != ""
 }
 
 // IsAgentUser reports whether the subject is an agent's user account
@@ -305,12 +359,13 @@ func isPolicyName(s string) bool {
 }
 
 // RequireAgent requires a Microsoft Entra Agent ID agent ([Claims.IsAgent]);
-// with kinds, one of those kinds ([Claims.AgentKind]). Panics at set-up on
-// AgentNone or an unknown kind.
+// with kinds, one of those kinds ([Claims.AgentKind]): an agent whose token
+// does not say its kind ([AgentUnspecified]) meets it only if that is one
+// of kinds. Panics at set-up on AgentNone or an unknown kind.
 func RequireAgent(kinds ...AgentKind) Requirement {
 	for _, k := range kinds {
 		switch k {
-		case AgentAutonomous, AgentUserAccount, AgentOnBehalfOfUser:
+		case AgentAutonomous, AgentUserAccount, AgentOnBehalfOfUser, AgentUnspecified:
 		default:
 			panic("entra: RequireAgent was given an unknown agent kind " + quote(string(k)))
 		}

@@ -27,7 +27,7 @@ var decidedClaims = func() map[string]struct{} {
 	for _, n := range []string{
 		"iss", "aud", "exp", "nbf", "iat", "sub", "oid", "tid", "azp", "appid",
 		"idtyp", "ver", "idp", "nonce", "uti", "scp", "roles", "groups", "wids",
-		"acct", "xms_cc", "hasgroups", "_claim_names", "tfp", "acr",
+		"acct", "xms_cc", "hasgroups", "_claim_names", "tfp", "acr", "acrs",
 		"xms_act_fct", "xms_sub_fct", "xms_tnt_fct", "xms_idrel", "xms_par_app_azp",
 		legacyTenantClaim, "cnf",
 	} {

@@ -62,7 +62,7 @@ func TestCodeFixEveryCode(t *testing.T) {
 		entra.CodeSignature, entra.CodeExpired, entra.CodeNotYetValid, entra.CodeMissingClaim, entra.CodeIssuer,
 		entra.CodeAudience, entra.CodeTenant, entra.CodeTokenVersion, entra.CodeNoPermissions, entra.CodeForbidden,
 		entra.CodeGroupsOverage, entra.CodeInsufficientClaims, entra.CodeKeysUnavailable,
-		entra.CodeObjectIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlow, entra.CodeAgentNotAllowed,
+		entra.CodeObjectIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlow, entra.CodeAgentNotAllowed, entra.CodeAuthContextRequired,
 		entra.CodeRevoked, entra.CodeRevocationsUnavailable,
 		entra.CodeTokenBound, entra.CodeTokenBindingInvalid,
 	} {

@@ -60,6 +60,12 @@ const (
 	// to the client certificate of the request (no certificate, another
 	// certificate, or a token without cnf x5t#S256).
 	CodeTokenBindingInvalid Code = "token_binding_invalid"
+	// CodeAuthContextRequired: the route requires a Conditional Access
+	// authentication context ([RequireAuthContext]) that the token's acrs
+	// lacks. A client that declared it can handle claims challenges (xms_cc
+	// "cp1") gets a 401 insufficient_claims challenge asking for the
+	// context; any other caller a 403 naming it.
+	CodeAuthContextRequired Code = "auth_context_required"
 )
 
 // Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
@@ -94,6 +100,7 @@ var (
 
 	ErrTokenBound          = &Error{Code: CodeTokenBound}
 	ErrTokenBindingInvalid = &Error{Code: CodeTokenBindingInvalid}
+	ErrAuthContextRequired = &Error{Code: CodeAuthContextRequired}
 
 	ErrRevoked                = &Error{Code: CodeRevoked}
 	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}

@@ -372,7 +372,9 @@ func AllOf(reqs ...Requirement) Requirement {
 }
 
 // AnyOf requires at least one of reqs. When none is met, the error is that
-// of the first requirement, except that a groups overage is reported as such.
+// of the first requirement, except that a groups overage is reported as such,
+// and a claims challenge (a [RequireAuthContext] the client can step up to)
+// is answered as such.
 // Panics at set-up if reqs is empty.
 func AnyOf(reqs ...Requirement) Requirement {
 	if len(reqs) == 0 {
@@ -387,7 +389,7 @@ func AnyOf(reqs ...Requirement) Requirement {
 	}
 	r := Requirement{desc: "any of (" + strings.Join(descs, "; ") + ")", scopes: scopes}
 	r.check = func(c *Claims) *Error {
-		var overage *Error
+		var overage, challenge *Error
 		for _, q := range reqs {
 			err := q.eval(c)
 			if err == nil {
@@ -396,9 +398,15 @@ func AnyOf(reqs ...Requirement) Requirement {
 			if err.Code == CodeGroupsOverage && overage == nil {
 				overage = err
 			}
+			if err.Claims != "" && challenge == nil {
+				challenge = err
+			}
 		}
 		if overage != nil {
 			return overage
+		}
+		if challenge != nil {
+			return challenge
 		}
 		return forbidden(&r)
 	}
@@ -412,4 +420,82 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// CapabilityClaimsChallenge is the client capability that Microsoft's
+// clients declare (MSAL's WithClientCapabilities, clientCapabilities) when
+// they handle claims challenges; Entra puts it in the token's xms_cc claim
+// ([Claims.HasClientCapability]).
+const CapabilityClaimsChallenge = "cp1"
+
+// RequireAuthContext requires one of the Conditional Access authentication
+// contexts ids ("c1" … "c99") in the token's acrs claim: proof that the
+// user signed in satisfying the policy an administrator attached to that
+// context (MFA, a compliant device, a trusted location...). IDs are compared
+// ignoring letter case. It is a step-up guard: use it on the sensitive
+// routes or methods only, beside their other requirements (AllOf, Require,
+// MethodRules.Method).
+//
+// A token without the context is refused with [CodeAuthContextRequired]:
+//   - a user's token whose client declared it handles claims challenges
+//     (xms_cc holds "cp1"): 401 with error="insufficient_claims" and the
+//     claims parameter, the base64 of
+//     {"access_token":{"acrs":{"essential":true,"value":"c1"}}} for the
+//     first of ids. MSAL clients pass the decoded claims to a new token
+//     request (WithClaims, claims), the user satisfies the policy, and the
+//     new token carries the context;
+//   - any other token: 403 with error="insufficient_scope" and a
+//     description that names the missing context. App-only tokens never
+//     carry acrs (authentication contexts apply to users' sign-ins), so
+//     they are always refused this way.
+//
+// Entra puts xms_cc (and acrs, when no challenge asked for it) in the
+// API's tokens only when its app registration requests them as optional
+// claims: see docs/authorization.md. Panics at set-up if no ID is named or
+// an ID is not c1 … c99.
+func RequireAuthContext(ids ...string) Requirement {
+	ids = needNames("RequireAuthContext", "authentication context ID", ids)
+	for i, id := range ids {
+		if !isAuthContextID(id) {
+			panic("entra: RequireAuthContext was given " + quote(id) + ": an authentication context ID is \"c1\" … \"c99\", as Conditional Access lists it (Protection > Conditional Access > Authentication contexts), not its display name")
+		}
+		ids[i] = strings.ToLower(id)
+	}
+	r := Requirement{desc: describe("authentication context", false, ids)}
+	// The claims request of the challenge: the first context, which meets
+	// the requirement on its own. Built once; ids are c1 … c99, no escaping.
+	claims := `{"access_token":{"acrs":{"essential":true,"value":"` + ids[0] + `"}}}`
+	lacks := "the token lacks the " + r.desc + " (acrs) that this operation requires"
+	challenge := lacks + ": request a new token with the claims in this challenge, satisfying its Conditional Access policy"
+	refuse := lacks + ": the user must sign in again through Conditional Access with a token request that asks for acrs " + quote(ids[0]) + " as an essential claim (clients that declare the capability cp1 get this as a claims challenge)"
+	refuseApp := lacks + ", and an app-only token cannot carry one: authentication contexts apply to users' sign-ins"
+	r.check = func(c *Claims) *Error {
+		for _, id := range ids {
+			if c.HasAuthContext(id) {
+				return nil
+			}
+		}
+		switch {
+		case c.IsApp():
+			return &Error{Code: CodeAuthContextRequired, Description: refuseApp}
+		case c.HasClientCapability(CapabilityClaimsChallenge):
+			return &Error{Code: CodeAuthContextRequired, Description: challenge, Claims: claims}
+		}
+		return &Error{Code: CodeAuthContextRequired, Description: refuse}
+	}
+	return r
+}
+
+// isAuthContextID reports whether s is "c1" … "c99" (either case), the IDs
+// Conditional Access gives authentication contexts.
+func isAuthContextID(s string) bool {
+	if len(s) < 2 || len(s) > 3 || s[0] != 'c' && s[0] != 'C' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -57,7 +57,9 @@ func ResponseFor(err error) *Response {
 //   - no token: 401, WWW-Authenticate with the realm and no error code;
 //   - a bad request (two Authorization headers): 400, invalid_request;
 //   - an invalid token: 401, error="invalid_token";
-//   - a claims challenge: 401, error="insufficient_claims" and claims;
+//   - a claims challenge: 401, error="insufficient_claims" and claims
+//     (also a missing authentication context or a revocation whose Error
+//     carries Claims, for clients that handle challenges);
 //   - a requirement not met: 403, error="insufficient_scope" (and scope);
 //   - keys unavailable: 503 with Retry-After;
 //   - anything else: 500, "server_error", nothing of the cause.
@@ -74,6 +76,9 @@ func (a *Authenticator) Response(err error) *Response {
 		e = &ec
 	}
 	status, oauth := statusOf(e.Code)
+	if e.Claims != "" && challengeable(e.Code) {
+		status, oauth = http.StatusUnauthorized, "insufficient_claims"
+	}
 	r := &Response{Status: status, Err: e, Header: http.Header{
 		"Content-Type":  {"application/json"},
 		"Cache-Control": {"no-store"},
@@ -105,7 +110,7 @@ func (a *Authenticator) Response(err error) *Response {
 			ch.WriteString(headerSafe(strings.Join(e.Scopes, " ")))
 			ch.WriteString(`"`)
 		}
-		if e.Code == CodeInsufficientClaims && e.Claims != "" {
+		if oauth == "insufficient_claims" && e.Claims != "" {
 			ch.WriteString(`, claims="`)
 			ch.WriteString(base64.StdEncoding.EncodeToString([]byte(e.Claims)))
 			ch.WriteString(`"`)
@@ -151,12 +156,20 @@ func statusOf(c Code) (int, string) {
 		return http.StatusUnauthorized, "invalid_token"
 	case CodeInsufficientClaims:
 		return http.StatusUnauthorized, "insufficient_claims"
-	case CodeForbidden, CodeGroupsOverage, CodeAgentNotAllowed:
+	case CodeForbidden, CodeGroupsOverage, CodeAgentNotAllowed, CodeAuthContextRequired:
 		return http.StatusForbidden, "insufficient_scope"
 	case CodeKeysUnavailable, CodeRevocationsUnavailable:
 		return http.StatusServiceUnavailable, "temporarily_unavailable"
 	}
 	return http.StatusInternalServerError, "server_error"
+}
+
+// challengeable reports whether an *Error of code c that carries Claims is
+// answered as a claims challenge (401 insufficient_claims) instead of its
+// code's own status: a missing authentication context and a revocation,
+// for clients that declared they handle challenges.
+func challengeable(c Code) bool {
+	return c == CodeInsufficientClaims || c == CodeAuthContextRequired || c == CodeRevoked
 }
 
 // headerSafe makes s fit a quoted-string: printable ASCII only, with

@@ -92,7 +92,11 @@ type Revocation struct {
 	// whose iat is before it are refused (and tokens without iat). It is
 	// rounded up to a whole second, as iat is. Zero means the time the entry
 	// is added. A cut-off in the future (at most [MaxRevocationAhead])
-	// blocks the principal until then, new sign-ins included.
+	// blocks the principal until then, new sign-ins included. A token whose
+	// iat is before it still passes if its nbf is at or after it and at most
+	// five minutes after its iat: what Entra issues at or after the cut-off
+	// to a client that followed the refusal's claims challenge (see
+	// [RevocationList.Revoked]).
 	IssuedBefore time.Time
 	// Expires is when the entry is dropped. Zero means the default: the
 	// cut-off plus the list's maximum token lifetime, after which no token
@@ -507,9 +511,9 @@ func (s *revState) lookup(h uint64) *revEntry {
 	return sh.m[h]
 }
 
-// Revoked implements [Revocations]: it returns an *Error with Code
-// [CodeRevoked] when an unexpired entry matches c, else nil.
-func (l *RevocationList) Revoked(c *Claims, now time.Time) error {
+// revoked is [RevocationList.Revoked] before freshSignIn
+// (revoke_fresh.go) words the refusal.
+func (l *RevocationList) revoked(c *Claims, now time.Time) error {
 	s := l.cur.Load()
 	if s.total == 0 || c == nil {
 		return nil
@@ -578,8 +582,9 @@ func (s *revState) match(e *revEntry, kind uint8, c *Claims, now int64) *revEntr
 		if !ok {
 			continue
 		}
-		// Cut-off kinds: a token without iat cannot prove it is newer.
-		if kind == kToken || c.issuedAt.IsZero() || c.issuedAt.Unix() < e.before {
+		// Cut-off kinds: a token without iat cannot prove it is newer;
+		// issuedAfter (revoke_fresh.go) reads iat, and nbf after a challenge.
+		if kind == kToken || !issuedAfter(c, e.before) {
 			return e
 		}
 	}
@@ -600,6 +605,8 @@ type RevokedError struct {
 	Kind   RevocationKind
 	Key    string
 	Reason string
+	// IssuedBefore is the entry's cut-off (user, app and tenant kinds).
+	IssuedBefore time.Time
 }
 
 // Error says which entry matched, for logs: its key (which names a tenant,
@@ -614,7 +621,7 @@ func (e *RevokedError) Error() string {
 
 func (e *revEntry) refusal() error {
 	return &Error{Code: CodeRevoked, Description: revokedDescriptions[e.kind],
-		Err: &RevokedError{Kind: e.r.Kind, Key: e.key, Reason: e.r.Reason}}
+		Err: &RevokedError{Kind: e.r.Kind, Key: e.key, Reason: e.r.Reason, IssuedBefore: e.r.IssuedBefore}}
 }
 
 // Add lists r (see [Revocation.Complete] for its checks and defaults) and

@@ -53,7 +53,7 @@ func ExampleRevocationList() {
 	fmt.Println(entra.CodeOf(err))
 	// Output:
 	// 200 orders
-	// 401 {"error":"invalid_token","error_description":"the tokens of this user or app issued before a revocation are refused: sign in again to get a new token","code":"token_revoked"}
+	// 401 {"error":"invalid_token","error_description":"the tokens of this user or app issued before a revocation are refused: a token Entra issues 5 minutes or more after the revocation passes (Entra dates tokens 5 minutes back); sign in again then, bypassing the client's token cache","code":"token_revoked"}
 	// 200 orders
 	// token_revoked
 }

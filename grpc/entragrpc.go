@@ -116,13 +116,19 @@ func (s *stream) Context() context.Context { return s.ctx }
 // description as message, and details every gRPC client can read:
 //   - google.rpc.ErrorInfo with Reason the entraguard Code (e.g.
 //     "token_expired"), Domain [ErrorDomain], and, when a scope would
-//     satisfy the rule, Metadata "scope" (space-separated);
+//     satisfy the rule, Metadata "scope" (space-separated); for a claims
+//     challenge (Unauthenticated, e.g. [entra.RequireAuthContext] for a
+//     client with xms_cc "cp1"), Metadata "claims", the challenge's base64
+//     claims request ([entra.RPCStatus.ChallengeClaims]);
 //   - google.rpc.RetryInfo with the delay, for Unavailable.
 func Status(st *entra.RPCStatus) *status.Status {
 	s := status.New(codes.Code(st.Code), st.Message)
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
 		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
+	}
+	if c := st.ChallengeClaims(); c != "" {
+		info.Metadata = map[string]string{"claims": c}
 	}
 	details := []protoadapt.MessageV1{info}
 	if st.Code == entra.RPCUnavailable {

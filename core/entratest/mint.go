@@ -34,8 +34,9 @@ import (
 //   - v1.0 app-only: aud, iss, iat, nbf, exp, aio, appid, appidacr, idp,
 //     idtyp, oid, rh, roles, sub, tid, uti, ver;
 //
-// plus groups when Groups is set, scp only when Scopes is set, and roles
-// only when Roles is set. aio, rh and uti are random opaque values, so a
+// plus groups when Groups is set, scp only when Scopes is set, roles
+// only when Roles is set, acrs when AuthContexts is set and xms_cc when
+// ClientCapabilities is set. aio, rh and uti are random opaque values, so a
 // minted token is about as long as a real one (1.1 to 1.5 KB).
 type Token struct {
 	// Version is the token version, "2.0" or "1.0". v2.0 tokens are issued
@@ -121,6 +122,16 @@ type Token struct {
 	// [entra.AgentAutonomous] is app-only (App is implied). Default:
 	// entra.AgentNone, no agent. Mint panics on an unknown kind.
 	Agent entra.AgentKind
+
+	// AuthContexts are the Conditional Access authentication contexts the
+	// sign-in satisfied, acrs (e.g. "c1"), as Entra issues them after a
+	// step-up: test [entra.RequireAuthContext] with and without them.
+	AuthContexts []string
+
+	// ClientCapabilities are the capabilities the client declared, xms_cc
+	// (e.g. "cp1": it handles claims challenges), as Entra issues them
+	// when the API requests the optional claim xms_cc.
+	ClientCapabilities []string
 
 	// KeyID selects the key that signs the token: any key the server holds,
 	// published or not ([Server.AddKey], [Server.AddUnpublishedKey],
@@ -246,6 +257,12 @@ func (s *Server) Mint(t Token) string {
 	}
 	if len(t.Groups) > 0 {
 		c["groups"] = slices.Clone(t.Groups)
+	}
+	if len(t.AuthContexts) > 0 {
+		c["acrs"] = slices.Clone(t.AuthContexts)
+	}
+	if len(t.ClientCapabilities) > 0 {
+		c["xms_cc"] = slices.Clone(t.ClientCapabilities)
 	}
 	s.addAgentClaims(t, v1, c)
 	if t.BoundCertificate != nil {

@@ -220,3 +220,13 @@ func reject(c *echo.Context, resp *entra.Response) error {
 	resp.Write(c.Response())
 	return nil
 }
+
+// RequireAuthContext is [Require] of [entra.RequireAuthContext](ids...):
+// step-up to one of the Conditional Access authentication contexts
+// ("c1" … "c99") in the token's acrs. A client that handles claims
+// challenges (xms_cc "cp1") gets a 401 insufficient_claims challenge for
+// it, any other caller a 403 naming it. Panics at set-up if no ID is named
+// or one is not c1 … c99.
+func RequireAuthContext(ids ...string) echo.MiddlewareFunc {
+	return Require(entra.RequireAuthContext(ids...))
+}

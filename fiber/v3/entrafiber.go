@@ -245,3 +245,12 @@ func (r request[C]) Query(name string) string {
 // still escaped (fasthttp's PathOriginal, which reflects c.Path rewrites),
 // not c.Path(), which Config.UnescapePath decodes.
 func (r request[C]) Path() string { return string(r.c.Request().URI().PathOriginal()) }
+
+// RequireAuthContext guards with [entra.RequireAuthContext]: step-up to
+// one of the Conditional Access authentication contexts ("c1" … "c99") in
+// the token's acrs. A client that handles claims challenges (xms_cc "cp1")
+// gets a 401 insufficient_claims challenge for it, any other caller a 403
+// naming it. It panics at set-up if no ID is named or one is not c1 … c99.
+func RequireAuthContext(ids ...string) fiber.Handler {
+	return Require(entra.RequireAuthContext(ids...))
+}
