@@ -89,6 +89,13 @@ type App struct {
 	// "api://" + ClientID) this version unless Token.Version says otherwise.
 	// Optional. Default: the server's [WithAccessTokenVersion].
 	AccessTokenVersion string
+
+	// RefuseAssertionReplay refuses a client assertion whose jti the app
+	// already used (AADSTS50027), for a test of a client that must make a
+	// new assertion for every request. Off by default: Entra ID accepts an
+	// assertion again until its exp (plus clock skew), and MSAL Node, MSAL
+	// Python and MSAL Java before 1.23 reuse theirs for up to ten minutes.
+	RefuseAssertionReplay bool
 }
 
 // Values of the client credentials grant.
@@ -341,7 +348,9 @@ const certificateCredentialsDoc = "Review the documentation at https://learn.mic
 //
 // The credential is client_secret (or an Authorization: Basic header) or
 // client_assertion_type and client_assertion (RS256 or PS256; x5t or
-// x5t#S256 in base64url or standard base64; each jti once). It answers an
+// x5t#S256 in base64url or standard base64; good until its exp plus five
+// minutes of clock skew, and used again as often as the client likes, as
+// Entra ID allows, unless the app has [App.RefuseAssertionReplay]). It answers an
 // access token for the API in the API's version ([WithAccessTokenVersion]),
 // or Entra ID's error JSON with its AADSTS codes. Neither secrets nor
 // assertions are ever logged or echoed.
@@ -681,8 +690,8 @@ func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, 
 	if jti == "" {
 		return malformed("The client assertion has no jti: give each assertion a unique identifier (a GUID).")
 	}
-	if !s.apps.useAssertion(app.ClientID, jti, exp.Add(assertionSkew), now) {
-		return malformed(fmt.Sprintf("The client assertion with jti '%s' was already used: make a new assertion, with a new jti, for every request.", jti))
+	if app.RefuseAssertionReplay && !s.apps.useAssertion(app.ClientID, jti, exp.Add(assertionSkew), now) {
+		return malformed(fmt.Sprintf("The client assertion with jti '%s' was already used: make a new assertion, with a new jti, for every request (this app refuses replayed assertions: App.RefuseAssertionReplay).", jti))
 	}
 	return nil
 }

@@ -227,10 +227,40 @@ func TestTokenEndpointIssues(t *testing.T) {
 	}
 }
 
-func TestTokenEndpointAssertionReplay(t *testing.T) {
-	// An assertion is good for one request: a captured one cannot be
-	// replayed. MSAL makes a new assertion (a new jti) for every request.
-	srv, cert, key := newAppServer(t)
+func TestTokenEndpointAssertionReusedUntilExp(t *testing.T) {
+	// Entra ID accepts an assertion until its exp (plus skew): MSAL Node,
+	// MSAL Python and MSAL Java before 1.23 send the same one for up to ten
+	// minutes, for a second scope or a second user's on-behalf-of.
+	now := time.Now()
+	srv := entratest.NewServer(entratest.WithClock(func() time.Time { return now }))
+	t.Cleanup(srv.Close)
+	cert, key := entratest.NewClientCertificate(testAppID)
+	srv.RegisterApp(entratest.App{ClientID: testAppID, Certificate: cert, Roles: []string{"Orders.Read.All"}})
+	form := assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
+	for i := range 3 {
+		if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+			t.Fatalf("use %d: status %d: %s", i+1, a.status, a.raw)
+		}
+	}
+	// Nine minutes later it is still good; after exp plus the skew it is not.
+	now = now.Add(9 * time.Minute)
+	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+		t.Fatalf("after 9 minutes: status %d: %s", a.status, a.raw)
+	}
+	now = now.Add(7 * time.Minute) // 16 minutes: exp (10) + skew (5) passed
+	a := postToken(t, srv, srv.TokenURL(), form, nil)
+	if a.status != http.StatusUnauthorized || !slices.Equal(a.ErrorCodes, []int{700024}) {
+		t.Fatalf("after exp + skew: got %d %v, want 401 [700024]: %s", a.status, a.ErrorCodes, a.raw)
+	}
+}
+
+func TestTokenEndpointAssertionReplayOptIn(t *testing.T) {
+	// An app with RefuseAssertionReplay accepts an assertion once: a test
+	// of a client that must make a new assertion (a new jti) per request.
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	cert, key := entratest.NewClientCertificate(testAppID)
+	srv.RegisterApp(entratest.App{ClientID: testAppID, Certificate: cert, RefuseAssertionReplay: true})
 	form := assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
 	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
 		t.Fatalf("first use: status %d: %s", a.status, a.raw)
