@@ -16,10 +16,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -308,12 +311,16 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 	refuse := func(status int, msg string) {
 		answer(status, map[string]string{"error": "invalid_request", "error_description": msg})
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-		refuse(http.StatusForbidden, "the mint endpoint answers requests from this machine only")
+	if msg := checkMintOrigin(r); msg != "" {
+		refuse(http.StatusForbidden, msg)
 		return
 	}
 	if r.Method != http.MethodPost {
 		refuse(http.StatusMethodNotAllowed, "POST a JSON body: {\"app\", \"scopes\", \"roles\", \"client_id\", \"tenant_id\", \"audience\", \"version\", \"lifetime_seconds\"}")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		refuse(http.StatusUnsupportedMediaType, "send the mint request as Content-Type: application/json")
 		return
 	}
 	var req mintRequest
@@ -347,6 +354,52 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 		ExpiresAt: now.Add(time.Duration(req.Lifetime) * time.Second),
 	})
 	answer(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": req.Lifetime, "access_token": token})
+}
+
+// checkMintOrigin refuses a mint request that may not come from a program
+// of this machine's user: one from another machine, one whose Host is not a
+// loopback name or address with the port the emulator serves (a page of a
+// DNS-rebinding domain, or a shared dev tunnel, that forwards to the
+// emulator), and one a browser sent for a page of another origin (Origin or
+// Sec-Fetch-Site). It returns why, or "" to go on. A browser cannot send
+// the application/json body the endpoint also requires without a CORS
+// preflight, which the endpoint never allows.
+func checkMintOrigin(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return "the mint endpoint answers requests from this machine only"
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	ta, ok := local.(*net.TCPAddr)
+	if !ok {
+		return "the mint endpoint answers requests over TCP on this machine only"
+	}
+	port := strconv.Itoa(ta.Port)
+	host, hport, err := net.SplitHostPort(r.Host)
+	if err != nil || hport != port || !isLoopbackName(host) {
+		return "the mint endpoint answers requests addressed to this machine only: Host must be localhost, 127.0.0.1 or [::1] with the emulator's port " + port
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host || (u.Scheme != "http" && u.Scheme != "https") {
+			return "the mint endpoint does not answer requests made by a web page of another origin"
+		}
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return "the mint endpoint does not answer requests made by a web page of another origin"
+	}
+	return ""
+}
+
+// isLoopbackName reports whether host (without port) names this machine's
+// loopback interface: localhost or a loopback IP.
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func printSettings(w io.Writer, st settings) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestMintEndpointRefusesForeignRequests: the mint endpoint hands out
+// tokens an API accepts for 24 hours, so it answers programs of this
+// machine's user only. A page of a DNS-rebinding domain (foreign Host), a
+// shared dev tunnel (its own Host), a page of another origin (Origin,
+// Sec-Fetch-Site) and a simple cross-origin form post (text/plain) are
+// refused, whatever the body.
+func TestMintEndpointRefusesForeignRequests(t *testing.T) {
+	st := startEmulator(t)
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	u, err := url.Parse(st.MintEndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	const body = `{"app": true, "roles": ["Admin"]}`
+	post := func(edit func(*http.Request)) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, st.MintEndpoint, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		edit(req)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	tests := []struct {
+		name   string
+		edit   func(*http.Request)
+		status int
+	}{
+		{"DNS rebinding: a foreign Host", func(r *http.Request) { r.Host = "attacker.example:" + port }, http.StatusForbidden},
+		{"a tunnel's Host without port", func(r *http.Request) { r.Host = "dev-tunnel.example" }, http.StatusForbidden},
+		{"localhost on another port", func(r *http.Request) { r.Host = "localhost:1" }, http.StatusForbidden},
+		{"a foreign Origin", func(r *http.Request) { r.Header.Set("Origin", "http://attacker.example") }, http.StatusForbidden},
+		{"Origin null (sandboxed page)", func(r *http.Request) { r.Header.Set("Origin", "null") }, http.StatusForbidden},
+		{"another localhost origin", func(r *http.Request) { r.Header.Set("Origin", "http://localhost:3000") }, http.StatusForbidden},
+		{"a cross-site fetch", func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }, http.StatusForbidden},
+		{"text/plain body (a simple CORS request)", func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }, http.StatusUnsupportedMediaType},
+		{"a form post", func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }, http.StatusUnsupportedMediaType},
+		{"no content type", func(r *http.Request) { r.Header.Del("Content-Type") }, http.StatusUnsupportedMediaType},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, m := post(tc.edit)
+			if code != tc.status || m["error"] != "invalid_request" || m["access_token"] != nil {
+				t.Errorf("got %d %v, want %d invalid_request and no token", code, m, tc.status)
+			}
+		})
+	}
+	// What the emulator's own clients send passes: loopback names with
+	// the served port, the emulator's own origin, JSON with a charset.
+	for _, ok := range []func(*http.Request){
+		func(r *http.Request) {},
+		func(r *http.Request) { r.Host = "localhost:" + port },
+		func(r *http.Request) { r.Header.Set("Origin", "http://127.0.0.1:"+port) },
+		func(r *http.Request) { r.Header.Set("Content-Type", "application/json; charset=utf-8") },
+	} {
+		if code, m := post(ok); code != http.StatusOK || m["access_token"] == nil {
+			t.Errorf("a local request: %d %v", code, m)
+		}
+	}
+}
