@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -587,5 +589,38 @@ func TestTokenEndpointRequestTooLarge(t *testing.T) {
 	a := postToken(t, srv, srv.TokenURL(), f, nil)
 	if a.status != http.StatusBadRequest || a.Error != "invalid_request" {
 		t.Errorf("oversized request: %d %s", a.status, a.raw)
+	}
+}
+
+func TestAuthenticateClient(t *testing.T) {
+	// A server built on entratest checks a client's credentials as the
+	// token endpoint does, for grants of its own, and answers its refusals
+	// in Entra ID's shape.
+	srv, cert, key := newAppServer(t)
+	check := func(form url.Values) (string, string, error) {
+		r := httptest.NewRequest(http.MethodPost, srv.TokenURL(), strings.NewReader(form.Encode()))
+		return srv.AuthenticateClient(r, form, srv.TenantID)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {strings.ToUpper(testAppID)}, "client_secret": {testSecret}}
+	if id, acr, err := check(form); err != nil || id != testAppID || acr != "1" {
+		t.Fatalf("secret: %q %q %v", id, acr, err)
+	}
+	form = assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
+	form.Del("scope")
+	if id, acr, err := check(form); err != nil || id != testAppID || acr != "2" {
+		t.Fatalf("assertion: %q %q %v", id, acr, err)
+	}
+	form = url.Values{"client_id": {testAppID}, "client_secret": {"wrong"}}
+	_, _, err := check(form)
+	var te *entratest.TokenError
+	if !errors.As(err, &te) || te.Status != 401 || te.OAuthError != "invalid_client" || te.AADSTS != 7000215 {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	srv.WriteTokenError(rec, httptest.NewRequest(http.MethodPost, srv.TokenURL(), nil), te)
+	var body tokenAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 401 || body.Error != "invalid_client" ||
+		!slices.Equal(body.ErrorCodes, []int{7000215}) || !strings.HasPrefix(body.Description, "AADSTS7000215: ") || strings.Contains(rec.Body.String(), "wrong") {
+		t.Fatalf("written: %d %s", rec.Code, rec.Body)
 	}
 }
