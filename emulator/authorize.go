@@ -506,7 +506,7 @@ func (e *Emulator) signInPage(w http.ResponseWriter, req *authRequest, selected 
 	if selected == nil {
 		selected = e.defaultUser
 	}
-	_, display, _ := e.resolveScopes(req.scopes, req.app)
+	display := req.scopes
 	data := map[string]any{
 		"App":      req.app.Name,
 		"Action":   "",

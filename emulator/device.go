@@ -200,8 +200,7 @@ func (e *Emulator) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) devicePage(w http.ResponseWriter, code string, d *deviceFlow, problem string) {
 	data := map[string]any{"Code": code, "Problem": problem, "Ticket": e.newTicket(), "Users": e.users, "Selected": e.defaultUser.ObjectID}
 	if d != nil {
-		_, display, _ := e.resolveScopes(d.scopes, d.app)
-		data["App"], data["Scopes"] = d.app.Name, display
+		data["App"], data["Scopes"] = d.app.Name, d.scopes
 	}
 	pageHeaders(w)
 	_ = devicePage.Execute(w, data)

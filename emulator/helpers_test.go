@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -169,7 +170,8 @@ func (a answer) code() int {
 // validator accepts the emulator's tokens for audience clientID.
 func (m *emu) validate(t *testing.T, clientID, tok string) *entra.Claims {
 	t.Helper()
-	v, err := entra.NewValidator(entra.Config{TenantID: tenantID, ClientID: clientID, AuthorityHost: m.ts.URL + "/", HTTPClient: m.ts.Client()})
+	v, err := entra.NewValidator(entra.Config{TenantID: tenantID, ClientID: clientID, AuthorityHost: m.ts.URL + "/", HTTPClient: m.ts.Client(),
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

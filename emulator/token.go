@@ -283,14 +283,13 @@ type resource struct {
 }
 
 // resolveScopes finds the one resource of scopes and its scope names, for
-// app, and the scopes as a consent page shows them.
+// app.
 func (e *Emulator) resolveScopes(scopes []string, app *App) (*resource, []string, *entratest.TokenError) {
 	var res *resource
-	var names, display []string
+	var names []string
 	for _, sc := range scopes {
 		switch strings.ToLower(sc) {
 		case "openid", "profile", "email", "offline_access":
-			display = append(display, sc)
 			continue
 		}
 		prefix, name := "", sc
@@ -313,14 +312,12 @@ func (e *Emulator) resolveScopes(scopes []string, app *App) (*resource, []string
 					names = append(names, e.cfg.APIScopes...)
 				}
 			}
-			display = append(display, sc)
 			continue
 		}
 		if !r.graph && strings.EqualFold(r.clientID, e.cfg.ClientID) && e.apiScopes != nil && !e.apiScopes[strings.ToLower(name)] {
 			return nil, nil, badRequest("invalid_scope", 65005, "The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Add it to api_scopes in the emulator's config file.", app.ClientID, name, e.cfg.ClientID)
 		}
 		names = append(names, name)
-		display = append(display, sc)
 	}
 	if res == nil {
 		// Only OpenID Connect scopes: Entra ID answers a token for Microsoft
