@@ -179,7 +179,6 @@ func nonInteractive() emulator.Config {
 	return c
 }
 
-
 func TestResponseModesAndPublicClients(t *testing.T) {
 	m := start(t, nonInteractive())
 	c := m.browser(t)
