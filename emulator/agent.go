@@ -146,8 +146,13 @@ func (e *Emulator) agentUserGrant(_ *http.Request, form url.Values) (*tokenAnswe
 	if terr != nil {
 		return nil, terr
 	}
-	return e.agentToken(res, agent, entratest.Token{Agent: entra.AgentUserAccount, ObjectID: agent.UserObjectID,
-		PreferredUsername: agent.UserUPN, Name: "Agent " + agent.AgentID[:8], Scopes: names}), nil
+	ans := e.agentToken(res, agent, entratest.Token{Agent: entra.AgentUserAccount, ObjectID: agent.UserObjectID,
+		PreferredUsername: agent.UserUPN, Name: "Agent " + agent.AgentID[:8], Scopes: names})
+	if form.Get("client_info") == "1" {
+		ans.ClientInfo = e.clientInfo(&User{ObjectID: agent.UserObjectID})
+	}
+	ans.Scope = strings.Join(prefixed(res, names), " ")
+	return ans, nil
 }
 
 // agentOBOGrant answers a delegated token of a user with the agent as
@@ -179,8 +184,10 @@ func (e *Emulator) agentOBOGrant(_ *http.Request, form url.Values) (*tokenAnswer
 	if terr != nil {
 		return nil, terr
 	}
-	return e.agentToken(res, agent, entratest.Token{Agent: entra.AgentOnBehalfOfUser, ObjectID: u.ObjectID,
-		Name: u.Name, PreferredUsername: u.UPN, Scopes: names, Roles: u.rolesFor(res.clientID)}), nil
+	ans := e.agentToken(res, agent, entratest.Token{Agent: entra.AgentOnBehalfOfUser, ObjectID: u.ObjectID,
+		Name: u.Name, PreferredUsername: u.UPN, Scopes: names, Roles: u.rolesFor(res.clientID)})
+	ans.Scope = strings.Join(prefixed(res, names), " ")
+	return ans, nil
 }
 
 // agentToken mints an agent's token of t's kind for res.
@@ -191,4 +198,13 @@ func (e *Emulator) agentToken(res *resource, agent *Agent, t entratest.Token) *t
 	t.Claims = map[string]any{"xms_par_app_azp": agent.BlueprintClientID}
 	secs := int(accessLifetime / time.Second)
 	return &tokenAnswer{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: e.srv.Mint(t)}
+}
+
+// prefixed writes scope names as granted: with the resource as requested.
+func prefixed(res *resource, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = res.prefix + n
+	}
+	return out
 }

@@ -98,7 +98,7 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenantSeg 
 		ans, terr = e.codeGrant(r, form, tenantSeg)
 	case grant == grantRefresh:
 		ans, terr = e.refreshTokenGrant(r, form, tenantSeg)
-	case grant == grantDeviceCode:
+	case grant == grantDeviceCode || grant == "device_code":
 		ans, terr = e.deviceCodeGrant(form)
 	case grant == grantUserFIC:
 		ans, terr = e.agentUserGrant(r, form)
@@ -219,8 +219,19 @@ func (e *Emulator) codeGrant(r *http.Request, form url.Values, tenantSeg string)
 	case c.challenge != "" && !pkceMatches(c.method, c.challenge, form.Get("code_verifier")):
 		return nil, badRequest("invalid_grant", 50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")
 	}
-	g := &refreshGrant{clientID: app.ClientID, user: c.user, scopes: c.scopes, sid: c.sid, authTime: c.authTime}
-	return e.issueUserTokens(app, g, c.scopes, c.nonce, acr, form.Get("client_info") == "1")
+	// The OpenID Connect scopes of the token request count too: MSAL adds
+	// openid, profile and offline_access there, as Entra ID honours.
+	scopes := slices.Clone(c.scopes)
+	for _, s := range strings.Fields(form.Get("scope")) {
+		switch strings.ToLower(s) {
+		case "openid", "profile", "email", "offline_access":
+			if !hasScope(scopes, s) {
+				scopes = append(scopes, s)
+			}
+		}
+	}
+	g := &refreshGrant{clientID: app.ClientID, user: c.user, scopes: scopes, sid: c.sid, authTime: c.authTime}
+	return e.issueUserTokens(app, g, scopes, c.nonce, acr, form.Get("client_info") == "1")
 }
 
 // refreshTokenGrant redeems a refresh token: new tokens, and a new
