@@ -69,6 +69,7 @@ func runEmulator(e *env, args []string) int {
 	useTLS := fs.Bool("tls", false, "serve HTTPS, with a certificate made at start (MSAL and azidentity need it)")
 	caFile := fs.String("ca-file", "", "with -tls, write the certificate (PEM) to this `file`, to trust it in clients (default: a temporary file, removed at exit)")
 	configFile := fs.String("config", "", "JSON config `file`: tenant, API, users, apps, managed identities, agents (see docs/cli.md)")
+	publicURL := fs.String("url", "", "the base `URL` clients reach the emulator at, the issuer of its tokens, such as http://emulator:8400 in a compose network (default: from -addr, with 127.0.0.1 for an unspecified address)")
 	nonInteractive := fs.Bool("non-interactive", false, "sign in at once, without the sign-in page, the login_hint's user or the default user (headless tests)")
 	workloadFile := fs.String("workload-token-file", "", "write a workload identity token of the emulator's own issuer to this `file` (AZURE_FEDERATED_TOKEN_FILE), renewed every 30 minutes")
 	workloadSubject := fs.String("workload-subject", "system:serviceaccount:default:workload", "the `subject` (sub) of the -workload-token-file token")
@@ -156,7 +157,16 @@ func runEmulator(e *env, args []string) int {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	emu.SetURL(scheme + "://" + hostPort(ln.Addr()))
+	base := scheme + "://" + hostPort(ln.Addr())
+	if *publicURL != "" {
+		u, err := url.Parse(*publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			ln.Close()
+			return e.fail(exitUsage, "-url %q: give a base URL such as http://emulator:8400 (scheme and host, no path)", *publicURL)
+		}
+		base = strings.TrimSuffix(*publicURL, "/")
+	}
+	emu.SetURL(base)
 	st := emulatorSettings(emu)
 	st.CAFile = caPath
 	if *workloadFile != "" {

@@ -78,3 +78,15 @@ func TestMintEndpointRefusesForeignRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestEmulatorPublicURL(t *testing.T) {
+	// In a compose network clients reach the emulator by its service name:
+	// -url makes that the issuer and the base of every endpoint.
+	st := startEmulator(t, "-url", "http://emulator:8400/")
+	if st.Authority != "http://emulator:8400" || !strings.HasPrefix(st.TokenEndpoint, "http://emulator:8400/") || st.IdentityEndpoint != "http://emulator:8400/msi/token" {
+		t.Errorf("settings %+v", st)
+	}
+	if code, _, stderr := runCmd(t, "", "emulator", "-url", "emulator:8400"); code != exitUsage || !strings.Contains(stderr, "-url") {
+		t.Errorf("a URL without scheme: %d %s", code, stderr)
+	}
+}
