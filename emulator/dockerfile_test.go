@@ -40,7 +40,9 @@ func TestDockerfileBuild(t *testing.T) {
 				copies = append(copies, [2]string{fields[1], fields[2]})
 			}
 		case "RUN":
-			run = strings.Join(fields[1:], " ")
+			if fields[1] == "sh" {
+				run = strings.Join(fields[1:], " ")
+			}
 		case "USER":
 			user = fields[1]
 		}

@@ -140,7 +140,7 @@ func runEmulator(e *env, args []string) int {
 	hs := &http.Server{Handler: emulatorHandler(emu), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	scheme, caPath := "http", ""
 	if *useTLS {
-		cert, der, err := newServingCertificate()
+		cert, der, err := newServingCertificate(urlHost(*publicURL))
 		if err != nil {
 			ln.Close()
 			return e.fail(exitFailure, "making the TLS certificate: %v", err)
@@ -437,9 +437,18 @@ func printSettings(w io.Writer, st settings) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// urlHost is the host name of a -url value, or "".
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 // newServingCertificate makes a self-signed TLS certificate for this
-// machine's loopback addresses.
-func newServingCertificate() (tls.Certificate, []byte, error) {
+// machine's loopback addresses, and for host (the -url's) if not empty.
+func newServingCertificate(host string) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err
@@ -461,6 +470,11 @@ func newServingCertificate() (tls.Certificate, []byte, error) {
 		MaxPathLenZero:        true,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:              []string{"localhost"},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+	} else if host != "" && host != "localhost" {
+		tmpl.DNSNames = append(tmpl.DNSNames, host)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

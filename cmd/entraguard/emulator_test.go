@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -88,5 +91,26 @@ func TestEmulatorPublicURL(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "", "emulator", "-url", "emulator:8400"); code != exitUsage || !strings.Contains(stderr, "-url") {
 		t.Errorf("a URL without scheme: %d %s", code, stderr)
+	}
+}
+
+func TestEmulatorTLSCertificateNamesTheURLHost(t *testing.T) {
+	// With -tls and -url https://emulator:8400 the certificate names
+	// "emulator", so that services of a compose network verify it.
+	st := startEmulator(t, "-tls", "-url", "https://emulator:8400")
+	b, err := os.ReadFile(st.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.VerifyHostname("emulator"); err != nil {
+		t.Errorf("the certificate does not name the -url host: %v", err)
+	}
+	if err := cert.VerifyHostname("127.0.0.1"); err != nil {
+		t.Errorf("the certificate no longer names 127.0.0.1: %v", err)
 	}
 }
