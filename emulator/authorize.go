@@ -371,7 +371,7 @@ func (e *Emulator) sweepLocked() {
 				delete(e.codes, k)
 			}
 		}
-		trim(e.codes)
+		trim(e.codes, maxPending)
 	}
 	if len(e.tickets) >= maxPending/2 {
 		for k, t := range e.tickets {
@@ -379,7 +379,7 @@ func (e *Emulator) sweepLocked() {
 				delete(e.tickets, k)
 			}
 		}
-		trim(e.tickets)
+		trim(e.tickets, maxPending)
 	}
 	if len(e.sessions) >= maxPending/2 {
 		for k, s := range e.sessions {
@@ -387,7 +387,7 @@ func (e *Emulator) sweepLocked() {
 				delete(e.sessions, k)
 			}
 		}
-		trim(e.sessions)
+		trim(e.sessions, maxPending)
 	}
 	if len(e.devices) >= maxPending/2 {
 		for k, d := range e.devices {
@@ -395,7 +395,7 @@ func (e *Emulator) sweepLocked() {
 				delete(e.devices, k)
 			}
 		}
-		trim(e.devices)
+		trim(e.devices, maxPending)
 	}
 	if len(e.refresh) >= 10*maxPending {
 		for k, g := range e.refresh {
@@ -403,14 +403,14 @@ func (e *Emulator) sweepLocked() {
 				delete(e.refresh, k)
 			}
 		}
-		trim(e.refresh)
+		trim(e.refresh, 10*maxPending)
 	}
 }
 
-// trim deletes arbitrary entries of m until it is under the bound.
-func trim[V any](m map[string]V) {
+// trim deletes arbitrary entries of m until it is under bound.
+func trim[V any](m map[string]V, bound int) {
 	for k := range m {
-		if len(m) < maxPending {
+		if len(m) < bound {
 			return
 		}
 		delete(m, k)

@@ -319,6 +319,10 @@ func (e *Emulator) serveMetadata(w http.ResponseWriter, r *http.Request, v2 bool
 		return
 	}
 	delete(doc, "kerberos_endpoint")
+	// Only the authorization code flow is served, and no front-channel
+	// logout of other apps.
+	doc["response_types_supported"] = []string{"code"}
+	doc["frontchannel_logout_supported"] = false
 	if v2 {
 		doc["userinfo_endpoint"] = e.srv.URL + userinfoPath
 	} else {

@@ -282,6 +282,9 @@ func TestAgentFlows(t *testing.T) {
 func TestMetadataAdvertisesWhatIsServed(t *testing.T) {
 	m := start(t, baseConfig())
 	st, doc := getJSON(t, m.URL()+"/"+tenantID+"/v2.0/.well-known/openid-configuration", nil)
+	if rt, _ := doc["response_types_supported"].([]any); len(rt) != 1 || rt[0] != "code" {
+		t.Errorf("response_types_supported %v: only code is served", doc["response_types_supported"])
+	}
 	if st != 200 || doc["userinfo_endpoint"] != m.URL()+"/oidc/userinfo" || doc["kerberos_endpoint"] != nil {
 		t.Fatalf("metadata: %d %v", st, doc)
 	}
