@@ -141,7 +141,7 @@ func TestManagedIdentityEndpoints(t *testing.T) {
 		if !c.IsApp() || c.ObjectID() != tc.oid || !c.HasRole(tc.role) || p["idtyp"] != "app" || p["xms_mirid"] == nil {
 			t.Errorf("%q: app %v oid %q roles %v claims %v", tc.query, c.IsApp(), c.ObjectID(), c.Roles(), p)
 		}
-		if life := c.ExpiresAt().Sub(time.Now()); life < 23*time.Hour || life > 25*time.Hour {
+		if life := time.Until(c.ExpiresAt()); life < 23*time.Hour || life > 25*time.Hour {
 			t.Errorf("lifetime %v, want 24 h", life)
 		}
 	}
