@@ -388,6 +388,9 @@ func printSettings(w io.Writer, st settings) {
 	p("  token endpoint  %s", st.TokenEndpoint)
 	for _, a := range st.Apps {
 		line := "  app " + a.ClientID
+		if a.Type != "" && a.Type != "confidential" {
+			line += " (" + a.Type + ")"
+		}
 		if a.Secret != "" {
 			line += "  secret " + a.Secret
 		}
@@ -396,6 +399,9 @@ func printSettings(w io.Writer, st settings) {
 		}
 		if len(a.Scopes) > 0 {
 			line += "  on-behalf-of scopes " + strings.Join(a.Scopes, ",")
+		}
+		if len(a.RedirectURIs) > 0 {
+			line += "  redirect " + strings.Join(a.RedirectURIs, ",")
 		}
 		p("%s", line)
 	}
