@@ -310,3 +310,33 @@ func TestAuthorizeRefusals(t *testing.T) {
 		t.Errorf("127.0.0.1 when http://localhost is registered: %d (Entra tells the two apart)", resp.StatusCode)
 	}
 }
+
+func TestPromptValues(t *testing.T) {
+	m := start(t, baseConfig())
+	b := m.browser(t)
+	signIn(t, m, b, m.authorizeURL(webID, webCB, url.Values{"domain_hint": {"contoso.example"}}), "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+	// Signed in: no prompt answers at once; select_account and consent show
+	// the page (consent says it asks again); none answers at once; a
+	// login_hint naming another user shows the page with that user chosen.
+	for _, tc := range []struct {
+		extra url.Values
+		page  bool
+		want  string
+	}{
+		{nil, false, ""},
+		{url.Values{"prompt": {"none"}}, false, ""},
+		{url.Values{"prompt": {"select_account"}}, true, "Pick an account"},
+		{url.Values{"prompt": {"consent"}}, true, "Accepting gives consent again"},
+		{url.Values{"login_hint": {"bob@contoso.example"}}, true, `value="bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb" checked`},
+		{url.Values{"prompt": {"none"}, "login_hint": {"bob@contoso.example"}}, false, "error=login_required"},
+		{url.Values{"prompt": {"bogus"}}, false, "error_description=AADSTS90023"},
+	} {
+		resp, page := get(t, b, m.authorizeURL(webID, webCB, tc.extra))
+		switch {
+		case tc.page && (resp.StatusCode != 200 || !strings.Contains(page, tc.want)):
+			t.Errorf("%v: %d, want the page with %q", tc.extra, resp.StatusCode, tc.want)
+		case !tc.page && (resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), tc.want)):
+			t.Errorf("%v: %d %q, want a redirect with %q", tc.extra, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+		}
+	}
+}

@@ -174,7 +174,9 @@ func runEmulator(e *env, args []string) int {
 			return e.fail(exitFailure, "writing the workload identity token: %v", err)
 		}
 		st.WorkloadToken = *workloadFile
-		go renewWorkloadToken(e.ctx, emu, *workloadFile, *workloadSubject)
+		renewed := make(chan struct{})
+		go func() { renewWorkloadToken(e.ctx, emu, *workloadFile, *workloadSubject); close(renewed) }()
+		defer func() { <-renewed }()
 	}
 
 	served := make(chan error, 1)

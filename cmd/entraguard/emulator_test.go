@@ -2,11 +2,13 @@ package main
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -112,5 +114,34 @@ func TestEmulatorTLSCertificateNamesTheURLHost(t *testing.T) {
 	}
 	if err := cert.VerifyHostname("127.0.0.1"); err != nil {
 		t.Errorf("the certificate no longer names 127.0.0.1: %v", err)
+	}
+}
+
+func TestEmulatorWorkloadTokenFile(t *testing.T) {
+	// -workload-token-file writes what AZURE_FEDERATED_TOKEN_FILE names: a
+	// token of the emulator's own workload issuer for the subject.
+	file := filepath.Join(t.TempDir(), "azure-identity-token")
+	st := startEmulator(t, "-workload-token-file", file, "-workload-subject", "system:serviceaccount:orders:worker")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(b), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(payload, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c["iss"] != st.WorkloadIssuer || c["sub"] != "system:serviceaccount:orders:worker" || st.WorkloadToken != file {
+		t.Errorf("claims %v, settings issuer %q file %q", c, st.WorkloadIssuer, st.WorkloadToken)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the token file's mode: %v %v", fi.Mode(), err)
 	}
 }
