@@ -174,9 +174,10 @@ func runEmulator(e *env, args []string) int {
 			return e.fail(exitFailure, "writing the workload identity token: %v", err)
 		}
 		st.WorkloadToken = *workloadFile
+		renewCtx, stopRenewing := context.WithCancel(e.ctx)
 		renewed := make(chan struct{})
-		go func() { renewWorkloadToken(e.ctx, emu, *workloadFile, *workloadSubject); close(renewed) }()
-		defer func() { <-renewed }()
+		go func() { renewWorkloadToken(renewCtx, emu, *workloadFile, *workloadSubject); close(renewed) }()
+		defer func() { stopRenewing(); <-renewed }()
 	}
 
 	served := make(chan error, 1)
