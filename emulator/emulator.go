@@ -140,7 +140,14 @@ func New(cfg Config, opts ...Option) (e *Emulator, err error) {
 		m.ClientID = orNew(m.ClientID)
 		m.ObjectID = orNew(m.ObjectID)
 		if m.ResourceID == "" {
-			m.ResourceID = fmt.Sprintf("/subscriptions/%s/resourcegroups/local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi-%s", derived(cfg.TenantID, "subscription"), m.ClientID[:8])
+			// A system-assigned identity's xms_mirid is its host's resource
+			// ID (here an App Service app); a user-assigned one's its own.
+			sub := derived(cfg.TenantID, "subscription")
+			if m.SystemAssigned {
+				m.ResourceID = fmt.Sprintf("/subscriptions/%s/resourcegroups/local/providers/Microsoft.Web/sites/app-%s", sub, m.ClientID[:8])
+			} else {
+				m.ResourceID = fmt.Sprintf("/subscriptions/%s/resourcegroups/local/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi-%s", sub, m.ClientID[:8])
+			}
 		}
 		e.mis = append(e.mis, m)
 	}
