@@ -204,6 +204,15 @@ func TestEmulatorMSALAuthCodeFormPostAndSilentRefresh(t *testing.T) {
 	if c.ObjectID() != emuAdele || !c.HasScope("Orders.Read") || c.HasScope("Orders.Write") || !c.HasRole("Admin") || res.IDToken.Oid != emuAdele || res.Account.HomeAccountID == "" {
 		t.Errorf("user %q scopes %v roles %v, id token oid %q, account %q", c.ObjectID(), c.Scopes(), c.Roles(), res.IDToken.Oid, res.Account.HomeAccountID)
 	}
+	// The ID token verifies with golang-jwt, for the web app as audience.
+	keys := l.jwks(t)
+	idt, err := jwt.Parse(res.IDToken.RawToken, func(tk *jwt.Token) (any, error) {
+		kid, _ := tk.Header["kid"].(string)
+		return keys[kid], nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(l.authority()+"/v2.0"), jwt.WithAudience(emuWeb), jwt.WithExpirationRequired())
+	if err != nil || !idt.Valid {
+		t.Errorf("golang-jwt refuses the ID token: %v", err)
+	}
 	// AcquireTokenSilent for another scope of the API: MSAL has no such
 	// access token, so it redeems its refresh token.
 	write := []string{"api://" + l.api + "/Orders.Write"}
