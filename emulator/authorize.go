@@ -361,56 +361,30 @@ func (e *Emulator) useTicket(t string) bool {
 	return ok && !e.now().After(exp)
 }
 
-// sweepLocked drops what expired, and at the bound the oldest half, so
-// that abandoned flows cannot grow memory without bound.
+// sweepLocked keeps the pending state bounded: a map at its bound drops
+// what expired, then arbitrary entries down to half the bound, so that
+// abandoned flows cannot grow memory and a sweep runs once per half bound
+// of insertions.
 func (e *Emulator) sweepLocked() {
 	now := e.now()
-	if len(e.codes) >= maxPending/2 {
-		for k, c := range e.codes {
-			if now.After(c.expires) {
-				delete(e.codes, k)
-			}
-		}
-		trim(e.codes, maxPending)
-	}
-	if len(e.tickets) >= maxPending/2 {
-		for k, t := range e.tickets {
-			if now.After(t) {
-				delete(e.tickets, k)
-			}
-		}
-		trim(e.tickets, maxPending)
-	}
-	if len(e.sessions) >= maxPending/2 {
-		for k, s := range e.sessions {
-			if now.After(s.expires) {
-				delete(e.sessions, k)
-			}
-		}
-		trim(e.sessions, maxPending)
-	}
-	if len(e.devices) >= maxPending/2 {
-		for k, d := range e.devices {
-			if now.After(d.expires) {
-				delete(e.devices, k)
-			}
-		}
-		trim(e.devices, maxPending)
-	}
-	if len(e.refresh) >= 10*maxPending {
-		for k, g := range e.refresh {
-			if now.After(g.expires) {
-				delete(e.refresh, k)
-			}
-		}
-		trim(e.refresh, 10*maxPending)
-	}
+	sweep(e.codes, maxPending, func(c *authCode) bool { return now.After(c.expires) })
+	sweep(e.tickets, maxPending, func(t time.Time) bool { return now.After(t) })
+	sweep(e.sessions, maxPending, func(s *session) bool { return now.After(s.expires) })
+	sweep(e.devices, maxPending, func(d *deviceFlow) bool { return now.After(d.expires) })
+	sweep(e.refresh, 10*maxPending, func(g *refreshGrant) bool { return now.After(g.expires) })
 }
 
-// trim deletes arbitrary entries of m until it is under bound.
-func trim[V any](m map[string]V, bound int) {
+func sweep[V any](m map[string]V, bound int, expired func(V) bool) {
+	if len(m) < bound {
+		return
+	}
+	for k, v := range m {
+		if expired(v) {
+			delete(m, k)
+		}
+	}
 	for k := range m {
-		if len(m) < bound {
+		if len(m) <= bound/2 {
 			return
 		}
 		delete(m, k)
