@@ -294,6 +294,10 @@ func TestAuthorizeRefusals(t *testing.T) {
 		t.Errorf("wrong redirect: %d %s", a.Status, a.Raw)
 	}
 	f = form(code())
+	if a := post(t, nil, m.TokenURL(), f, func(r *http.Request) { r.Header.Set("Origin", "https://web.example") }); a.Status != 400 || a.code() != 9002326 {
+		t.Errorf("a web app's code redeemed cross-origin: %d %s", a.Status, a.Raw)
+	}
+	f = form(code())
 	f.Del("client_secret")
 	if a := post(t, nil, m.TokenURL(), f, nil); a.Status != 401 || a.Error != "invalid_client" {
 		t.Errorf("confidential client without credential: %d %s", a.Status, a.Raw)

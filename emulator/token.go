@@ -141,6 +141,9 @@ func (e *Emulator) authenticate(r *http.Request, form url.Values, app *App, tena
 	if _, _, ok := r.BasicAuth(); ok {
 		hasCred = true
 	}
+	if app.Type != AppSPA && r.Header.Get("Origin") != "" {
+		return "", badRequest("invalid_request", 9002326, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type: give app '%s' \"type\": \"spa\" (a browser app), or redeem from a server.", app.ClientID)
+	}
 	switch app.Type {
 	case AppPublic, AppSPA:
 		if hasCred {
