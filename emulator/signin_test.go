@@ -344,3 +344,52 @@ func TestPromptValues(t *testing.T) {
 		}
 	}
 }
+
+func TestRefreshTokensExpire(t *testing.T) {
+	// A web app's refresh token lives 90 days, a SPA's 24 hours, as Entra's.
+	m := start(t, nonInteractive())
+	c := m.browser(t)
+	redeem := func(client, cb string, secret bool, origin string) answer {
+		resp, _ := get(t, c, m.authorizeURL(client, cb, url.Values{"response_mode": {"query"}}))
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		f := url.Values{"grant_type": {"authorization_code"}, "client_id": {client}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {cb}, "code_verifier": {verifier}}
+		if secret {
+			f.Set("client_secret", "web-secret")
+		}
+		return post(t, nil, m.TokenURL(), f, func(r *http.Request) {
+			if origin != "" {
+				r.Header.Set("Origin", origin)
+			}
+		})
+	}
+	web := redeem(webID, webCB, true, "")
+	spa := redeem(spaID, "http://localhost:3000/", false, "http://localhost:3000")
+	if web.RefreshToken == "" || spa.RefreshToken == "" {
+		t.Fatalf("no refresh tokens: %s %s", web.Raw, spa.Raw)
+	}
+	refresh := func(client, rt string, secret bool, origin string) answer {
+		f := url.Values{"grant_type": {"refresh_token"}, "client_id": {client}, "refresh_token": {rt}, "scope": {"openid offline_access api://" + apiID + "/Orders.Read"}}
+		if secret {
+			f.Set("client_secret", "web-secret")
+		}
+		return post(t, nil, m.TokenURL(), f, func(r *http.Request) {
+			if origin != "" {
+				r.Header.Set("Origin", origin)
+			}
+		})
+	}
+	m.clock.Add(25 * time.Hour)
+	if a := refresh(spaID, spa.RefreshToken, false, "http://localhost:3000"); a.Status != 400 || a.code() != 700082 {
+		t.Errorf("a SPA's refresh token after 25 hours: %d %s", a.Status, a.Raw)
+	}
+	if a := refresh(webID, web.RefreshToken, true, ""); a.Status != 200 {
+		t.Fatalf("a web app's refresh token after 25 hours: %d %s", a.Status, a.Raw)
+	} else {
+		web = a
+	}
+	m.clock.Add(91 * 24 * time.Hour)
+	if a := refresh(webID, web.RefreshToken, true, ""); a.Status != 400 || a.code() != 700082 {
+		t.Errorf("a web app's refresh token after 91 days: %d %s", a.Status, a.Raw)
+	}
+}

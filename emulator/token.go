@@ -270,7 +270,7 @@ func (e *Emulator) refreshTokenGrant(r *http.Request, form url.Values, tenantSeg
 	case !strings.EqualFold(g.clientID, app.ClientID):
 		return nil, badRequest("invalid_grant", 70000, "The refresh token was issued to another application.")
 	case e.now().After(g.expires):
-		return nil, badRequest("invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for the maximum allowed time.", g.expires.Add(-refreshLifetime).UTC().Format(time.RFC3339))
+		return nil, badRequest("invalid_grant", 700082, "The refresh token has expired due to inactivity. It expired at %s (a SPA's live 24 hours, others 90 days); sign the user in again.", g.expires.UTC().Format(time.RFC3339))
 	}
 	scopes := strings.Fields(form.Get("scope"))
 	if len(scopes) == 0 {
