@@ -418,7 +418,11 @@ func (e *Emulator) issueUserTokens(app *App, g *refreshGrant, scopes []string, n
 		if !hasScope(ng.scopes, "offline_access") {
 			ng.scopes = append(ng.scopes, "offline_access")
 		}
-		ng.expires = now.Add(life)
+		// A SPA's refresh tokens end 24 hours after the sign-in, whatever
+		// the rotations; others slide.
+		if app.Type != AppSPA || g.expires.IsZero() {
+			ng.expires = now.Add(life)
+		}
 		e.mu.Lock()
 		e.sweepLocked()
 		e.refresh[rt] = &ng
