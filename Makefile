@@ -48,7 +48,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck tools bench fuzz fuzz-ci \
-	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator emulator-image-build loadtest tidy clean modules check-modules
+	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
 help: ## List the targets
 	@echo "entraguard — make targets:"
