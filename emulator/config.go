@@ -273,9 +273,16 @@ func (c *Config) check() error {
 	if c.User != nil {
 		users = append([]User{*c.User}, users...)
 	}
+	names := map[string]bool{}
 	for i, u := range c.Users {
 		if strings.TrimSpace(u.UPN) == "" {
 			return fmt.Errorf("users[%d].upn: every user needs a sign-in name", i)
+		}
+		for _, k := range []string{"upn:" + strings.ToLower(u.UPN), "oid:" + strings.ToLower(u.ObjectID)} {
+			if k != "oid:" && names[k] {
+				return fmt.Errorf("users[%d]: upn %q or object_id %q is another user's too", i, u.UPN, u.ObjectID)
+			}
+			names[k] = true
 		}
 	}
 	for i, a := range c.Apps {
@@ -309,6 +316,9 @@ func (c *Config) check() error {
 		for j, f := range a.FederatedCredentials {
 			if f.Subject == "" {
 				return fmt.Errorf("%s.federated_credentials[%d].subject: required", at, j)
+			}
+			if u, err := url.Parse(f.Issuer); f.Issuer != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+				return fmt.Errorf("%s.federated_credentials[%d].issuer %q: the issuer's URL (https://…), or empty for the emulator's own", at, j, f.Issuer)
 			}
 		}
 	}

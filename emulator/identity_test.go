@@ -341,6 +341,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{`{"agents": [{"blueprint_client_id": "b"}]}`, `agents[0]: blueprint_client_id and blueprint_secret`},
 		{`{"default_user": "eve@x"}`, `default_user "eve@x"`},
 		{`{} {}`, `more than one JSON value`},
+		{`{"users": [{"upn": "a@b"}, {"upn": "A@b"}]}`, `users[1]: upn "A@b"`},
+		{`{"apps": [{"federated_credentials": [{"issuer": "oidc.example", "subject": "s"}]}]}`, `apps[0].federated_credentials[0].issuer`},
 	} {
 		_, err := emulator.ParseConfig([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
