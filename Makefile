@@ -248,6 +248,9 @@ emulator: ## Run the local Entra emulator on TLS (entraguard emulator -tls; ARGS
 	@go build -o "$(BIN)/entraguard" ./cmd/entraguard
 	exec "$(BIN)/entraguard" emulator -tls $(ARGS)
 
+emulator-image-build: ## Build the emulator image's static binary as emulator/Dockerfile does, into .bin/emulator-image (no Docker engine)
+	sh emulator/build.sh "$(BIN)/emulator-image"
+
 loadtest: ## Run scripts/loadtest.sh (loopback only)
 	@bash scripts/loadtest.sh
 

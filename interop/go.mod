@@ -7,12 +7,14 @@ require (
 	github.com/Azure/azure-sdk-for-go/sdk/azidentity v1.15.0
 	github.com/AzureAD/microsoft-authentication-library-for-go v1.10.1
 	github.com/entraguard/entraguard/core v0.0.0
+	github.com/entraguard/entraguard/emulator v0.0.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	go.uber.org/goleak v1.3.0
 )
 
 require (
+	filippo.io/bigmod v0.1.0 // indirect
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.13.0 // indirect
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
@@ -24,3 +26,5 @@ require (
 )
 
 replace github.com/entraguard/entraguard/core => ../core
+
+replace github.com/entraguard/entraguard/emulator => ../emulator

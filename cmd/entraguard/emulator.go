@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -16,68 +15,47 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/emulator"
 )
-
-// emulatorConfig is the JSON config file of the emulator (-config).
-type emulatorConfig struct {
-	// TenantID is the home tenant (a GUID). Default: a random GUID.
-	TenantID string `json:"tenant_id"`
-	// ClientID is the application (client) ID of the API. Default: random.
-	ClientID string `json:"client_id"`
-	// TokenVersion is the API's accessTokenAcceptedVersion, "2.0" or "1.0".
-	TokenVersion string `json:"token_version"`
-	// User is the signed-in user of delegated tokens.
-	User *userConfig `json:"user"`
-	// Apps are the client applications registered with the emulator.
-	Apps []appConfig `json:"apps"`
-}
-
-type userConfig struct {
-	ObjectID string `json:"object_id"`
-	Name     string `json:"name"`
-	UPN      string `json:"upn"`
-}
-
-type appConfig struct {
-	ClientID string   `json:"client_id"`
-	Secret   string   `json:"secret"`
-	Roles    []string `json:"roles"`  // app roles of its client-credentials tokens
-	Scopes   []string `json:"scopes"` // delegated scopes of the API it may use on behalf of users
-	// CertificateFile is a PEM certificate whose key signs the app's client
-	// assertions; relative to the config file.
-	CertificateFile string `json:"certificate_file"`
-	// TokenVersion is the app's own accessTokenAcceptedVersion, for an app
-	// that is itself an API (a middle tier): the version of minted tokens
-	// whose audience it is.
-	TokenVersion string `json:"token_version"`
-}
 
 // settings is what the emulator prints: what an API and a client need.
 type settings struct {
-	Authority     string        `json:"authority"`
-	TenantID      string        `json:"tenant_id"`
-	ClientID      string        `json:"client_id"`
-	TokenVersion  string        `json:"token_version"`
-	TokenEndpoint string        `json:"token_endpoint"`
-	MintEndpoint  string        `json:"mint_endpoint"`
-	Scope         string        `json:"scope"`
-	CAFile        string        `json:"ca_file,omitempty"`
-	Apps          []appSettings `json:"apps"`
+	Authority        string        `json:"authority"`
+	TenantID         string        `json:"tenant_id"`
+	ClientID         string        `json:"client_id"`
+	TokenVersion     string        `json:"token_version"`
+	TokenEndpoint    string        `json:"token_endpoint"`
+	MintEndpoint     string        `json:"mint_endpoint"`
+	Scope            string        `json:"scope"`
+	CAFile           string        `json:"ca_file,omitempty"`
+	Apps             []appSettings `json:"apps"`
+	Users            []string      `json:"users"`
+	NonInteractive   bool          `json:"non_interactive"`
+	DeviceLogin      string        `json:"device_login"`
+	IdentityEndpoint string        `json:"identity_endpoint"`
+	IdentityHeader   string        `json:"identity_header"`
+	IMDSEndpoint     string        `json:"imds_endpoint"`
+	WorkloadIssuer   string        `json:"workload_issuer"`
+	WorkloadToken    string        `json:"workload_token_file,omitempty"`
 }
 
 type appSettings struct {
-	ClientID string   `json:"client_id"`
-	Secret   string   `json:"secret,omitempty"`
-	Roles    []string `json:"roles,omitempty"`
-	Scopes   []string `json:"scopes,omitempty"`
+	ClientID     string   `json:"client_id"`
+	Type         string   `json:"type"`
+	Secret       string   `json:"secret,omitempty"`
+	Roles        []string `json:"roles,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
 }
 
 // mintPath is the emulator's own endpoint that mints tokens, for
@@ -89,7 +67,11 @@ func runEmulator(e *env, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address`; port 0 picks a free port")
 	useTLS := fs.Bool("tls", false, "serve HTTPS, with a certificate made at start (MSAL and azidentity need it)")
 	caFile := fs.String("ca-file", "", "with -tls, write the certificate (PEM) to this `file`, to trust it in clients (default: a temporary file, removed at exit)")
-	configFile := fs.String("config", "", "JSON config `file`: tenant_id, client_id, token_version, user, apps")
+	configFile := fs.String("config", "", "JSON config `file`: tenant, API, users, apps, managed identities, agents (see docs/cli.md)")
+	publicURL := fs.String("url", "", "the base `URL` clients reach the emulator at, the issuer of its tokens, such as http://emulator:8400 in a compose network (default: from -addr, with 127.0.0.1 for an unspecified address)")
+	nonInteractive := fs.Bool("non-interactive", false, "sign in at once, without the sign-in page, the login_hint's user or the default user (headless tests)")
+	workloadFile := fs.String("workload-token-file", "", "write a workload identity token of the emulator's own issuer to this `file` (AZURE_FEDERATED_TOKEN_FILE), renewed every 30 minutes")
+	workloadSubject := fs.String("workload-subject", "system:serviceaccount:default:workload", "the `subject` (sub) of the -workload-token-file token")
 	tenant := fs.String("tenant", "", "home tenant `GUID` (default: random, or the config file's)")
 	clientID := fs.String("client-id", "", "the API's application (client) `ID` (default: random, or the config file's)")
 	version := fs.String("token-version", "", "the API's access token `version`, 2.0 or 1.0 (default 2.0)")
@@ -113,9 +95,9 @@ func runEmulator(e *env, args []string) int {
 		return e.fail(exitUsage, "emulator takes no arguments, got %q", fs.Args())
 	}
 
-	var cfg emulatorConfig
+	var cfg emulator.Config
 	if *configFile != "" {
-		c, err := readEmulatorConfig(*configFile)
+		c, err := emulator.LoadConfig(*configFile)
 		if err != nil {
 			return e.fail(exitUsage, "%v", err)
 		}
@@ -129,32 +111,35 @@ func runEmulator(e *env, args []string) int {
 	override(&cfg.TenantID, *tenant)
 	override(&cfg.ClientID, *clientID)
 	override(&cfg.TokenVersion, *version)
+	if *nonInteractive {
+		cfg.NonInteractive = true
+	}
 	if *appID != "" || *appSecret != "" || len(appRoles) > 0 || len(appScopes) > 0 || len(cfg.Apps) == 0 {
-		cfg.Apps = append(cfg.Apps, appConfig{ClientID: *appID, Secret: *appSecret, Roles: appRoles, Scopes: appScopes})
+		cfg.Apps = append(cfg.Apps, emulator.App{ClientID: *appID, Secret: *appSecret, Roles: appRoles, Scopes: appScopes})
 	}
 	if *userName != "" || *userUPN != "" || *userOID != "" {
 		if cfg.User == nil {
-			cfg.User = &userConfig{}
+			cfg.User = &emulator.User{}
 		}
 		override(&cfg.User.Name, *userName)
 		override(&cfg.User.UPN, *userUPN)
 		override(&cfg.User.ObjectID, *userOID)
 	}
 
-	srv, st, err := newEmulator(cfg, filepath.Dir(*configFile))
+	emu, err := emulator.New(cfg)
 	if err != nil {
 		return e.fail(exitUsage, "%v", err)
 	}
-	defer srv.Close()
+	defer emu.Close()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return e.fail(exitFailure, "listening on %s: %v (use -addr to change it)", *addr, err)
 	}
-	hs := &http.Server{Handler: emulatorHandler(srv), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	scheme := "http"
+	hs := &http.Server{Handler: emulatorHandler(emu), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	scheme, caPath := "http", ""
 	if *useTLS {
-		cert, der, err := newServingCertificate()
+		cert, der, err := newServingCertificate(urlHost(*publicURL))
 		if err != nil {
 			ln.Close()
 			return e.fail(exitFailure, "making the TLS certificate: %v", err)
@@ -167,14 +152,33 @@ func runEmulator(e *env, args []string) int {
 		if created {
 			defer os.Remove(path)
 		}
-		st.CAFile = path
+		caPath = path
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	srv.URL = scheme + "://" + hostPort(ln.Addr())
-	st.Authority = srv.URL
-	st.TokenEndpoint = srv.TokenURL()
-	st.MintEndpoint = srv.URL + mintPath
+	base := scheme + "://" + hostPort(ln.Addr())
+	if *publicURL != "" {
+		u, err := url.Parse(*publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			ln.Close()
+			return e.fail(exitUsage, "-url %q: give a base URL such as http://emulator:8400 (scheme and host, no path)", *publicURL)
+		}
+		base = strings.TrimSuffix(*publicURL, "/")
+	}
+	emu.SetURL(base)
+	st := emulatorSettings(emu)
+	st.CAFile = caPath
+	if *workloadFile != "" {
+		if err := emu.WriteWorkloadToken(*workloadFile, *workloadSubject); err != nil {
+			ln.Close()
+			return e.fail(exitFailure, "writing the workload identity token: %v", err)
+		}
+		st.WorkloadToken = *workloadFile
+		renewCtx, stopRenewing := context.WithCancel(e.ctx)
+		renewed := make(chan struct{})
+		go func() { renewWorkloadToken(renewCtx, emu, *workloadFile, *workloadSubject); close(renewed) }()
+		defer func() { stopRenewing(); <-renewed }()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -198,90 +202,53 @@ func runEmulator(e *env, args []string) int {
 	return exitOK
 }
 
-func readEmulatorConfig(path string) (emulatorConfig, error) {
-	var c emulatorConfig
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, fmt.Errorf("reading the config file: %w", err)
+// emulatorSettings are the settings of a served emulator.
+func emulatorSettings(emu *emulator.Emulator) settings {
+	c := emu.Config()
+	st := settings{
+		Authority:        emu.URL(),
+		TenantID:         c.TenantID,
+		ClientID:         c.ClientID,
+		TokenVersion:     c.TokenVersion,
+		TokenEndpoint:    emu.TokenURL(),
+		MintEndpoint:     emu.URL() + mintPath,
+		Scope:            "api://" + c.ClientID + "/.default",
+		NonInteractive:   c.NonInteractive,
+		DeviceLogin:      emu.URL() + "/devicelogin",
+		IdentityEndpoint: emu.IdentityEndpoint(),
+		IdentityHeader:   c.IdentityHeader,
+		IMDSEndpoint:     emu.IMDSEndpoint(),
+		WorkloadIssuer:   emu.WorkloadIssuer(),
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("config file %s: %v (fields: tenant_id, client_id, token_version, user {object_id, name, upn}, apps [{client_id, secret, roles, scopes, certificate_file, token_version}])", path, err)
+	for _, a := range c.Apps {
+		st.Apps = append(st.Apps, appSettings{ClientID: a.ClientID, Type: a.Type, Secret: a.Secret, Roles: a.Roles, Scopes: a.Scopes, RedirectURIs: a.RedirectURIs})
 	}
-	return c, nil
+	for _, u := range c.Users {
+		st.Users = append(st.Users, u.UPN)
+	}
+	return st
 }
 
-// newEmulator builds the fake authority of cfg, without serving it.
-func newEmulator(cfg emulatorConfig, dir string) (srv *entratest.Server, st settings, err error) {
-	// entratest panics on a bad option or app; here that is a user's error.
-	defer func() {
-		if r := recover(); r != nil {
-			if srv != nil {
-				srv.Close()
-			}
-			srv, err = nil, fmt.Errorf("%v", r)
-		}
-	}()
-	var opts []entratest.Option
-	if cfg.TenantID != "" {
-		opts = append(opts, entratest.WithTenantID(cfg.TenantID))
-	}
-	if cfg.ClientID != "" {
-		opts = append(opts, entratest.WithClientID(cfg.ClientID))
-	}
-	if cfg.TokenVersion != "" {
-		opts = append(opts, entratest.WithAccessTokenVersion(cfg.TokenVersion))
-	}
-	srv = entratest.NewUnstartedServer(opts...)
-	if u := cfg.User; u != nil {
-		if u.ObjectID != "" {
-			srv.UserObjectID = u.ObjectID
-		}
-		if u.Name != "" {
-			srv.UserName = u.Name
-		}
-		if u.UPN != "" {
-			srv.UserPrincipalName = u.UPN
+// renewWorkloadToken rewrites the workload identity token file every 30
+// minutes, as the kubelet renews a projected service account token.
+func renewWorkloadToken(ctx context.Context, emu *emulator.Emulator, path, subject string) {
+	t := time.NewTicker(30 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = emu.WriteWorkloadToken(path, subject)
 		}
 	}
-	st = settings{
-		TenantID:     srv.TenantID,
-		ClientID:     srv.ClientID,
-		TokenVersion: cmpOr(cfg.TokenVersion, "2.0"),
-		Scope:        "api://" + srv.ClientID + "/.default",
-	}
-	for i, a := range cfg.Apps {
-		app := entratest.App{ClientID: a.ClientID, Secret: a.Secret, Roles: a.Roles, Scopes: a.Scopes, AccessTokenVersion: a.TokenVersion}
-		if app.ClientID == "" {
-			app.ClientID = newGUID()
-		}
-		if a.CertificateFile != "" {
-			path := a.CertificateFile
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(dir, path)
-			}
-			cert, err := readCertificate(path)
-			if err != nil {
-				srv.Close()
-				return nil, st, fmt.Errorf("apps[%d].certificate_file: %v", i, err)
-			}
-			app.Certificate = cert
-		}
-		if app.Secret == "" && app.Certificate == nil {
-			app.Secret = newSecret()
-		}
-		srv.RegisterApp(app)
-		st.Apps = append(st.Apps, appSettings{ClientID: app.ClientID, Secret: app.Secret, Roles: app.Roles, Scopes: app.Scopes})
-	}
-	return srv, st, nil
 }
 
-// emulatorHandler serves the fake authority and the mint endpoint.
-func emulatorHandler(srv *entratest.Server) http.Handler {
+// emulatorHandler serves the emulator and the mint endpoint.
+func emulatorHandler(emu *emulator.Emulator) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", srv)
-	mux.HandleFunc(mintPath, func(w http.ResponseWriter, r *http.Request) { serveMint(srv, w, r) })
+	mux.Handle("/", emu)
+	mux.HandleFunc(mintPath, func(w http.ResponseWriter, r *http.Request) { serveMint(emu.Authority(), w, r) })
 	return mux
 }
 
@@ -308,12 +275,16 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 	refuse := func(status int, msg string) {
 		answer(status, map[string]string{"error": "invalid_request", "error_description": msg})
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-		refuse(http.StatusForbidden, "the mint endpoint answers requests from this machine only")
+	if msg := checkMintOrigin(r); msg != "" {
+		refuse(http.StatusForbidden, msg)
 		return
 	}
 	if r.Method != http.MethodPost {
 		refuse(http.StatusMethodNotAllowed, "POST a JSON body: {\"app\", \"scopes\", \"roles\", \"client_id\", \"tenant_id\", \"audience\", \"version\", \"lifetime_seconds\"}")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		refuse(http.StatusUnsupportedMediaType, "send the mint request as Content-Type: application/json")
 		return
 	}
 	var req mintRequest
@@ -349,6 +320,52 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 	answer(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": req.Lifetime, "access_token": token})
 }
 
+// checkMintOrigin refuses a mint request that may not come from a program
+// of this machine's user: one from another machine, one whose Host is not a
+// loopback name or address with the port the emulator serves (a page of a
+// DNS-rebinding domain, or a shared dev tunnel, that forwards to the
+// emulator), and one a browser sent for a page of another origin (Origin or
+// Sec-Fetch-Site). It returns why, or "" to go on. A browser cannot send
+// the application/json body the endpoint also requires without a CORS
+// preflight, which the endpoint never allows.
+func checkMintOrigin(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return "the mint endpoint answers requests from this machine only"
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	ta, ok := local.(*net.TCPAddr)
+	if !ok {
+		return "the mint endpoint answers requests over TCP on this machine only"
+	}
+	port := strconv.Itoa(ta.Port)
+	host, hport, err := net.SplitHostPort(r.Host)
+	if err != nil || hport != port || !isLoopbackName(host) {
+		return "the mint endpoint answers requests addressed to this machine only: Host must be localhost, 127.0.0.1 or [::1] with the emulator's port " + port
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host || (u.Scheme != "http" && u.Scheme != "https") {
+			return "the mint endpoint does not answer requests made by a web page of another origin"
+		}
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return "the mint endpoint does not answer requests made by a web page of another origin"
+	}
+	return ""
+}
+
+// isLoopbackName reports whether host (without port) names this machine's
+// loopback interface: localhost or a loopback IP.
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func printSettings(w io.Writer, st settings) {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -374,6 +391,9 @@ func printSettings(w io.Writer, st settings) {
 	p("  token endpoint  %s", st.TokenEndpoint)
 	for _, a := range st.Apps {
 		line := "  app " + a.ClientID
+		if a.Type != "" && a.Type != "confidential" {
+			line += " (" + a.Type + ")"
+		}
 		if a.Secret != "" {
 			line += "  secret " + a.Secret
 		}
@@ -382,6 +402,9 @@ func printSettings(w io.Writer, st settings) {
 		}
 		if len(a.Scopes) > 0 {
 			line += "  on-behalf-of scopes " + strings.Join(a.Scopes, ",")
+		}
+		if len(a.RedirectURIs) > 0 {
+			line += "  redirect " + strings.Join(a.RedirectURIs, ",")
 		}
 		p("%s", line)
 	}
@@ -401,6 +424,19 @@ func printSettings(w io.Writer, st settings) {
 	if st.CAFile != "" {
 		caFlag = " -ca-file " + st.CAFile
 	}
+	p("Sign-in (authorization code + PKCE, device code):")
+	p("  authorize       %s/%s/oauth2/v2.0/authorize%s", st.Authority, st.TenantID, map[bool]string{true: "   (non-interactive: no sign-in page)", false: ""}[st.NonInteractive])
+	p("  device login    %s", st.DeviceLogin)
+	p("  users           %s", strings.Join(st.Users, ", "))
+	p("Managed identity (App Service style):")
+	p("  IDENTITY_ENDPOINT=%s", st.IdentityEndpoint)
+	p("  IDENTITY_HEADER=%s", st.IdentityHeader)
+	p("  IMDS-shaped     %s  (header Metadata: true)", st.IMDSEndpoint)
+	p("Workload identity: issuer %s", st.WorkloadIssuer)
+	if st.WorkloadToken != "" {
+		p("  AZURE_FEDERATED_TOKEN_FILE=%s", st.WorkloadToken)
+	}
+	p("")
 	p("Tokens without a client:")
 	p("  entraguard token -emulator %s%s -scopes Orders.Read        (a user's)", st.Authority, caFlag)
 	p("  entraguard token -emulator %s%s -app -roles Orders.Read.All (an app's)", st.Authority, caFlag)
@@ -409,9 +445,18 @@ func printSettings(w io.Writer, st settings) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// urlHost is the host name of a -url value, or "".
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 // newServingCertificate makes a self-signed TLS certificate for this
-// machine's loopback addresses.
-func newServingCertificate() (tls.Certificate, []byte, error) {
+// machine's loopback addresses, and for host (the -url's) if not empty.
+func newServingCertificate(host string) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err
@@ -433,6 +478,11 @@ func newServingCertificate() (tls.Certificate, []byte, error) {
 		MaxPathLenZero:        true,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:              []string{"localhost"},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+	} else if host != "" && host != "localhost" {
+		tmpl.DNSNames = append(tmpl.DNSNames, host)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -485,21 +535,6 @@ func hostPort(a net.Addr) string {
 		return net.JoinHostPort("127.0.0.1", fmt.Sprint(ta.Port))
 	}
 	return a.String()
-}
-
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// newSecret returns a random client secret that needs no quoting.
-func newSecret() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return "emu." + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func cmpOr(a, b string) string {

@@ -89,6 +89,13 @@ type App struct {
 	// "api://" + ClientID) this version unless Token.Version says otherwise.
 	// Optional. Default: the server's [WithAccessTokenVersion].
 	AccessTokenVersion string
+
+	// RefuseAssertionReplay refuses a client assertion whose jti the app
+	// already used (AADSTS50027), for a test of a client that must make a
+	// new assertion for every request. Off by default: Entra ID accepts an
+	// assertion again until its exp (plus clock skew), and MSAL Node, MSAL
+	// Python and MSAL Java before 1.23 reuse theirs for up to ten minutes.
+	RefuseAssertionReplay bool
 }
 
 // Values of the client credentials grant.
@@ -341,7 +348,9 @@ const certificateCredentialsDoc = "Review the documentation at https://learn.mic
 //
 // The credential is client_secret (or an Authorization: Basic header) or
 // client_assertion_type and client_assertion (RS256 or PS256; x5t or
-// x5t#S256 in base64url or standard base64; each jti once). It answers an
+// x5t#S256 in base64url or standard base64; good until its exp plus five
+// minutes of clock skew, and used again as often as the client likes, as
+// Entra ID allows, unless the app has [App.RefuseAssertionReplay]). It answers an
 // access token for the API in the API's version ([WithAccessTokenVersion]),
 // or Entra ID's error JSON with its AADSTS codes. Neither secrets nor
 // assertions are ever logged or echoed.
@@ -414,68 +423,11 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 		}
 	}
 
-	clientID := form.Get("client_id")
-	secret, hasSecret := form.Get("client_secret"), form.Has("client_secret")
-	if user, pass, ok := r.BasicAuth(); ok {
-		// client_secret_basic: both parts are form-encoded (RFC 6749 §2.3.1).
-		u, err1 := url.QueryUnescape(user)
-		p, err2 := url.QueryUnescape(pass)
-		switch {
-		case err1 != nil || err2 != nil:
-			return nil, malformedRequest("The Authorization header could not be read.")
-		case clientID != "" && !strings.EqualFold(clientID, u):
-			return nil, malformedRequest("The client_id parameter and the Authorization header name different clients.")
-		case hasSecret:
-			return nil, malformedRequest("Send the client secret once: in the Authorization header or in the body, not both.")
-		}
-		clientID, secret, hasSecret = u, p, true
-	}
-	if clientID == "" {
-		return nil, missingParam("client_id")
+	app, acr, terr := s.authenticateClient(r, form, t, tenantSeg, grant, true)
+	if terr != nil {
+		return nil, terr
 	}
 	scope := form.Get("scope")
-	if scope == "" {
-		return nil, missingParam("scope")
-	}
-	if t.tid == "" {
-		return nil, malformedRequest(fmt.Sprintf("The %s grant needs a tenant-specific endpoint, /{tenant-id}/oauth2/v2.0/token, not /%s.", grantName(grant), t.path))
-	}
-	var app *registeredApp
-	if t.tid == strings.ToLower(s.TenantID) {
-		app = s.lookupApp(clientID)
-	}
-	if app == nil {
-		return nil, &tokenError{status: http.StatusBadRequest, err: "unauthorized_client", code: 700016,
-			desc: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
-	}
-
-	assertion, hasAssertion := form.Get("client_assertion"), form.Has("client_assertion")
-	switch {
-	case hasSecret && hasAssertion:
-		return nil, malformedRequest("Send either a client secret or a client assertion, not both.")
-	case hasSecret:
-		if app.Secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.Secret)) != 1 {
-			return nil, invalidClient(7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", app.ClientID)
-		}
-	case hasAssertion:
-		switch typ := form.Get("client_assertion_type"); {
-		case typ == "":
-			return nil, missingParam("client_assertion_type")
-		case typ != ClientAssertionType:
-			return nil, malformedRequest(fmt.Sprintf("client_assertion_type must be '%s'.", ClientAssertionType))
-		}
-		root := s.baseURL(r) + "/" + tenantSeg
-		if terr := s.checkAssertion(app, clientID, assertion, []string{root + "/oauth2/v2.0/token", root + "/oauth2/token"}); terr != nil {
-			return nil, terr
-		}
-	default:
-		return nil, invalidClient(7000216, "'client_assertion', 'client_secret' or 'request' is required for the '%s' grant type.", grant)
-	}
-	// appidacr / azpacr: how the client authenticated.
-	acr := "1"
-	if hasAssertion {
-		acr = "2"
-	}
 	if grant == GrantJWTBearer {
 		return s.onBehalfOf(form, app, t, acr)
 	}
@@ -502,6 +454,131 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 	token := s.Mint(tok)
 	secs := int(appTokenLifetime / time.Second)
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: token}, nil
+}
+
+// authenticateClient finds the registered app a token request names and
+// checks its credential: a secret (form or Basic) or a client assertion. It
+// returns the app and how it authenticated ("1" a secret, "2" a
+// certificate). With needScope a missing scope is refused after a missing
+// client_id, in Entra ID's order.
+func (s *Server) authenticateClient(r *http.Request, form url.Values, t tenant, tenantSeg, grant string, needScope bool) (*registeredApp, string, *tokenError) {
+	clientID := form.Get("client_id")
+	secret, hasSecret := form.Get("client_secret"), form.Has("client_secret")
+	if user, pass, ok := r.BasicAuth(); ok {
+		// client_secret_basic: both parts are form-encoded (RFC 6749 §2.3.1).
+		u, err1 := url.QueryUnescape(user)
+		p, err2 := url.QueryUnescape(pass)
+		switch {
+		case err1 != nil || err2 != nil:
+			return nil, "", malformedRequest("The Authorization header could not be read.")
+		case clientID != "" && !strings.EqualFold(clientID, u):
+			return nil, "", malformedRequest("The client_id parameter and the Authorization header name different clients.")
+		case hasSecret:
+			return nil, "", malformedRequest("Send the client secret once: in the Authorization header or in the body, not both.")
+		}
+		clientID, secret, hasSecret = u, p, true
+	}
+	if clientID == "" {
+		return nil, "", missingParam("client_id")
+	}
+	if needScope && form.Get("scope") == "" {
+		return nil, "", missingParam("scope")
+	}
+	if t.tid == "" {
+		return nil, "", malformedRequest(fmt.Sprintf("The %s grant needs a tenant-specific endpoint, /{tenant-id}/oauth2/v2.0/token, not /%s.", grantName(grant), t.path))
+	}
+	var app *registeredApp
+	if t.tid == strings.ToLower(s.TenantID) {
+		app = s.lookupApp(clientID)
+	}
+	if app == nil {
+		return nil, "", &tokenError{status: http.StatusBadRequest, err: "unauthorized_client", code: 700016,
+			desc: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
+	}
+
+	assertion, hasAssertion := form.Get("client_assertion"), form.Has("client_assertion")
+	switch {
+	case hasSecret && hasAssertion:
+		return nil, "", malformedRequest("Send either a client secret or a client assertion, not both.")
+	case hasSecret:
+		if app.Secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.Secret)) != 1 {
+			return nil, "", invalidClient(7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", app.ClientID)
+		}
+	case hasAssertion:
+		switch typ := form.Get("client_assertion_type"); {
+		case typ == "":
+			return nil, "", missingParam("client_assertion_type")
+		case typ != ClientAssertionType:
+			return nil, "", malformedRequest(fmt.Sprintf("client_assertion_type must be '%s'.", ClientAssertionType))
+		}
+		root := s.baseURL(r) + "/" + tenantSeg
+		if terr := s.checkAssertion(app, clientID, assertion, []string{root + "/oauth2/v2.0/token", root + "/oauth2/token"}); terr != nil {
+			return nil, "", terr
+		}
+	default:
+		return nil, "", invalidClient(7000216, "'client_assertion', 'client_secret' or 'request' is required for the '%s' grant type.", grant)
+	}
+	// appidacr / azpacr: how the client authenticated.
+	acr := "1"
+	if hasAssertion {
+		acr = "2"
+	}
+	return app, acr, nil
+}
+
+// A TokenError is a refusal of the token endpoint, as [Server.AuthenticateClient]
+// returns it and [Server.WriteTokenError] writes it: Entra ID's error JSON
+// with its AADSTS code.
+type TokenError struct {
+	// Status is the HTTP status: 400 or 401.
+	Status int
+	// OAuthError is the OAuth 2.0 error code, such as "invalid_client".
+	OAuthError string
+	// AADSTS is Entra ID's error code, such as 7000215.
+	AADSTS int
+	// Description is the text after "AADSTS{code}: ".
+	Description string
+	// Suberror is Entra ID's suberror, such as "consent_required"; often "".
+	Suberror string
+}
+
+// Error returns the OAuth error, the AADSTS code and the description.
+func (e *TokenError) Error() string {
+	return fmt.Sprintf("%s: AADSTS%d: %s", e.OAuthError, e.AADSTS, e.Description)
+}
+
+// AuthenticateClient checks the client credentials of a token request
+// (already parsed: form is its body) to the tenant of the path segment
+// tenantSeg, as the token endpoint does for its own grants: the app must be
+// registered ([Server.RegisterApp]) in the home tenant, and send its secret
+// (form or Authorization: Basic) or a client assertion of its certificate.
+// It returns the app's client ID as registered and how it authenticated
+// ("1" a secret, "2" a certificate: the azpacr of its tokens), or a
+// *[TokenError]. For servers built on this one, such as an emulator that
+// serves more grants.
+func (s *Server) AuthenticateClient(r *http.Request, form url.Values, tenantSeg string) (clientID, acr string, err error) {
+	t, ok := resolveTenant(tenantSeg)
+	if !ok {
+		return "", "", exportTokenError(invalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenantSeg))
+	}
+	app, acr, terr := s.authenticateClient(r, form, t, tenantSeg, form.Get("grant_type"), false)
+	if terr != nil {
+		return "", "", exportTokenError(terr)
+	}
+	return app.ClientID, acr, nil
+}
+
+func exportTokenError(e *tokenError) *TokenError {
+	return &TokenError{Status: e.status, OAuthError: e.err, AADSTS: e.code, Description: e.desc, Suberror: e.suberror}
+}
+
+// WriteTokenError answers e as Entra ID writes a token endpoint's refusal:
+// error, error_description ("AADSTS{code}: …" with trace and correlation
+// IDs and a timestamp), error_codes, timestamp, trace_id, correlation_id,
+// error_uri and suberror, with no-store caching.
+func (s *Server) WriteTokenError(w http.ResponseWriter, r *http.Request, e *TokenError) {
+	w.Header().Set("Pragma", "no-cache")
+	s.answerTokenError(w, r, &tokenError{status: e.Status, err: e.OAuthError, code: e.AADSTS, desc: e.Description, suberror: e.Suberror})
 }
 
 // grantName names a grant_type in errors.
@@ -681,8 +758,8 @@ func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, 
 	if jti == "" {
 		return malformed("The client assertion has no jti: give each assertion a unique identifier (a GUID).")
 	}
-	if !s.apps.useAssertion(app.ClientID, jti, exp.Add(assertionSkew), now) {
-		return malformed(fmt.Sprintf("The client assertion with jti '%s' was already used: make a new assertion, with a new jti, for every request.", jti))
+	if app.RefuseAssertionReplay && !s.apps.useAssertion(app.ClientID, jti, exp.Add(assertionSkew), now) {
+		return malformed(fmt.Sprintf("The client assertion with jti '%s' was already used: make a new assertion, with a new jti, for every request (this app refuses replayed assertions: App.RefuseAssertionReplay).", jti))
 	}
 	return nil
 }

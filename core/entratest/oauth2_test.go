@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -227,10 +229,40 @@ func TestTokenEndpointIssues(t *testing.T) {
 	}
 }
 
-func TestTokenEndpointAssertionReplay(t *testing.T) {
-	// An assertion is good for one request: a captured one cannot be
-	// replayed. MSAL makes a new assertion (a new jti) for every request.
-	srv, cert, key := newAppServer(t)
+func TestTokenEndpointAssertionReusedUntilExp(t *testing.T) {
+	// Entra ID accepts an assertion until its exp (plus skew): MSAL Node,
+	// MSAL Python and MSAL Java before 1.23 send the same one for up to ten
+	// minutes, for a second scope or a second user's on-behalf-of.
+	now := time.Now()
+	srv := entratest.NewServer(entratest.WithClock(func() time.Time { return now }))
+	t.Cleanup(srv.Close)
+	cert, key := entratest.NewClientCertificate(testAppID)
+	srv.RegisterApp(entratest.App{ClientID: testAppID, Certificate: cert, Roles: []string{"Orders.Read.All"}})
+	form := assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
+	for i := range 3 {
+		if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+			t.Fatalf("use %d: status %d: %s", i+1, a.status, a.raw)
+		}
+	}
+	// Nine minutes later it is still good; after exp plus the skew it is not.
+	now = now.Add(9 * time.Minute)
+	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
+		t.Fatalf("after 9 minutes: status %d: %s", a.status, a.raw)
+	}
+	now = now.Add(7 * time.Minute) // 16 minutes: exp (10) + skew (5) passed
+	a := postToken(t, srv, srv.TokenURL(), form, nil)
+	if a.status != http.StatusUnauthorized || !slices.Equal(a.ErrorCodes, []int{700024}) {
+		t.Fatalf("after exp + skew: got %d %v, want 401 [700024]: %s", a.status, a.ErrorCodes, a.raw)
+	}
+}
+
+func TestTokenEndpointAssertionReplayOptIn(t *testing.T) {
+	// An app with RefuseAssertionReplay accepts an assertion once: a test
+	// of a client that must make a new assertion (a new jti) per request.
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	cert, key := entratest.NewClientCertificate(testAppID)
+	srv.RegisterApp(entratest.App{ClientID: testAppID, Certificate: cert, RefuseAssertionReplay: true})
 	form := assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
 	if a := postToken(t, srv, srv.TokenURL(), form, nil); a.status != http.StatusOK {
 		t.Fatalf("first use: status %d: %s", a.status, a.raw)
@@ -557,5 +589,38 @@ func TestTokenEndpointRequestTooLarge(t *testing.T) {
 	a := postToken(t, srv, srv.TokenURL(), f, nil)
 	if a.status != http.StatusBadRequest || a.Error != "invalid_request" {
 		t.Errorf("oversized request: %d %s", a.status, a.raw)
+	}
+}
+
+func TestAuthenticateClient(t *testing.T) {
+	// A server built on entratest checks a client's credentials as the
+	// token endpoint does, for grants of its own, and answers its refusals
+	// in Entra ID's shape.
+	srv, cert, key := newAppServer(t)
+	check := func(form url.Values) (string, string, error) {
+		r := httptest.NewRequest(http.MethodPost, srv.TokenURL(), strings.NewReader(form.Encode()))
+		return srv.AuthenticateClient(r, form, srv.TenantID)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {strings.ToUpper(testAppID)}, "client_secret": {testSecret}}
+	if id, acr, err := check(form); err != nil || id != testAppID || acr != "1" {
+		t.Fatalf("secret: %q %q %v", id, acr, err)
+	}
+	form = assertionForm(srv, entratest.ClientAssertion(srv.TokenURL(), testAppID, cert, key))
+	form.Del("scope")
+	if id, acr, err := check(form); err != nil || id != testAppID || acr != "2" {
+		t.Fatalf("assertion: %q %q %v", id, acr, err)
+	}
+	form = url.Values{"client_id": {testAppID}, "client_secret": {"wrong"}}
+	_, _, err := check(form)
+	var te *entratest.TokenError
+	if !errors.As(err, &te) || te.Status != 401 || te.OAuthError != "invalid_client" || te.AADSTS != 7000215 {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	srv.WriteTokenError(rec, httptest.NewRequest(http.MethodPost, srv.TokenURL(), nil), te)
+	var body tokenAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 401 || body.Error != "invalid_client" ||
+		!slices.Equal(body.ErrorCodes, []int{7000215}) || !strings.HasPrefix(body.Description, "AADSTS7000215: ") || strings.Contains(rec.Body.String(), "wrong") {
+		t.Fatalf("written: %d %s", rec.Code, rec.Body)
 	}
 }
