@@ -13,6 +13,8 @@ type ctxKey struct{}
 type ctxValue struct {
 	claims *Claims
 	auth   *Authenticator
+	// skipped: the middleware let the request through unread (SkipPaths).
+	skipped bool
 }
 
 // NewContext returns a copy of ctx carrying claims, as the middleware does.
@@ -25,6 +27,12 @@ func NewContext(ctx context.Context, claims *Claims) context.Context {
 // context.WithValue and a *ctxValue would be two.
 func newContext(ctx context.Context, claims *Claims, a *Authenticator) context.Context {
 	return &authContext{Context: ctx, val: ctxValue{claims: claims, auth: a}}
+}
+
+// newSkippedContext marks a request the middleware let through without
+// reading its token ([SkipPaths]).
+func newSkippedContext(ctx context.Context, a *Authenticator) context.Context {
+	return &authContext{Context: ctx, val: ctxValue{auth: a, skipped: true}}
 }
 
 // authContext is a context carrying a ctxValue under ctxKey, as

@@ -106,8 +106,64 @@ func TestSkipPathsAndOptional(t *testing.T) {
 		t.Errorf("guard behind optional auth let an anonymous request through: %d", rec.Code)
 	}
 	// A guard without the middleware refuses (fail closed).
-	if rec := get(t, entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)), "/", nil); rec.Code != 401 {
+	if rec := get(t, entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)), "/", nil); rec.Code != 500 {
 		t.Errorf("guard without middleware: %d", rec.Code)
+	}
+}
+
+// A guard that runs on a request the middleware never read (no middleware
+// in front, or a path listed in SkipPaths) stays closed but does not tell
+// the client that no token was sent: nothing read the token. It answers a
+// 500 that says nothing of the cause, with or without a token, and logs
+// the mistake once per route to the Validator's logger.
+func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	var logs syncBuffer
+	cfg := srv.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v := newValidator(t, cfg)
+	guard := entra.RequireRole("Admin")
+	var ran int
+	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran++ })
+	mux := http.NewServeMux()
+	mux.Handle("GET /bare/{id}", guard.Middleware(h))
+	skippedMux := http.NewServeMux()
+	skippedMux.Handle("GET /skipped", guard.Middleware(h))
+	skipped := entra.Middleware(v, entra.SkipPaths("/skipped"))(skippedMux)
+	tok := http.Header{"Authorization": {"Bearer " + srv.AppToken("Admin")}}
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		target string
+		header http.Header
+	}{
+		{"no middleware, a valid token", mux, "/bare/1", tok},
+		{"no middleware, no token", mux, "/bare/2", nil},
+		{"skipped path, a valid token", skipped, "/skipped", tok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(t, tc.h, tc.target, tc.header)
+			if rec.Code != http.StatusInternalServerError {
+				t.Fatalf("status %d, want 500", rec.Code)
+			}
+			if body := rec.Body.String(); body != `{"error":"server_error","error_description":"the request could not be authenticated","code":"internal"}` {
+				t.Errorf("body %s tells the client more than a server error", body)
+			}
+			if rec.Header().Get("Www-Authenticate") != "" {
+				t.Errorf("WWW-Authenticate %q: a 500 carries no challenge", rec.Header().Get("Www-Authenticate"))
+			}
+		})
+	}
+	if ran != 0 {
+		t.Errorf("the handler ran %d times behind a guard that refused", ran)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 || !strings.Contains(out, `route="GET /bare/{id}"`) {
+		t.Errorf("want one line naming the route GET /bare/{id}, got:\n%s", out)
+	}
+	if n := strings.Count(out, "listed in SkipPaths"); n != 1 || !strings.Contains(out, `route="GET /skipped"`) {
+		t.Errorf("want one line for the skipped path, got:\n%s", out)
 	}
 }
 

@@ -54,8 +54,10 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs: 401 when
-// there are none, 403 when a requirement is not met. It panics at set-up if
-// reqs is empty.
+// the request is anonymous, 403 when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (see [entra.Authorize]). It panics at set-up if reqs is
+// empty.
 func Require(reqs ...entra.Requirement) fiber.Handler {
 	if len(reqs) == 0 {
 		panic("entrafiber: Require needs at least one requirement")

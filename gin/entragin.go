@@ -39,10 +39,11 @@ func Authenticate(v *entra.Validator, opts ...entra.Option) gin.HandlerFunc {
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs (see
-// [entra.Authorize]). It answers 401 when there are no claims (the guard is
-// not behind Authenticate, or the request is anonymous) and 403 with
-// error="insufficient_scope" when a requirement is not met; the handlers
-// after it do not run. Use it per route or per group:
+// [entra.Authorize]). It answers 401 when the request is anonymous, 403
+// with error="insufficient_scope" when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (the guard is not behind it); the handlers after it do
+// not run. Use it per route or per group:
 //
 //	api.GET("/admin", entragin.Require(entra.RequireRole("Admin"), entra.RequireMember()), h)
 //

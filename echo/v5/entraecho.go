@@ -69,10 +69,11 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) echo.MiddlewareFunc 
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs (see
-// [entra.Authorize]). It answers 401 when there are no claims (the guard is
-// not behind Authenticate, the request is anonymous or was skipped) and
-// 403 with error="insufficient_scope" when a requirement is not met; the
-// handler does not run. Use it per route or per group:
+// [entra.Authorize]). It answers 401 when the request is anonymous, 403
+// with error="insufficient_scope" when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (the guard is not behind it, or the request was
+// skipped); the handler does not run. Use it per route or per group:
 //
 //	e.GET("/admin", h, entraecho.Require(entra.RequireRole("Admin"), entra.RequireMember()))
 //
