@@ -323,6 +323,21 @@ func warnOnce(s *onceSet, route, msg string) {
 	setupLogger().Warn(msg, "route", route)
 }
 
+// setupLog is the logger of a's set-up warnings: [WithLogger]'s, else
+// Config.Logger, else slog.Default (read now, so that a later
+// slog.SetDefault applies). Unlike refusals, which are per request and
+// logged only to a logger the application chose, set-up warnings are few
+// and always logged.
+func (a *Authenticator) setupLog() *slog.Logger {
+	if a.o.logger != nil {
+		return a.o.logger
+	}
+	if a.v != nil && a.v.s.ownLogger && a.v.s.logger != nil {
+		return a.v.s.logger
+	}
+	return slog.Default()
+}
+
 // lastValidator is the Validator of the most recently built middleware
 // (adapter, interceptor or Authenticator), whose logger reports set-up
 // mistakes found on requests no middleware saw.
