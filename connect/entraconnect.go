@@ -86,6 +86,21 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	}
 }
 
+// Claims returns the claims the interceptor put in a handler's context,
+// and whether there are any (false for public procedures and anonymous
+// calls under [entra.Optional]). It is [entra.ClaimsFromContext], but a
+// read in a handler the interceptor never ran for (a handler built without
+// connect.WithInterceptors) is reported once per procedure through the
+// validator's logger, naming the procedure (see [entra.ClaimsForRoute]):
+// such a procedure is open to anyone.
+func Claims(ctx context.Context) (*entra.Claims, bool) {
+	var procedure string
+	if ci, ok := connect.CallInfoForHandlerContext(ctx); ok {
+		procedure = ci.Spec().Procedure
+	}
+	return entra.ClaimsForRoute(ctx, procedure)
+}
+
 // Error returns the Connect error of a refusal: its code, the safe
 // description as message, and
 //   - a google.rpc.ErrorInfo detail with Reason the entraguard Code,

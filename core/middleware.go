@@ -295,8 +295,9 @@ type onceSet struct {
 const maxReportedRoutes = 64
 
 // unguarded and skippedGuards hold the routes whose guard ran without the
-// middleware, or on a skipped path.
-var unguarded, skippedGuards onceSet
+// middleware, or on a skipped path; unreadRoutes those whose handler read
+// the claims of a request no middleware saw.
+var unguarded, skippedGuards, unreadRoutes onceSet
 
 // firstTime reports whether route is seen for the first time (and the
 // set is not full).
@@ -318,7 +319,7 @@ func warnOnce(s *onceSet, route, msg string) {
 		return
 	}
 	if route == "" {
-		route = "(unnamed: the guard was called through Authorize)"
+		route = "(unnamed: called through Authorize or ClaimsFromContext, which know no route; the adapters' Require and Claims, and ClaimsFromRequest, name it)"
 	}
 	setupLogger().Warn(msg, "route", route)
 }
@@ -380,8 +381,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (co
 }
 
 func (a *Authenticator) reject(ctx context.Context, err error) *Response {
-	c, _ := ClaimsFromContext(ctx)
-	return a.rejectClaims(ctx, c, err)
+	return a.rejectClaims(ctx, claimsOf(ctx), err)
 }
 
 // rejectClaims is reject for a request whose claims c (nil if none) are

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -126,11 +127,12 @@ func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
 	guard := entra.RequireRole("Admin")
 	var ran int
 	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran++ })
+	bare, skip := fresh("/bare"), fresh("/skipped")
 	mux := http.NewServeMux()
-	mux.Handle("GET /bare/{id}", guard.Middleware(h))
+	mux.Handle("GET "+bare+"/{id}", guard.Middleware(h))
 	skippedMux := http.NewServeMux()
-	skippedMux.Handle("GET /skipped", guard.Middleware(h))
-	skipped := entra.Middleware(v, entra.SkipPaths("/skipped"))(skippedMux)
+	skippedMux.Handle("GET "+skip, guard.Middleware(h))
+	skipped := entra.Middleware(v, entra.SkipPaths(skip))(skippedMux)
 	tok := http.Header{"Authorization": {"Bearer " + srv.AppToken("Admin")}}
 	for _, tc := range []struct {
 		name   string
@@ -138,9 +140,9 @@ func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
 		target string
 		header http.Header
 	}{
-		{"no middleware, a valid token", mux, "/bare/1", tok},
-		{"no middleware, no token", mux, "/bare/2", nil},
-		{"skipped path, a valid token", skipped, "/skipped", tok},
+		{"no middleware, a valid token", mux, bare + "/1", tok},
+		{"no middleware, no token", mux, bare + "/2", nil},
+		{"skipped path, a valid token", skipped, skip, tok},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := get(t, tc.h, tc.target, tc.header)
@@ -159,10 +161,10 @@ func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
 		t.Errorf("the handler ran %d times behind a guard that refused", ran)
 	}
 	out := logs.String()
-	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 || !strings.Contains(out, `route="GET /bare/{id}"`) {
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 || !strings.Contains(out, `route="GET `+bare+`/{id}"`) {
 		t.Errorf("want one line naming the route GET /bare/{id}, got:\n%s", out)
 	}
-	if n := strings.Count(out, "listed in SkipPaths"); n != 1 || !strings.Contains(out, `route="GET /skipped"`) {
+	if n := strings.Count(out, "listed in SkipPaths"); n != 1 || !strings.Contains(out, `route="GET `+skip+`"`) {
 		t.Errorf("want one line for the skipped path, got:\n%s", out)
 	}
 }
@@ -420,3 +422,56 @@ func TestHooksCannotChangeSharedErrors(t *testing.T) {
 		t.Fatal("a sentinel was changed")
 	}
 }
+
+// A handler that reads the claims of a request no middleware saw (the route
+// is open to anyone) is reported once per route, naming the route's pattern
+// and the fix, to the Validator's logger; nothing of the request is logged.
+// Requests that passed through the middleware (anonymous under Optional,
+// or skipped) are not reported.
+func TestClaimsReadWithoutMiddlewareIsReported(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	var logs syncBuffer
+	cfg := srv.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v := newValidator(t, cfg)
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := entra.ClaimsFromRequest(r); ok {
+			_, _ = io.WriteString(w, "claims")
+		}
+	})
+	open := fresh("/open")
+	mux := http.NewServeMux()
+	mux.Handle("GET "+open+"/{id}", read)                                            // the mistake
+	mux.Handle("GET /anonymous", entra.Middleware(v, entra.Optional())(read))        // fine
+	mux.Handle("GET /health", entra.Middleware(v, entra.SkipPaths("/health"))(read)) // fine
+	mux.Handle("GET /api/{id}", entra.Middleware(v)(read))                           // fine
+	tok := http.Header{"Authorization": {"Bearer " + srv.UserToken("Orders.Read")}}
+	for _, p := range []string{open + "/1", open + "/2", "/anonymous", "/health", "/api/1"} {
+		h := tok
+		if p == "/anonymous" {
+			h = nil
+		}
+		if rec := get(t, mux, p, h); rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", p, rec.Code)
+		}
+	}
+	out := logs.String()
+	const msg = "a handler read the claims of a request that did not pass through the authentication middleware"
+	if n := strings.Count(out, msg); n != 1 {
+		t.Fatalf("reported %d times, want once (for GET %s/{id}):\n%s", n, open, out)
+	}
+	if !strings.Contains(out, `route="GET `+open+`/{id}"`) || !strings.Contains(out, "level=WARN") || !strings.Contains(out, "put Authenticate in front of the route") {
+		t.Errorf("the line does not name the route and the fix at WARN:\n%s", out)
+	}
+	if strings.Contains(out, open+"/1") || strings.Contains(out, tok.Get("Authorization")[len("Bearer "):]) {
+		t.Errorf("the line carries the request's path or token:\n%s", out)
+	}
+}
+
+// runs makes routes unique to one run of a test: a route is reported once
+// per process, and go test -count=N runs each test N times in one.
+var runs atomic.Int32
+
+// fresh returns "/r<n>" followed by name, a route no earlier run used.
+func fresh(name string) string { return fmt.Sprintf("/r%d%s", runs.Add(1), name) }

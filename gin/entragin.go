@@ -148,8 +148,12 @@ func DenyAgents() gin.HandlerFunc {
 // c.Request.Context().
 // When ok is false the *entra.Claims is nil, whose methods are safe and
 // read as zero values.
+// A read on a request that Authenticate never saw (the route was
+// registered before Use, or outside the group that has it) leaves the route
+// open: it is reported once per route through the validator's logger, with
+// the route and the fix (see [entra.ClaimsForRoute]).
 func Claims(c *gin.Context) (*entra.Claims, bool) {
-	return entra.ClaimsFromContext(c.Request.Context())
+	return entra.ClaimsForRoute(c.Request.Context(), c.FullPath())
 }
 
 // reject writes the core's answer with the core's own writer (the bytes of

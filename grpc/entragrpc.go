@@ -109,6 +109,18 @@ type stream struct {
 
 func (s *stream) Context() context.Context { return s.ctx }
 
+// Claims returns the claims the interceptors put in a handler's context,
+// and whether there are any (false for public methods and anonymous calls
+// under [entra.Optional]). It is [entra.ClaimsFromContext], but a read in a
+// handler the interceptors never ran for (the server was given the Unary
+// interceptor but not the Stream one, or none) is reported once per method
+// through the validator's logger, naming the method (see
+// [entra.ClaimsForRoute]): such a method is open to anyone.
+func Claims(ctx context.Context) (*entra.Claims, bool) {
+	method, _ := grpc.Method(ctx)
+	return entra.ClaimsForRoute(ctx, method)
+}
+
 // Status returns the gRPC status of a refusal: its code, the safe
 // description as message, and details every gRPC client can read:
 //   - google.rpc.ErrorInfo with Reason the entraguard Code (e.g.
