@@ -55,6 +55,24 @@ func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *In
 	return &Interceptor{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }
 
+// Check compares the interceptor's rules with what the server serves and
+// logs, through the validator's logger, each rule that names a service or
+// procedure not served (a typo: the calls it was meant for are refused as
+// having no rule), with the fix; it returns them as an error (see
+// [entra.MethodRules.Check]), nil when every rule names something served.
+// served lists procedures ("/package.Service/Method", the generated
+// ...Procedure constants) or the paths the generated New...Handler
+// functions return ("/package.Service/"); for a service given by its path
+// alone, rules are checked against its name only. Call it at start-up:
+//
+//	path, h := ordersv1connect.NewOrdersHandler(svc, connect.WithInterceptors(i))
+//	if err := i.Check(path, ordersv1connect.OrdersGetProcedure); err != nil {
+//		log.Fatal(err)
+//	}
+func (i *Interceptor) Check(served ...string) error {
+	return i.a.CheckRules(i.rules, served...)
+}
+
 // WrapUnary implements connect.Interceptor.
 func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {

@@ -111,3 +111,45 @@ func TestClaimsWithoutInterceptorAreReported(t *testing.T) {
 		t.Error("the token reached the log")
 	}
 }
+
+// A rule whose service name has a typo is reported by Check, and each call
+// of a procedure no rule covers is logged once, naming it.
+func TestRuleTyposAreReported(t *testing.T) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	var logs syncBuffer
+	v := loggedValidator(t, auth, &logs)
+	svc := freshService()
+	typo := strings.ToLower(svc)
+	proc := "/" + svc + "/Get"
+	i := entraconnect.New(v, entra.NewMethodRules().Service(typo, entra.RequireScope("Orders.Read")))
+	mux := http.NewServeMux()
+	mux.Handle(proc, connect.NewUnaryHandler(proc, func(ctx context.Context, _ *connect.Request[str]) (*connect.Response[str], error) {
+		return connect.NewResponse(wrapperspb.String("ok")), nil
+	}, connect.WithInterceptors(i)))
+
+	err := i.Check(proc)
+	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), `"`+typo+`" names no service the server serves (it serves: `+svc+`)`) {
+		t.Fatalf("Check = %v, want the typo named", err)
+	}
+	if err := i.Check("/" + typo + "/"); err != nil {
+		t.Errorf("a service given by its handler path: %v", err)
+	}
+	if n := strings.Count(logs.String(), "names no service the server serves"); n != 1 {
+		t.Errorf("Check logged %d lines, want 1:\n%s", n, logs.String())
+	}
+
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for range 3 {
+		req := connect.NewRequest(wrapperspb.String(""))
+		req.Header().Set("Authorization", "Bearer "+auth.UserToken("Orders.Read"))
+		_, err := connect.NewClient[str, str](srv.Client(), srv.URL+proc).CallUnary(t.Context(), req)
+		if connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Fatalf("a procedure without a rule: %v, want PermissionDenied", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "method="+proc); n != 1 {
+		t.Errorf("the procedure without a rule was logged %d times, want once:\n%s", n, logs.String())
+	}
+}

@@ -64,6 +64,26 @@ func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Gu
 	return &Guard{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }
 
+// Check compares the Guard's rules with the services registered on srv and
+// logs, through the validator's logger, each rule that names a service or
+// method srv does not serve (a typo: the calls it was meant for are
+// refused as having no rule), with the fix; it returns them as an error
+// (see [entra.MethodRules.Check]), nil when every rule names something
+// served. Call it at start-up, after registering every service:
+//
+//	if err := g.Check(srv); err != nil {
+//		log.Fatal(err)
+//	}
+func (g *Guard) Check(srv *grpc.Server) error {
+	var served []string
+	for svc, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			served = append(served, "/"+svc+"/"+m.Name)
+		}
+	}
+	return g.a.CheckRules(g.rules, served...)
+}
+
 // authenticate checks one call and returns the handler's context, or the
 // status error to answer with after setting the trailers through setTrailer.
 func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {

@@ -3,6 +3,7 @@ package entragrpc_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
@@ -128,5 +131,59 @@ func TestClaimsWithoutInterceptorAreReported(t *testing.T) {
 	}
 	if strings.Contains(out, tok) {
 		t.Error("the token reached the log")
+	}
+}
+
+// A rule whose service name has a typo is reported at start-up by Check,
+// and each call of a method no rule covers is logged once, naming it.
+func TestRuleTyposAreReported(t *testing.T) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	var logs syncBuffer
+	v := loggedValidator(t, auth, &logs)
+	svc := freshService()
+	rules := entra.NewMethodRules().
+		Public(entra.HealthService).
+		Service(strings.Replace(svc, "TestService", "TestServce", 1), entra.RequireScope("Orders.Read")). // the typo
+		Method("/" + svc + "/UnaryCall")
+	g := entragrpc.New(v, rules)
+	srv := grpc.NewServer(grpc.UnaryInterceptor(g.Unary()), grpc.StreamInterceptor(g.Stream()))
+	desc := testpb.TestService_ServiceDesc
+	desc.ServiceName = svc
+	srv.RegisterService(&desc, claimsReader{})
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+
+	err := g.Check(srv)
+	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), `"`+strings.Replace(svc, "TestService", "TestServce", 1)+`" names no service the server serves`) {
+		t.Fatalf("Check = %v, want the typo named", err)
+	}
+	if strings.Contains(err.Error(), "UnaryCall") || strings.Contains(err.Error(), `"grpc.health.v1.Health"`) {
+		t.Errorf("Check reports rules that name served methods: %v", err)
+	}
+	if n := strings.Count(logs.String(), "names no service the server serves"); n != 1 {
+		t.Errorf("Check logged %d lines, want 1:\n%s", n, logs.String())
+	}
+
+	conn := listenServer(t, srv)
+	// A streaming method: the stream interceptor is told the method as
+	// called (a generated unary handler names its service's original name).
+	method := "/" + svc + "/StreamingInputCall"
+	for range 3 {
+		s, err := conn.NewStream(withAuth(t.Context(), "Bearer "+auth.UserToken("Orders.Read")), &grpc.StreamDesc{ClientStreams: true}, method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.CloseSend()
+		if err := s.RecvMsg(&testpb.StreamingInputCallResponse{}); status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("a method without a rule: %v, want PermissionDenied", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "method="+method); n != 1 {
+		t.Errorf("the method without a rule was logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	good := entragrpc.New(v, entra.NewMethodRules().Public(entra.HealthService).Service(svc))
+	if err := good.Check(srv); err != nil {
+		t.Errorf("rules naming registered services: %v", err)
 	}
 }
