@@ -94,14 +94,61 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 
 // WrapStreamingHandler implements connect.Interceptor. The call is
 // authenticated once, before the handler runs and reads any message.
+//
+// An open stream does not outlive its token: at exp + ClockSkew, or within
+// [entra.WithCallCheckInterval] (default 10 s) of its caller's revocation
+// in Config.Revocations (see [entra.Authenticator.WatchCall]), the
+// handler's context is cancelled, the stream's next Send or Receive fails,
+// and the call ends with the refusal (Unauthenticated, code token_expired
+// or token_revoked, with the usual details) whatever the handler returns.
+// Response headers may have been sent by then: the challenge travels in
+// the error's metadata.
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		ctx, st := i.a.AuthenticateRPC(ctx, conn.Spec().Procedure, entra.HeaderMetadata(conn.RequestHeader()), i.rules)
 		if st != nil {
 			return refuse(ctx, conn.ResponseHeader(), st)
 		}
-		return next(ctx, conn)
+		ctx, stop := i.a.WatchCall(ctx)
+		defer stop()
+		err := next(ctx, &watchedConn{StreamingHandlerConn: conn, ctx: ctx})
+		if st := entra.CallStatus(ctx); st != nil {
+			return ended(st)
+		}
+		return err
 	}
+}
+
+// watchedConn is a stream whose Send and Receive fail once its token has
+// expired or its caller is revoked.
+type watchedConn struct {
+	connect.StreamingHandlerConn
+	ctx context.Context
+}
+
+func (c *watchedConn) Receive(m any) error {
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	err := c.StreamingHandlerConn.Receive(m)
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	return err
+}
+
+func (c *watchedConn) Send(m any) error {
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	return c.StreamingHandlerConn.Send(m)
+}
+
+// ended is the error ending a watched stream, its headers in its metadata.
+func ended(st *entra.RPCStatus) *connect.Error {
+	e := Error(st)
+	setHeaders(e.Meta(), st)
+	return e
 }
 
 // Claims returns the claims the interceptor put in a handler's context,
@@ -161,13 +208,18 @@ func refuse(ctx context.Context, h http.Header, st *entra.RPCStatus) *connect.Er
 			h = e.Meta()
 		}
 	}
+	setHeaders(h, st)
+	return e
+}
+
+// setHeaders sets the headers of a refusal on h.
+func setHeaders(h http.Header, st *entra.RPCStatus) {
 	if st.Challenge != "" {
 		h.Set("Www-Authenticate", st.Challenge)
 	}
 	if st.Code == entra.RPCUnavailable {
 		h.Set("Retry-After", strconv.Itoa(int(st.RetryAfter/time.Second)))
 	}
-	return e
 }
 
 // ErrorFromContext returns the Connect error answering err in a unary

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Option configures an [Authenticator], the net/http [Middleware] and the
@@ -31,6 +32,7 @@ type options struct {
 	onAuthenticated    func(context.Context, *Claims)
 	onRejected         func(context.Context, *Error)
 	logger             *slog.Logger
+	callCheck          time.Duration
 }
 
 func defaultOptions() options {
@@ -143,6 +145,20 @@ func OnRejected(fn func(ctx context.Context, err *Error)) Option {
 // given one; otherwise refusals are not logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
+}
+
+// DefaultCallCheckInterval is how often, by default, a long-lived call
+// (a gRPC or Connect stream) is checked against Config.Revocations; see
+// [Authenticator.WatchCall].
+const DefaultCallCheckInterval = 10 * time.Second
+
+// WithCallCheckInterval sets how often a long-lived call (a gRPC or Connect
+// stream) is checked against Config.Revocations, and so the longest delay
+// between a revocation reaching the list and the call ending. Its expiry
+// is not delayed by it: the call ends at exp + ClockSkew. d is clamped to
+// [10ms, 10m]. Default: [DefaultCallCheckInterval].
+func WithCallCheckInterval(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.callCheck = min(max(d, 10*time.Millisecond), 10*time.Minute) })
 }
 
 // errNoToken is the refusal of a request without a token. Its fields are

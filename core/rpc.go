@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -277,6 +278,94 @@ func (a *Authenticator) AuthenticateRPC(ctx context.Context, fullMethod string, 
 		}
 	}
 	return ctx, nil
+}
+
+// WatchCall watches a long-lived call (a gRPC or Connect stream) that a
+// authenticated, whose context ctx carries the caller's claims: the
+// returned context is cancelled when the caller's token expires, at exp +
+// ClockSkew on the Validator's clock ([Config.Now]), or when
+// Config.Revocations refuses it. Revocations are checked every
+// [WithCallCheckInterval] (default [DefaultCallCheckInterval]): a call
+// ends at most that long after its caller is revoked in the list (plus,
+// for a shared list such as entraredis, the list's own propagation delay).
+// With Config.Now set, expiry is noticed at those checks too, as a timer
+// cannot follow a clock it does not know.
+//
+// The refusal that ended the call is logged and observed as the
+// interceptor's own (once), and [CallStatus] returns it: the interceptors
+// answer it (Unauthenticated, with the usual details) from the stream's
+// next Send or Receive and when the handler returns. A context without
+// claims (a public method, an anonymous call) is not watched. stop
+// releases the watch; call it when the call ends.
+func (a *Authenticator) WatchCall(ctx context.Context) (watched context.Context, stop context.CancelFunc) {
+	c := claimsOf(ctx)
+	if c == nil || a.v == nil {
+		return context.WithCancel(ctx)
+	}
+	w := &callWatch{}
+	inner, cancel := context.WithCancel(ctx)
+	wctx := &watchContext{Context: inner, w: w}
+	every := a.o.callCheck
+	if every == 0 {
+		every = DefaultCallCheckInterval
+	}
+	deadline := c.expires.Add(a.v.s.skew)
+	go func() {
+		for {
+			now := a.v.s.now()
+			err := error(nil)
+			if !now.Before(deadline) {
+				err = &Error{Code: CodeExpired, Description: "token expired at " + c.expires.UTC().Format(time.RFC3339) + " during the call: open a new call with a new token"}
+			} else {
+				err = a.v.revoked(c, now)
+			}
+			if err != nil {
+				w.st.Store(a.reject(ctx, err).RPCStatus())
+				cancel()
+				return
+			}
+			wait := every
+			if left := deadline.Sub(now); a.v.monoClock && left < wait {
+				wait = left
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-inner.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return wctx, cancel
+}
+
+// callWatch holds the refusal that ended a watched call.
+type callWatch struct{ st atomic.Pointer[RPCStatus] }
+
+type watchKey struct{}
+
+// watchContext is the context of a watched call.
+type watchContext struct {
+	context.Context
+	w *callWatch
+}
+
+func (c *watchContext) Value(key any) any {
+	if key == (watchKey{}) {
+		return c.w
+	}
+	return c.Context.Value(key)
+}
+
+// CallStatus returns the refusal that ended the call whose context (from
+// [Authenticator.WatchCall], or derived from it) is ctx: its token expired
+// or its caller was revoked. It returns nil while the call may go on.
+func CallStatus(ctx context.Context) *RPCStatus {
+	if w, _ := ctx.Value(watchKey{}).(*callWatch); w != nil {
+		return w.st.Load()
+	}
+	return nil
 }
 
 // RPCCode is an RPC status code. Its values are gRPC's, which Connect

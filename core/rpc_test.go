@@ -240,3 +240,39 @@ func TestRuleMistakesAreLogged(t *testing.T) {
 		t.Error("the token reached the log")
 	}
 }
+
+// WatchCall ends a call at exp + ClockSkew on the real clock (a timer, not
+// only the periodic check), with the expiry as CallStatus; a context
+// without claims is not watched.
+func TestWatchCallEndsAtExpiry(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.ClockSkew = time.Millisecond
+	v := newValidator(t, cfg)
+	a := entra.NewAuthenticator(v, entra.WithCallCheckInterval(10*time.Minute))
+	tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-time.Minute), ExpiresAt: time.Now().Add(time.Second)})
+	ctx, st := a.AuthenticateRPC(ctxT(t), "/demo.Orders/Get", md{"authorization": {"Bearer " + tok}}, entra.NewMethodRules().Service("demo.Orders"))
+	if st != nil {
+		t.Fatal(st.Message)
+	}
+	watched, stop := a.WatchCall(ctx)
+	defer stop()
+	if entra.CallStatus(watched) != nil {
+		t.Fatal("a fresh call already ended")
+	}
+	select {
+	case <-watched.Done():
+	case <-time.After(30 * time.Second): // bounds a failure only
+		t.Fatal("the call outlived its token")
+	}
+	if got := entra.CallStatus(watched); got == nil || got.Code != entra.RPCUnauthenticated || got.Reason != entra.CodeExpired {
+		t.Fatalf("CallStatus = %+v, want Unauthenticated token_expired", got)
+	}
+
+	anon, stopAnon := a.WatchCall(context.Background())
+	stopAnon()
+	if entra.CallStatus(anon) != nil {
+		t.Error("a call without claims was watched")
+	}
+}

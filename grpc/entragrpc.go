@@ -24,6 +24,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	entra "github.com/entraguard/entraguard/core"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -112,22 +113,70 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 // Stream returns the stream server interceptor (server, client and
 // bidirectional streaming). The call is authenticated once, before the
 // handler runs and before any message is read.
+//
+// An open stream does not outlive its token: at exp + ClockSkew, or within
+// [entra.WithCallCheckInterval] (default 10 s) of its caller's revocation
+// in Config.Revocations (see [entra.Authenticator.WatchCall]), the
+// handler's context is cancelled, the stream's next SendMsg or RecvMsg
+// fails, and the call ends with the refusal (Unauthenticated, code
+// token_expired or token_revoked, with the usual details and trailer)
+// whatever the handler returns.
 func (g *Guard) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := g.authenticate(ss.Context(), info.FullMethod, ss.SetTrailer)
 		if err != nil {
 			return err
 		}
-		return handler(srv, &stream{ServerStream: ss, ctx: ctx})
+		ctx, stop := g.a.WatchCall(ctx)
+		defer stop()
+		ws := &stream{ServerStream: ss, ctx: ctx}
+		err = handler(srv, ws)
+		if st := entra.CallStatus(ctx); st != nil {
+			return ws.end(st)
+		}
+		return err
 	}
 }
 
 type stream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx   context.Context
+	ended atomic.Bool
+}
+
+// end answers st, the refusal that ended a watched stream, setting its
+// trailer once.
+func (s *stream) end(st *entra.RPCStatus) error {
+	if s.ended.CompareAndSwap(false, true) {
+		if tr := Trailer(st); len(tr) > 0 {
+			s.SetTrailer(tr)
+		}
+	}
+	return Status(st).Err()
 }
 
 func (s *stream) Context() context.Context { return s.ctx }
+
+// SendMsg fails once the call's token has expired or its caller is revoked.
+func (s *stream) SendMsg(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+// RecvMsg fails once the call's token has expired or its caller is
+// revoked, also when a message arrived meanwhile.
+func (s *stream) RecvMsg(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	err := s.ServerStream.RecvMsg(m)
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	return err
+}
 
 // Claims returns the claims the interceptors put in a handler's context,
 // and whether there are any (false for public methods and anonymous calls
