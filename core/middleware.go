@@ -430,7 +430,8 @@ func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) 
 
 // Middleware returns net/http middleware that authenticates every request
 // with v (see [Authenticator.Authenticate]) and refuses the others with
-// their RFC 6750 answer. Handlers read the caller with [ClaimsFromContext].
+// their RFC 6750 answer. Handlers read the caller with [ClaimsFromRequest]
+// (or [ClaimsFromContext]).
 // It panics at set-up if v is nil.
 func Middleware(v *Validator, opts ...Option) func(http.Handler) http.Handler {
 	a := NewAuthenticator(v, opts...)
