@@ -55,6 +55,24 @@ func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *In
 	return &Interceptor{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }
 
+// Check compares the interceptor's rules with what the server serves and
+// logs, through the validator's logger, each rule that names a service or
+// procedure not served (a typo: the calls it was meant for are refused as
+// having no rule), with the fix; it returns them as an error (see
+// [entra.MethodRules.Check]), nil when every rule names something served.
+// served lists procedures ("/package.Service/Method", the generated
+// ...Procedure constants) or the paths the generated New...Handler
+// functions return ("/package.Service/"); for a service given by its path
+// alone, rules are checked against its name only. Call it at start-up:
+//
+//	path, h := ordersv1connect.NewOrdersHandler(svc, connect.WithInterceptors(i))
+//	if err := i.Check(path, ordersv1connect.OrdersGetProcedure); err != nil {
+//		log.Fatal(err)
+//	}
+func (i *Interceptor) Check(served ...string) error {
+	return i.a.CheckRules(i.rules, served...)
+}
+
 // WrapUnary implements connect.Interceptor.
 func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
@@ -76,14 +94,76 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 
 // WrapStreamingHandler implements connect.Interceptor. The call is
 // authenticated once, before the handler runs and reads any message.
+//
+// An open stream does not outlive its token: at exp + ClockSkew, or within
+// [entra.WithCallCheckInterval] (default 10 s) of its caller's revocation
+// in Config.Revocations (see [entra.Authenticator.WatchCall]), the
+// handler's context is cancelled, the stream's next Send or Receive fails,
+// and the call ends with the refusal (Unauthenticated, code token_expired
+// or token_revoked, with the usual details) whatever the handler returns.
+// Response headers may have been sent by then: the challenge travels in
+// the error's metadata.
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		ctx, st := i.a.AuthenticateRPC(ctx, conn.Spec().Procedure, entra.HeaderMetadata(conn.RequestHeader()), i.rules)
 		if st != nil {
 			return refuse(ctx, conn.ResponseHeader(), st)
 		}
-		return next(ctx, conn)
+		ctx, stop := i.a.WatchCall(ctx)
+		defer stop()
+		err := next(ctx, &watchedConn{StreamingHandlerConn: conn, ctx: ctx})
+		if st := entra.CallStatus(ctx); st != nil {
+			return ended(st)
+		}
+		return err
 	}
+}
+
+// watchedConn is a stream whose Send and Receive fail once its token has
+// expired or its caller is revoked.
+type watchedConn struct {
+	connect.StreamingHandlerConn
+	ctx context.Context
+}
+
+func (c *watchedConn) Receive(m any) error {
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	err := c.StreamingHandlerConn.Receive(m)
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	return err
+}
+
+func (c *watchedConn) Send(m any) error {
+	if st := entra.CallStatus(c.ctx); st != nil {
+		return ended(st)
+	}
+	return c.StreamingHandlerConn.Send(m)
+}
+
+// ended is the error ending a watched stream, its headers in its metadata.
+func ended(st *entra.RPCStatus) *connect.Error {
+	e := Error(st)
+	setHeaders(e.Meta(), st)
+	return e
+}
+
+// Claims returns the claims the interceptor put in a handler's context,
+// and whether there are any (false for public procedures and anonymous
+// calls under [entra.Optional]). It is [entra.ClaimsFromContext], but a
+// read in a handler the interceptor never ran for (a handler built without
+// connect.WithInterceptors) is reported once per procedure through the
+// validator's logger, naming the procedure (see [entra.ClaimsForRoute]):
+// such a procedure is open to anyone.
+func Claims(ctx context.Context) (*entra.Claims, bool) {
+	var procedure string
+	if ci, ok := connect.CallInfoForHandlerContext(ctx); ok {
+		procedure = ci.Spec().Procedure
+	}
+	return entra.ClaimsForRoute(ctx, procedure)
 }
 
 // Error returns the Connect error of a refusal: its code, the safe
@@ -134,13 +214,18 @@ func refuse(ctx context.Context, h http.Header, st *entra.RPCStatus) *connect.Er
 			h = e.Meta()
 		}
 	}
+	setHeaders(h, st)
+	return e
+}
+
+// setHeaders sets the headers of a refusal on h.
+func setHeaders(h http.Header, st *entra.RPCStatus) {
 	if st.Challenge != "" {
 		h.Set("Www-Authenticate", st.Challenge)
 	}
 	if st.Code == entra.RPCUnavailable {
 		h.Set("Retry-After", strconv.Itoa(int(st.RetryAfter/time.Second)))
 	}
-	return e
 }
 
 // ErrorFromContext returns the Connect error answering err in a unary

@@ -14,7 +14,7 @@ func (c Code) Fix() string {
 var codeFixes = map[Code]string{
 	CodeConfig:                 "the message names the field, the accepted values and the fix",
 	CodeInvalidRequest:         "send the token once, in one place",
-	CodeTokenMissing:           "send Authorization: Bearer <access token>; put the guard behind the middleware: a guard that runs with no middleware in front of it logs entra: a guard ran on a request that did not pass through the authentication middleware once, with the route, to slog.Default",
+	CodeTokenMissing:           "send Authorization: Bearer <access token>",
 	CodeTokenMalformed:         "send the raw access token, not a quoted, URL-encoded or truncated one. Tokens with very many claims may need a larger MaxTokenSize.",
 	CodeTokenUnsupported:       "turn token encryption off for the API; the other cases are not Entra tokens",
 	CodeAlgorithm:              "Entra signs with RS256. Anything else is a forged token or another issuer.",

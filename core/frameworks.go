@@ -44,8 +44,8 @@ func (v *Validator) RequestHeaderSize() int {
 	return v.s.maxTokenSize + authorizationOverhead + headerRoom
 }
 
-// CheckHeaderLimit reports, through the middleware's logger (the
-// validator's unless [WithLogger]), when a server that accepts at most
+// CheckHeaderLimit reports, through the middleware's logger ([WithLogger],
+// else Config.Logger, else [slog.Default]), when a server that accepts at most
 // limit bytes of request head cannot carry a token of Config.MaxTokenSize,
 // and returns false then. setting names the fix in the framework's own
 // terms (for Fiber, "fiber.Config.ReadBufferSize"); the message gives the
@@ -56,13 +56,11 @@ func (a *Authenticator) CheckHeaderLimit(ctx context.Context, limit int, setting
 	if limit >= need {
 		return true
 	}
-	if a.o.logger != nil {
-		a.o.logger.LogAttrs(ctx, slog.LevelWarn,
-			"entra: the server's request header limit is smaller than a token of Config.MaxTokenSize: requests with large tokens (users in many groups) are refused before the middleware runs; set "+
-				setting+" to "+strconv.Itoa(need)+" or more",
-			slog.String("setting", setting), slog.Int("limit", limit), slog.Int("need", need),
-			slog.Int("max_token_size", a.v.s.maxTokenSize))
-	}
+	a.setupLog().LogAttrs(ctx, slog.LevelWarn,
+		"entra: the server's request header limit is smaller than a token of Config.MaxTokenSize: requests with large tokens (users in many groups) are refused before the middleware runs; set "+
+			setting+" to "+strconv.Itoa(need)+" or more",
+		slog.String("setting", setting), slog.Int("limit", limit), slog.Int("need", need),
+		slog.Int("max_token_size", a.v.s.maxTokenSize))
 	return false
 }
 

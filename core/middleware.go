@@ -2,12 +2,14 @@ package entra
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Option configures an [Authenticator], the net/http [Middleware] and the
@@ -31,6 +33,7 @@ type options struct {
 	onRejected         func(context.Context, *Error)
 	logger             *slog.Logger
 	mtls               *mtlsBinding // WithMTLSBinding: mtls.go
+	callCheck          time.Duration
 }
 
 func defaultOptions() options {
@@ -145,6 +148,20 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
 
+// DefaultCallCheckInterval is how often, by default, a long-lived call
+// (a gRPC or Connect stream) is checked against Config.Revocations; see
+// [Authenticator.WatchCall].
+const DefaultCallCheckInterval = 10 * time.Second
+
+// WithCallCheckInterval sets how often a long-lived call (a gRPC or Connect
+// stream) is checked against Config.Revocations, and so the longest delay
+// between a revocation reaching the list and the call ending. Its expiry
+// is not delayed by it: the call ends at exp + ClockSkew. d is clamped to
+// [10ms, 10m]. Default: [DefaultCallCheckInterval].
+func WithCallCheckInterval(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.callCheck = min(max(d, 10*time.Millisecond), 10*time.Minute) })
+}
+
 // errNoToken is the refusal of a request without a token. Its fields are
 // never changed, so one value serves every request.
 var errNoToken = &Error{Code: CodeTokenMissing, Description: "no bearer token was presented: send Authorization: Bearer <token>"}
@@ -166,6 +183,7 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 		panic("entra: NewAuthenticator needs a Validator (NewValidator returned an error you did not check?)")
 	}
 	a := &Authenticator{v: v, o: defaultOptions()}
+	lastValidator.Store(v)
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&a.o)
@@ -185,7 +203,7 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 // [Optional] get a context without claims.
 func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.Context, *Response) {
 	if len(a.o.skip) > 0 && slices.Contains(a.o.skip, req.Path()) {
-		return newContext(ctx, nil, a), nil
+		return newSkippedContext(ctx, a), nil
 	}
 	if br, ok := req.(HeaderBytesRequest); ok && len(a.o.sources) == 1 {
 		// A repeated token is found in the cache without copying it out
@@ -235,15 +253,19 @@ func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context,
 }
 
 // Authorize checks the claims in ctx against reqs (all must be met) and
-// returns nil, or the Response to write: 401 when ctx carries no claims
-// (the guard is not behind the middleware, or the request was anonymous),
-// 403 when a requirement is not met.
+// returns nil, or the Response to write: 401 when the request is anonymous
+// (no token, under [Optional]), 403 when a requirement is not met, and 500
+// when the guard runs on a request the middleware never read.
 //
 // A guard reached by a request that never passed through the middleware is
-// a set-up mistake (the guard is mounted before Authenticate, or on a router
-// without it): it refuses as if no token was sent, and the first such request
-// is logged once to [slog.Default], so the mistake is visible. Adapters use
-// [AuthorizeRoute] so that the line names the route.
+// a set-up mistake (the guard is mounted before Authenticate, on a router
+// without it, or on a path listed in [SkipPaths]). The guard stays closed
+// but cannot say anything true about the token, which nothing read: it
+// answers 500 (server_error, code "internal") and tells the client nothing
+// of the cause. The first such request of each route is logged once, to
+// the logger of the most recently built middleware's Validator
+// (Config.Logger, else [slog.Default]), so the mistake is visible. Adapters
+// use [AuthorizeRoute] so that the line names the route.
 func Authorize(ctx context.Context, reqs ...Requirement) *Response {
 	return AuthorizeRoute(ctx, "", reqs...)
 }
@@ -251,15 +273,21 @@ func Authorize(ctx context.Context, reqs ...Requirement) *Response {
 // AuthorizeRoute is [Authorize] for a guard on route (the router's pattern,
 // such as "/api/orders/:id" or "GET /orders/{id}"), which names the route in
 // the one log line written when the guard runs without the middleware in
-// front of it. The answer never says so: it is the same 401 as for a
-// request without a token.
+// front of it. The answer never says so: it is a 500 revealing nothing.
 func AuthorizeRoute(ctx context.Context, route string, reqs ...Requirement) *Response {
 	// One context lookup for both the claims and the authenticator.
 	val, _ := ctx.Value(ctxKey{}).(*ctxValue)
-	if val == nil || val.claims == nil {
+	if val == nil || val.skipped {
+		a := defaultAuthenticator
 		if val == nil {
-			warnUnauthenticatedGuard(route)
+			warnOnce(&unguarded, route, "entra: a guard ran on a request that did not pass through the authentication middleware, so it refuses every request (500, nothing of the cause): mount Authenticate (or entra.Middleware) in front of the guard, on the same router or group")
+		} else {
+			a = val.auth
+			warnOnce(&skippedGuards, route, "entra: a guard ran on a path listed in SkipPaths, whose token the middleware does not read, so it refuses every request (500, nothing of the cause): remove the path from SkipPaths or the guard from the route")
 		}
+		return a.reject(ctx, errGuardUnauthenticated)
+	}
+	if val.claims == nil {
 		return authFromContext(ctx).reject(ctx, errNoToken)
 	}
 	for _, r := range reqs {
@@ -270,28 +298,80 @@ func AuthorizeRoute(ctx context.Context, route string, reqs ...Requirement) *Res
 	return nil
 }
 
-// unguarded remembers the routes already reported by
-// warnUnauthenticatedGuard; at most maxUnguardedRoutes are, so a router with
-// routes made from request paths cannot grow it without bound.
-var (
-	unguarded       sync.Map
-	unguardedRoutes atomic.Int32
-)
+// errGuardUnauthenticated is the cause of a guard's refusal of a request
+// the middleware never read. It is not an *Error, so that the answer is a
+// 500 that says nothing of it: the client is not told that no token was
+// sent, which nothing checked.
+var errGuardUnauthenticated = errors.New("a guard ran on a request the authentication middleware did not read (set-up mistake)")
 
-const maxUnguardedRoutes = 64
+// onceSet remembers the routes already reported by warnOnce; at most
+// maxReportedRoutes are, so a router with routes made from request paths
+// cannot grow it without bound.
+type onceSet struct {
+	seen sync.Map
+	n    atomic.Int32
+}
 
-func warnUnauthenticatedGuard(route string) {
-	if _, seen := unguarded.Load(route); seen || unguardedRoutes.Load() >= maxUnguardedRoutes {
+const maxReportedRoutes = 64
+
+// unguarded and skippedGuards hold the routes whose guard ran without the
+// middleware, or on a skipped path; unreadRoutes those whose handler read
+// the claims of a request no middleware saw.
+var unguarded, skippedGuards, unreadRoutes onceSet
+
+// firstTime reports whether route is seen for the first time (and the
+// set is not full).
+func (s *onceSet) firstTime(route string) bool {
+	if _, seen := s.seen.Load(route); seen || s.n.Load() >= maxReportedRoutes {
+		return false
+	}
+	if _, seen := s.seen.LoadOrStore(route, struct{}{}); seen {
+		return false
+	}
+	s.n.Add(1)
+	return true
+}
+
+// warnOnce logs msg with route to the set-up logger ([setupLogger]) the
+// first time route is seen in s.
+func warnOnce(s *onceSet, route, msg string) {
+	if !s.firstTime(route) {
 		return
 	}
-	if _, seen := unguarded.LoadOrStore(route, struct{}{}); seen {
-		return
-	}
-	unguardedRoutes.Add(1)
 	if route == "" {
-		route = "(unnamed: the guard was called through Authorize)"
+		route = "(unnamed: called through Authorize or ClaimsFromContext, which know no route; the adapters' Require and Claims, and ClaimsFromRequest, name it)"
 	}
-	slog.Default().Warn("entra: a guard ran on a request that did not pass through the authentication middleware, so it refuses every request as having no token: mount Authenticate (or entra.Middleware) in front of the guard, on the same router or group", "route", route)
+	setupLogger().Warn(msg, "route", route)
+}
+
+// setupLog is the logger of a's set-up warnings: [WithLogger]'s, else
+// Config.Logger, else slog.Default (read now, so that a later
+// slog.SetDefault applies). Unlike refusals, which are per request and
+// logged only to a logger the application chose, set-up warnings are few
+// and always logged.
+func (a *Authenticator) setupLog() *slog.Logger {
+	if a.o.logger != nil {
+		return a.o.logger
+	}
+	if a.v != nil && a.v.s.ownLogger && a.v.s.logger != nil {
+		return a.v.s.logger
+	}
+	return slog.Default()
+}
+
+// lastValidator is the Validator of the most recently built middleware
+// (adapter, interceptor or Authenticator), whose logger reports set-up
+// mistakes found on requests no middleware saw.
+var lastValidator atomic.Pointer[Validator]
+
+// setupLogger returns the logger that reports set-up mistakes: the
+// Config.Logger of the most recently built middleware's Validator, else
+// slog.Default (read now, so that a later slog.SetDefault applies).
+func setupLogger() *slog.Logger {
+	if v := lastValidator.Load(); v != nil && v.s.ownLogger && v.s.logger != nil {
+		return v.s.logger
+	}
+	return slog.Default()
 }
 
 // AuthenticateToken is what the middleware does, for a caller that has the
@@ -321,8 +401,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (co
 }
 
 func (a *Authenticator) reject(ctx context.Context, err error) *Response {
-	c, _ := ClaimsFromContext(ctx)
-	return a.rejectClaims(ctx, c, err)
+	return a.rejectClaims(ctx, claimsOf(ctx), err)
 }
 
 // rejectClaims is reject for a request whose claims c (nil if none) are
@@ -355,7 +434,8 @@ func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) 
 
 // Middleware returns net/http middleware that authenticates every request
 // with v (see [Authenticator.Authenticate]) and refuses the others with
-// their RFC 6750 answer. Handlers read the caller with [ClaimsFromContext].
+// their RFC 6750 answer. Handlers read the caller with [ClaimsFromRequest]
+// (or [ClaimsFromContext]).
 // It panics at set-up if v is nil.
 func Middleware(v *Validator, opts ...Option) func(http.Handler) http.Handler {
 	a := NewAuthenticator(v, opts...)

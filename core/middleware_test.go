@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,8 +107,65 @@ func TestSkipPathsAndOptional(t *testing.T) {
 		t.Errorf("guard behind optional auth let an anonymous request through: %d", rec.Code)
 	}
 	// A guard without the middleware refuses (fail closed).
-	if rec := get(t, entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)), "/", nil); rec.Code != 401 {
+	if rec := get(t, entra.RequireScope("a").Middleware(http.HandlerFunc(okHandler)), "/", nil); rec.Code != 500 {
 		t.Errorf("guard without middleware: %d", rec.Code)
+	}
+}
+
+// A guard that runs on a request the middleware never read (no middleware
+// in front, or a path listed in SkipPaths) stays closed but does not tell
+// the client that no token was sent: nothing read the token. It answers a
+// 500 that says nothing of the cause, with or without a token, and logs
+// the mistake once per route to the Validator's logger.
+func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	var logs syncBuffer
+	cfg := srv.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v := newValidator(t, cfg)
+	guard := entra.RequireRole("Admin")
+	var ran int
+	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran++ })
+	bare, skip := fresh("/bare"), fresh("/skipped")
+	mux := http.NewServeMux()
+	mux.Handle("GET "+bare+"/{id}", guard.Middleware(h))
+	skippedMux := http.NewServeMux()
+	skippedMux.Handle("GET "+skip, guard.Middleware(h))
+	skipped := entra.Middleware(v, entra.SkipPaths(skip))(skippedMux)
+	tok := http.Header{"Authorization": {"Bearer " + srv.AppToken("Admin")}}
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		target string
+		header http.Header
+	}{
+		{"no middleware, a valid token", mux, bare + "/1", tok},
+		{"no middleware, no token", mux, bare + "/2", nil},
+		{"skipped path, a valid token", skipped, skip, tok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(t, tc.h, tc.target, tc.header)
+			if rec.Code != http.StatusInternalServerError {
+				t.Fatalf("status %d, want 500", rec.Code)
+			}
+			if body := rec.Body.String(); body != `{"error":"server_error","error_description":"the request could not be authenticated","code":"internal"}` {
+				t.Errorf("body %s tells the client more than a server error", body)
+			}
+			if rec.Header().Get("Www-Authenticate") != "" {
+				t.Errorf("WWW-Authenticate %q: a 500 carries no challenge", rec.Header().Get("Www-Authenticate"))
+			}
+		})
+	}
+	if ran != 0 {
+		t.Errorf("the handler ran %d times behind a guard that refused", ran)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 || !strings.Contains(out, `route="GET `+bare+`/{id}"`) {
+		t.Errorf("want one line naming the route GET /bare/{id}, got:\n%s", out)
+	}
+	if n := strings.Count(out, "listed in SkipPaths"); n != 1 || !strings.Contains(out, `route="GET `+skip+`"`) {
+		t.Errorf("want one line for the skipped path, got:\n%s", out)
 	}
 }
 
@@ -364,3 +422,56 @@ func TestHooksCannotChangeSharedErrors(t *testing.T) {
 		t.Fatal("a sentinel was changed")
 	}
 }
+
+// A handler that reads the claims of a request no middleware saw (the route
+// is open to anyone) is reported once per route, naming the route's pattern
+// and the fix, to the Validator's logger; nothing of the request is logged.
+// Requests that passed through the middleware (anonymous under Optional,
+// or skipped) are not reported.
+func TestClaimsReadWithoutMiddlewareIsReported(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	var logs syncBuffer
+	cfg := srv.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v := newValidator(t, cfg)
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := entra.ClaimsFromRequest(r); ok {
+			_, _ = io.WriteString(w, "claims")
+		}
+	})
+	open := fresh("/open")
+	mux := http.NewServeMux()
+	mux.Handle("GET "+open+"/{id}", read)                                            // the mistake
+	mux.Handle("GET /anonymous", entra.Middleware(v, entra.Optional())(read))        // fine
+	mux.Handle("GET /health", entra.Middleware(v, entra.SkipPaths("/health"))(read)) // fine
+	mux.Handle("GET /api/{id}", entra.Middleware(v)(read))                           // fine
+	tok := http.Header{"Authorization": {"Bearer " + srv.UserToken("Orders.Read")}}
+	for _, p := range []string{open + "/1", open + "/2", "/anonymous", "/health", "/api/1"} {
+		h := tok
+		if p == "/anonymous" {
+			h = nil
+		}
+		if rec := get(t, mux, p, h); rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", p, rec.Code)
+		}
+	}
+	out := logs.String()
+	const msg = "a handler read the claims of a request that did not pass through the authentication middleware"
+	if n := strings.Count(out, msg); n != 1 {
+		t.Fatalf("reported %d times, want once (for GET %s/{id}):\n%s", n, open, out)
+	}
+	if !strings.Contains(out, `route="GET `+open+`/{id}"`) || !strings.Contains(out, "level=WARN") || !strings.Contains(out, "put Authenticate in front of the route") {
+		t.Errorf("the line does not name the route and the fix at WARN:\n%s", out)
+	}
+	if strings.Contains(out, open+"/1") || strings.Contains(out, tok.Get("Authorization")[len("Bearer "):]) {
+		t.Errorf("the line carries the request's path or token:\n%s", out)
+	}
+}
+
+// runs makes routes unique to one run of a test: a route is reported once
+// per process, and go test -count=N runs each test N times in one.
+var runs atomic.Int32
+
+// fresh returns "/r<n>" followed by name, a route no earlier run used.
+func fresh(name string) string { return fmt.Sprintf("/r%d%s", runs.Add(1), name) }

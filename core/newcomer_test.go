@@ -277,19 +277,22 @@ func TestDiscardLoggerIsSilent(t *testing.T) {
 	}
 }
 
-// A guard mounted without the middleware in front of it refuses (401, as
-// without a token), and the mistake is logged once, naming the route.
+// A guard mounted without the middleware in front of it refuses (500,
+// saying nothing of the cause), and the mistake is logged once, naming the
+// route, to the logger of the Validator of the middleware built last
+// (slog.Default when that Validator has no Config.Logger).
 func TestGuardWithoutMiddlewareIsLoggedOnce(t *testing.T) {
 	logs := captureDefaultLog(t)
 	srv := entratest.NewServer()
 	defer srv.Close()
+	_ = entra.Middleware(newValidator(t, srv.Config())) // built, but mounted nowhere
 	mux := http.NewServeMux()
 	mux.Handle("GET /unguarded-orders/{id}", entra.RequireScope("Orders.Read").Middleware(http.HandlerFunc(okHandler)))
 	tok := srv.UserToken("Orders.Read")
 	for range 3 {
 		rec := get(t, mux, "/unguarded-orders/7", http.Header{"Authorization": {"Bearer " + tok}})
-		if rec.Code != http.StatusUnauthorized {
-			t.Fatalf("status %d, want 401", rec.Code)
+		if rec.Code != http.StatusInternalServerError {
+			t.Fatalf("status %d, want 500", rec.Code)
 		}
 	}
 	out := logs.String()

@@ -2,9 +2,13 @@ package entra
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -128,6 +132,87 @@ func (m *MethodRules) lookup(full string) (methodRule, bool) {
 	return methodRule{}, false
 }
 
+// Check compares the rules with what the server serves and returns an
+// error naming each rule, public ones included, whose service or method is
+// not served, with the fix (one *Error of Code [CodeConfig] per rule,
+// joined with errors.Join); nil when every rule names something served. Call it at start-up, once every service is registered:
+// a rule with a typo in its name covers nothing, so the calls it was meant
+// for are refused as having no rule.
+//
+// served lists full method names ("/package.Service/Method") and service
+// names ("package.Service", or "/package.Service/" as Connect's generated
+// handlers return it). A service given by name alone has its Service rule
+// checked, and its methods' rules only for the service's name. entragrpc's
+// Guard.Check and entraconnect's Interceptor.Check call it and log the
+// result.
+func (m *MethodRules) Check(served ...string) error {
+	if m == nil {
+		return nil
+	}
+	type svcInfo struct {
+		methods map[string]bool
+		all     bool // served as a whole: its methods are not known
+	}
+	services := map[string]*svcInfo{}
+	info := func(name string) *svcInfo {
+		s := services[name]
+		if s == nil {
+			s = &svcInfo{methods: map[string]bool{}}
+			services[name] = s
+		}
+		return s
+	}
+	for _, n := range served {
+		if svc, method, ok := splitMethod(n); ok && method != "" {
+			info(svc).methods[method] = true
+		} else if n = strings.Trim(n, "/"); n != "" {
+			info(n).all = true
+		}
+	}
+	names := make([]string, 0, len(services))
+	for n := range services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	servedList := strings.Join(names, ", ")
+	if servedList == "" {
+		servedList = "none"
+	}
+	var problems []error
+	problem := func(msg string) {
+		problems = append(problems, &Error{Code: CodeConfig, Description: "MethodRules: " + msg + ": correct the name in the rule (names are case-sensitive, \"/package.Service/Method\" and \"package.Service\" as on the wire), or register the service before checking"})
+	}
+	for _, svc := range slices.Sorted(maps.Keys(m.services)) {
+		if services[svc] == nil {
+			problem("the rule for service " + strconv.Quote(svc) + " names no service the server serves (it serves: " + servedList + ")")
+		}
+	}
+	for _, full := range slices.Sorted(maps.Keys(m.methods)) {
+		svc, method, _ := splitMethod(full)
+		s := services[svc]
+		switch {
+		case s == nil:
+			problem("the rule for method " + strconv.Quote(full) + " names service " + strconv.Quote(svc) + ", which the server does not serve (it serves: " + servedList + ")")
+		case !s.all && !s.methods[method]:
+			problem("the rule for method " + strconv.Quote(full) + " names no method of " + svc + " (it has: " + strings.Join(slices.Sorted(maps.Keys(s.methods)), ", ") + ")")
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// CheckRules is [MethodRules.Check] for the interceptors: it also logs each
+// rule that names nothing served, at Warn, to a's logger ([WithLogger],
+// else Config.Logger, else [slog.Default]).
+func (a *Authenticator) CheckRules(rules *MethodRules, served ...string) error {
+	err := rules.Check(served...)
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			a.setupLog().Warn("entra: " + e.(*Error).Description)
+		}
+	}
+	return err
+}
+
 // Metadata is the request metadata of an RPC: gRPC's metadata.MD
 // satisfies it. Get returns every value of a key (given in lower case).
 type Metadata interface {
@@ -158,6 +243,9 @@ func (r rpcRequest) Cookie(string) string { return "" }
 func (r rpcRequest) Query(string) string  { return "" }
 func (r rpcRequest) Path() string         { return r.method }
 
+// noRuleMethods holds the methods already reported as having no rule.
+var noRuleMethods onceSet
+
 // errNoRule is the refusal of a method no rule covers.
 var errNoRule = &Error{Code: CodeForbidden, Description: "this method has no access rule on the server, so every call is refused"}
 
@@ -172,6 +260,9 @@ var errNoRule = &Error{Code: CodeForbidden, Description: "this method has no acc
 func (a *Authenticator) AuthenticateRPC(ctx context.Context, fullMethod string, md Metadata, rules *MethodRules) (context.Context, *RPCStatus) {
 	rule, ok := rules.lookup(fullMethod)
 	if !ok {
+		if noRuleMethods.firstTime(fullMethod) {
+			a.setupLog().Warn("entra: a call of a method that no MethodRules rule covers was refused (PermissionDenied, \"this method has no access rule\"): add a Method, Service or Public rule for it, or correct the name of the rule meant for it (entragrpc's Guard.Check and entraconnect's Interceptor.Check list rules that name nothing served)", "method", fullMethod)
+		}
 		return ctx, a.reject(ctx, errNoRule).RPCStatus()
 	}
 	if rule.public {
@@ -187,6 +278,94 @@ func (a *Authenticator) AuthenticateRPC(ctx context.Context, fullMethod string, 
 		}
 	}
 	return ctx, nil
+}
+
+// WatchCall watches a long-lived call (a gRPC or Connect stream) that a
+// authenticated, whose context ctx carries the caller's claims: the
+// returned context is cancelled when the caller's token expires, at exp +
+// ClockSkew on the Validator's clock ([Config.Now]), or when
+// Config.Revocations refuses it. Revocations are checked every
+// [WithCallCheckInterval] (default [DefaultCallCheckInterval]): a call
+// ends at most that long after its caller is revoked in the list (plus,
+// for a shared list such as entraredis, the list's own propagation delay).
+// With Config.Now set, expiry is noticed at those checks too, as a timer
+// cannot follow a clock it does not know.
+//
+// The refusal that ended the call is logged and observed as the
+// interceptor's own (once), and [CallStatus] returns it: the interceptors
+// answer it (Unauthenticated, with the usual details) from the stream's
+// next Send or Receive and when the handler returns. A context without
+// claims (a public method, an anonymous call) is not watched. stop
+// releases the watch; call it when the call ends.
+func (a *Authenticator) WatchCall(ctx context.Context) (watched context.Context, stop context.CancelFunc) {
+	c := claimsOf(ctx)
+	if c == nil || a.v == nil {
+		return context.WithCancel(ctx)
+	}
+	w := &callWatch{}
+	inner, cancel := context.WithCancel(ctx)
+	wctx := &watchContext{Context: inner, w: w}
+	every := a.o.callCheck
+	if every == 0 {
+		every = DefaultCallCheckInterval
+	}
+	deadline := c.expires.Add(a.v.s.skew)
+	go func() {
+		for {
+			now := a.v.s.now()
+			err := error(nil)
+			if !now.Before(deadline) {
+				err = &Error{Code: CodeExpired, Description: "token expired at " + c.expires.UTC().Format(time.RFC3339) + " during the call: open a new call with a new token"}
+			} else {
+				err = a.v.revoked(c, now)
+			}
+			if err != nil {
+				w.st.Store(a.reject(ctx, err).RPCStatus())
+				cancel()
+				return
+			}
+			wait := every
+			if left := deadline.Sub(now); a.v.monoClock && left < wait {
+				wait = left
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-inner.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return wctx, cancel
+}
+
+// callWatch holds the refusal that ended a watched call.
+type callWatch struct{ st atomic.Pointer[RPCStatus] }
+
+type watchKey struct{}
+
+// watchContext is the context of a watched call.
+type watchContext struct {
+	context.Context
+	w *callWatch
+}
+
+func (c *watchContext) Value(key any) any {
+	if key == (watchKey{}) {
+		return c.w
+	}
+	return c.Context.Value(key)
+}
+
+// CallStatus returns the refusal that ended the call whose context (from
+// [Authenticator.WatchCall], or derived from it) is ctx: its token expired
+// or its caller was revoked. It returns nil while the call may go on.
+func CallStatus(ctx context.Context) *RPCStatus {
+	if w, _ := ctx.Value(watchKey{}).(*callWatch); w != nil {
+		return w.st.Load()
+	}
+	return nil
 }
 
 // RPCCode is an RPC status code. Its values are gRPC's, which Connect

@@ -3,6 +3,7 @@ package entra_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -150,5 +151,128 @@ func TestMethodRulesNil(t *testing.T) {
 	_, st := entra.NewAuthenticator(v).AuthenticateRPC(context.Background(), "/a.B/C", nil, nil)
 	if st == nil || st.Code != entra.RPCPermissionDenied {
 		t.Fatalf("got %+v", st)
+	}
+}
+
+// Check names each rule whose service or method the server does not serve
+// (a typo refuses every call it was meant for), and nothing else.
+func TestMethodRulesCheck(t *testing.T) {
+	served := []string{"/orders.v1.Orders/Get", "/orders.v1.Orders/List", "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
+	good := entra.NewMethodRules().
+		Public(entra.HealthService).
+		Service("orders.v1.Orders", entra.RequireScope("Orders.Read")).
+		Method("/orders.v1.Orders/Get")
+	if err := good.Check(served...); err != nil {
+		t.Errorf("rules naming served methods: %v", err)
+	}
+	bad := entra.NewMethodRules().
+		Public(entra.HealthService, entra.ReflectionService).
+		Service("orders.v1.Order", entra.RequireScope("Orders.Read")). // typo
+		Method("/orders.v1.Orders/get").                               // wrong case
+		Method("/billing.v1.Billing/Pay")
+	err := bad.Check(served...)
+	if !errors.Is(err, entra.ErrConfig) {
+		t.Fatalf("Check = %v, want a config error", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`the rule for service "orders.v1.Order" names no service the server serves (it serves: grpc.health.v1.Health, orders.v1.Orders)`,
+		`the rule for service "grpc.reflection.v1.ServerReflection" names no service`,
+		`the rule for method "/orders.v1.Orders/get" names no method of orders.v1.Orders (it has: Get, List)`,
+		`the rule for method "/billing.v1.Billing/Pay" names service "billing.v1.Billing", which the server does not serve`,
+		"correct the name in the rule",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "grpc.health.v1.Health\" names") {
+		t.Errorf("a served public service is reported:\n%s", msg)
+	}
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 4 {
+		t.Errorf("%d errors, want one per wrong rule (4):\n%s", n, msg)
+	}
+
+	// Services given by name (Connect's handler paths): their methods are
+	// not known, so only the service part of a method's rule is checked.
+	byService := entra.NewMethodRules().Method("/orders.v1.Orders/Anything").Service("orders.v1.Orders")
+	if err := byService.Check("/orders.v1.Orders/"); err != nil {
+		t.Errorf("a service served by path: %v", err)
+	}
+	if err := byService.Check("orders.v1.Billing"); err == nil {
+		t.Error("rules of an unserved service passed")
+	}
+	var none *entra.MethodRules
+	if err := none.Check(served...); err != nil {
+		t.Errorf("nil rules: %v", err)
+	}
+}
+
+// CheckRules logs each wrong rule to the validator's logger; a call of a
+// method no rule covers is logged once per method, naming it.
+func TestRuleMistakesAreLogged(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	var logs syncBuffer
+	cfg := srv.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v := newValidator(t, cfg)
+	a := entra.NewAuthenticator(v)
+	svc := strings.TrimPrefix(fresh("orders.v1.Orders"), "/")
+	rules := entra.NewMethodRules().Service(svc + "x")
+	if err := a.CheckRules(rules, "/"+svc+"/Get"); err == nil {
+		t.Fatal("CheckRules passed a rule naming no served service")
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), svc+"x") {
+		t.Errorf("the wrong rule was not logged:\n%s", logs.String())
+	}
+	tok := md{"authorization": {"Bearer " + srv.UserToken("Orders.Read")}}
+	for range 3 {
+		if _, st := a.AuthenticateRPC(ctxT(t), "/"+svc+"/Get", tok, rules); st == nil || st.Code != entra.RPCPermissionDenied {
+			t.Fatalf("a method without a rule: %+v", st)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "a call of a method that no MethodRules rule covers"); n != 1 || !strings.Contains(out, "method=/"+svc+"/Get") {
+		t.Errorf("want one line naming /%s/Get:\n%s", svc, out)
+	}
+	if strings.Contains(out, tok["authorization"][0][len("Bearer "):]) {
+		t.Error("the token reached the log")
+	}
+}
+
+// WatchCall ends a call at exp + ClockSkew on the real clock (a timer, not
+// only the periodic check), with the expiry as CallStatus; a context
+// without claims is not watched.
+func TestWatchCallEndsAtExpiry(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.ClockSkew = time.Millisecond
+	v := newValidator(t, cfg)
+	a := entra.NewAuthenticator(v, entra.WithCallCheckInterval(10*time.Minute))
+	tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-time.Minute), ExpiresAt: time.Now().Add(time.Second)})
+	ctx, st := a.AuthenticateRPC(ctxT(t), "/demo.Orders/Get", md{"authorization": {"Bearer " + tok}}, entra.NewMethodRules().Service("demo.Orders"))
+	if st != nil {
+		t.Fatal(st.Message)
+	}
+	watched, stop := a.WatchCall(ctx)
+	defer stop()
+	if entra.CallStatus(watched) != nil {
+		t.Fatal("a fresh call already ended")
+	}
+	select {
+	case <-watched.Done():
+	case <-time.After(30 * time.Second): // bounds a failure only
+		t.Fatal("the call outlived its token")
+	}
+	if got := entra.CallStatus(watched); got == nil || got.Code != entra.RPCUnauthenticated || got.Reason != entra.CodeExpired {
+		t.Fatalf("CallStatus = %+v, want Unauthenticated token_expired", got)
+	}
+
+	anon, stopAnon := a.WatchCall(context.Background())
+	stopAnon()
+	if entra.CallStatus(anon) != nil {
+		t.Error("a call without claims was watched")
 	}
 }

@@ -12,8 +12,8 @@ import (
 // every request with the core's defaults.
 type Config struct {
 	// Skipper decides, per request, to skip authentication: true lets the
-	// request through with no check and no claims (guards after it still
-	// refuse it). Prefer mounting the middleware on a route group.
+	// request through with no check and no claims (guards after it refuse
+	// it with 500, a set-up mistake). Prefer mounting the middleware on a route group.
 	// Optional. Default: middleware.DefaultSkipper (never skips).
 	Skipper middleware.Skipper
 
@@ -51,10 +51,11 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) echo.MiddlewareFunc 
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			r := c.Request()
 			if skip(c) {
+				c.SetRequest(r.WithContext(a.Skipped(r.Context())))
 				return next(c)
 			}
-			r := c.Request()
 			ctx, resp := a.Authenticate(r.Context(), entra.HTTPRequest{R: r})
 			if resp != nil {
 				return reject(c, resp)
@@ -69,10 +70,11 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) echo.MiddlewareFunc 
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs (see
-// [entra.Authorize]). It answers 401 when there are no claims (the guard is
-// not behind Authenticate, the request is anonymous or was skipped) and
-// 403 with error="insufficient_scope" when a requirement is not met; the
-// handler does not run. Use it per route or per group:
+// [entra.Authorize]). It answers 401 when the request is anonymous, 403
+// with error="insufficient_scope" when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (the guard is not behind it, or the request was
+// skipped); the handler does not run. Use it per route or per group:
 //
 //	e.GET("/admin", h, entraecho.Require(entra.RequireRole("Admin"), entra.RequireMember()))
 //
@@ -177,8 +179,12 @@ func DenyAgents() echo.MiddlewareFunc {
 // requests). It is [entra.ClaimsFromContext] on c.Request().Context().
 // When ok is false the *entra.Claims is nil, whose methods are safe and
 // read as zero values.
+// A read on a request that Authenticate never saw (the route was
+// registered before Use, or outside the group that has it) leaves the route
+// open: it is reported once per route through the validator's logger, with
+// the route and the fix (see [entra.ClaimsForRoute]).
 func Claims(c echo.Context) (*entra.Claims, bool) {
-	return entra.ClaimsFromContext(c.Request().Context())
+	return entra.ClaimsForRoute(c.Request().Context(), c.Path())
 }
 
 // ErrorHandler returns an Echo HTTPErrorHandler that answers an error

@@ -12,7 +12,8 @@ import (
 // Config configures [AuthenticateWithConfig].
 type Config struct {
 	// Next skips the middleware when it returns true: the request goes on
-	// with no authentication and no claims. Optional. Default: nil (never
+	// with no authentication and no claims (a guard after it answers 500,
+	// a set-up mistake). Optional. Default: nil (never
 	// skips).
 	Next func(c *fiber.Ctx) bool
 
@@ -38,6 +39,7 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		checked.Do(func() { checkReadBuffer(c, a) })
 		if next != nil && next(c) {
+			c.SetUserContext(a.Skipped(c.UserContext()))
 			return c.Next()
 		}
 		base := c.UserContext()
@@ -54,8 +56,10 @@ func AuthenticateWithConfig(v *entra.Validator, cfg Config) fiber.Handler {
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs: 401 when
-// there are none, 403 when a requirement is not met. It panics at set-up if
-// reqs is empty.
+// the request is anonymous, 403 when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (see [entra.Authorize]). It panics at set-up if reqs is
+// empty.
 func Require(reqs ...entra.Requirement) fiber.Handler {
 	if len(reqs) == 0 {
 		panic("entrafiber: Require needs at least one requirement")
@@ -132,8 +136,12 @@ func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
 // entra.ClaimsFromContext(c.UserContext()).
 // When ok is false the *entra.Claims is nil, whose methods are safe and
 // read as zero values.
+// A read on a request that Authenticate never saw (the route was
+// registered before Use, or outside the group that has it) leaves the route
+// open: it is reported once per route through the validator's logger, with
+// the route and the fix (see [entra.ClaimsForRoute]).
 func Claims(c *fiber.Ctx) (*entra.Claims, bool) {
-	return entra.ClaimsFromContext(c.UserContext())
+	return entra.ClaimsForRoute(c.UserContext(), c.Route().Path)
 }
 
 // ErrorHandler returns a Fiber ErrorHandler that answers an error returned

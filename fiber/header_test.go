@@ -144,4 +144,33 @@ func TestLargeToken(t *testing.T) {
 			t.Errorf("want one WARN line without the token:\n%s", logs.String())
 		}
 	})
+
+	// Without Config.Logger, the validator's logger is slog.Default: the
+	// warning goes there (it used to be dropped).
+	t.Run("Fiber's default, no Config.Logger", func(t *testing.T) {
+		var logs syncBuffer
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+		t.Cleanup(func() { slog.SetDefault(prev) })
+		v, err := entra.NewValidator(srv.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Close)
+		if err := v.Ready(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		app := newApp()
+		app.Get("/api/me", entrafiber.Authenticate(v), ok)
+		base, client := listen(t, app)
+		small := srv.UserToken("Orders.Read")
+		for range 2 {
+			if got := getOver(t, client, base+"/api/me", small); got != http.StatusOK {
+				t.Fatalf("a small token: status %d, want 200", got)
+			}
+		}
+		if n := strings.Count(logs.String(), fix); n != 1 {
+			t.Errorf("slog.Default says %q %d times, want once:\n%s", fix, n, logs.String())
+		}
+	})
 }

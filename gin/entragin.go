@@ -39,10 +39,11 @@ func Authenticate(v *entra.Validator, opts ...entra.Option) gin.HandlerFunc {
 
 // Require returns a guard that lets a request through only when the claims
 // put in its context by [Authenticate] meet every one of reqs (see
-// [entra.Authorize]). It answers 401 when there are no claims (the guard is
-// not behind Authenticate, or the request is anonymous) and 403 with
-// error="insufficient_scope" when a requirement is not met; the handlers
-// after it do not run. Use it per route or per group:
+// [entra.Authorize]). It answers 401 when the request is anonymous, 403
+// with error="insufficient_scope" when a requirement is not met, and 500
+// (nothing of the cause; logged once per route) when Authenticate never
+// read the request (the guard is not behind it); the handlers after it do
+// not run. Use it per route or per group:
 //
 //	api.GET("/admin", entragin.Require(entra.RequireRole("Admin"), entra.RequireMember()), h)
 //
@@ -147,8 +148,12 @@ func DenyAgents() gin.HandlerFunc {
 // c.Request.Context().
 // When ok is false the *entra.Claims is nil, whose methods are safe and
 // read as zero values.
+// A read on a request that Authenticate never saw (the route was
+// registered before Use, or outside the group that has it) leaves the route
+// open: it is reported once per route through the validator's logger, with
+// the route and the fix (see [entra.ClaimsForRoute]).
 func Claims(c *gin.Context) (*entra.Claims, bool) {
-	return entra.ClaimsFromContext(c.Request.Context())
+	return entra.ClaimsForRoute(c.Request.Context(), c.FullPath())
 }
 
 // reject writes the core's answer with the core's own writer (the bytes of

@@ -24,6 +24,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	entra "github.com/entraguard/entraguard/core"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -64,6 +65,26 @@ func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Gu
 	return &Guard{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }
 
+// Check compares the Guard's rules with the services registered on srv and
+// logs, through the validator's logger, each rule that names a service or
+// method srv does not serve (a typo: the calls it was meant for are
+// refused as having no rule), with the fix; it returns them as an error
+// (see [entra.MethodRules.Check]), nil when every rule names something
+// served. Call it at start-up, after registering every service:
+//
+//	if err := g.Check(srv); err != nil {
+//		log.Fatal(err)
+//	}
+func (g *Guard) Check(srv *grpc.Server) error {
+	var served []string
+	for svc, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			served = append(served, "/"+svc+"/"+m.Name)
+		}
+	}
+	return g.a.CheckRules(g.rules, served...)
+}
+
 // authenticate checks one call and returns the handler's context, or the
 // status error to answer with after setting the trailers through setTrailer.
 func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {
@@ -95,22 +116,82 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 // Stream returns the stream server interceptor (server, client and
 // bidirectional streaming). The call is authenticated once, before the
 // handler runs and before any message is read.
+//
+// An open stream does not outlive its token: at exp + ClockSkew, or within
+// [entra.WithCallCheckInterval] (default 10 s) of its caller's revocation
+// in Config.Revocations (see [entra.Authenticator.WatchCall]), the
+// handler's context is cancelled, the stream's next SendMsg or RecvMsg
+// fails, and the call ends with the refusal (Unauthenticated, code
+// token_expired or token_revoked, with the usual details and trailer)
+// whatever the handler returns.
 func (g *Guard) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := g.authenticate(ss.Context(), info.FullMethod, ss.SetTrailer)
 		if err != nil {
 			return err
 		}
-		return handler(srv, &stream{ServerStream: ss, ctx: ctx})
+		ctx, stop := g.a.WatchCall(ctx)
+		defer stop()
+		ws := &stream{ServerStream: ss, ctx: ctx}
+		err = handler(srv, ws)
+		if st := entra.CallStatus(ctx); st != nil {
+			return ws.end(st)
+		}
+		return err
 	}
 }
 
 type stream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx   context.Context
+	ended atomic.Bool
+}
+
+// end answers st, the refusal that ended a watched stream, setting its
+// trailer once.
+func (s *stream) end(st *entra.RPCStatus) error {
+	if s.ended.CompareAndSwap(false, true) {
+		if tr := Trailer(st); len(tr) > 0 {
+			s.SetTrailer(tr)
+		}
+	}
+	return Status(st).Err()
 }
 
 func (s *stream) Context() context.Context { return s.ctx }
+
+// SendMsg fails once the call's token has expired or its caller is revoked.
+func (s *stream) SendMsg(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+// RecvMsg fails once the call's token has expired or its caller is
+// revoked, also when a message arrived meanwhile.
+func (s *stream) RecvMsg(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	err := s.ServerStream.RecvMsg(m)
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return s.end(st)
+	}
+	return err
+}
+
+// Claims returns the claims the interceptors put in a handler's context,
+// and whether there are any (false for public methods and anonymous calls
+// under [entra.Optional]). It is [entra.ClaimsFromContext], but a read in a
+// handler the interceptors never ran for (the server was given the Unary
+// interceptor but not the Stream one, or none) is reported once per method
+// through the validator's logger, naming the method (see
+// [entra.ClaimsForRoute]): such a method is open to anyone.
+func Claims(ctx context.Context) (*entra.Claims, bool) {
+	method, _ := grpc.Method(ctx)
+	return entra.ClaimsForRoute(ctx, method)
+}
 
 // Status returns the gRPC status of a refusal: its code, the safe
 // description as message, and details every gRPC client can read:
