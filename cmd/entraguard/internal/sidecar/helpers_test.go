@@ -63,11 +63,18 @@ func startSidecar(t *testing.T, srv *entratest.Server, rulesFile string) string 
 
 func startSidecarConfig(t *testing.T, cfg entra.Config, rulesFile string, reload <-chan struct{}) string {
 	t.Helper()
+	return startSidecarOptions(t, Options{Entra: cfg, ConfigFile: rulesFile, Reload: reload})
+}
+
+func startSidecarOptions(t *testing.T, o Options) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Addr: "127.0.0.1:0", ConfigFile: rulesFile, Entra: cfg, Listening: func(a string) { addrc <- a }, Reload: reload})
+		o.Addr = "127.0.0.1:0"
+		o.Listening = func(a string) { addrc <- a }
+		done <- Run(ctx, o)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -192,4 +199,34 @@ func needBinary(t *testing.T, name string, extra ...string) string {
 	}
 	t.Skipf("%s is not installed (apt-get install %s); CI runs this test", name, name)
 	return ""
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds; the deadline only bounds a failure.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

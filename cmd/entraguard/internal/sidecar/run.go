@@ -34,8 +34,11 @@ type Options struct {
 	// ReloadInterval is how often the rules file's modification time and
 	// size are checked; 0 disables polling (SIGHUP still reloads).
 	ReloadInterval time.Duration
-	// MaxHeaderBytes bounds a request's header block.
+	// MaxHeaderBytes bounds a request's header block (default 32 KiB).
 	MaxHeaderBytes int
+	// HeaderTimeout bounds the time a client may take to send its request
+	// headers (default 5 s); slow clients are disconnected.
+	HeaderTimeout time.Duration
 	// TLSCert and TLSKey serve HTTPS when both are set.
 	TLSCert, TLSKey string
 	// Logger receives JSON logs; never a token or a claim.
@@ -75,9 +78,13 @@ func Run(ctx context.Context, o Options) error {
 	if maxHeader <= 0 {
 		maxHeader = 32 << 10
 	}
+	headerTimeout := o.HeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = 5 * time.Second
+	}
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       90 * time.Second,
