@@ -73,7 +73,12 @@ func startSidecarOptions(t *testing.T, o Options) string {
 	done := make(chan error, 1)
 	go func() {
 		o.Addr = "127.0.0.1:0"
-		o.Listening = func(a string) { addrc <- a }
+		o.Listening = func(a, g string) {
+			if g != "" {
+				a += " " + g
+			}
+			addrc <- a
+		}
 		done <- Run(ctx, o)
 	}()
 	t.Cleanup(func() {

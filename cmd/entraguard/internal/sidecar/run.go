@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	entra "github.com/entraguard/entraguard/core"
 )
 
@@ -43,8 +45,11 @@ type Options struct {
 	TLSCert, TLSKey string
 	// Logger receives JSON logs; never a token or a claim.
 	Logger *slog.Logger
-	// Listening, if set, is called with the bound address once it serves.
-	Listening func(addr string)
+	// GRPCAddr, if set, serves Envoy's ext_authz (gRPC) there.
+	GRPCAddr string
+	// Listening, if set, is called with the bound addresses once they
+	// serve (grpcAddr is "" without GRPCAddr).
+	Listening func(addr, grpcAddr string)
 	// Reload, if set, replaces SIGHUP as the reload trigger (tests).
 	Reload <-chan struct{}
 }
@@ -128,7 +133,24 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	grpcAddr := ""
+	if o.GRPCAddr != "" {
+		gln, err := net.Listen("tcp", o.GRPCAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s: %w (set -grpc-addr)", o.GRPCAddr, err)
+		}
+		grpcAddr = gln.Addr().String()
+		g := grpc.NewServer(grpc.MaxRecvMsgSize(maxHeader+64<<10), grpc.ConnectionTimeout(headerTimeout))
+		NewExtAuthz(s).Register(g)
+		go func() {
+			if err := g.Serve(gln); err != nil {
+				errc <- fmt.Errorf("ext_authz: %w", err)
+			}
+		}()
+		defer g.GracefulStop()
+	}
 	go func() {
 		if o.TLSCert != "" || o.TLSKey != "" {
 			errc <- srv.ServeTLS(ln, o.TLSCert, o.TLSKey)
@@ -140,9 +162,9 @@ func Run(ctx context.Context, o Options) error {
 	if pol != nil {
 		rules = fmt.Sprintf("%d rules from %s", len(pol.rules), o.ConfigFile)
 	}
-	log.Info("entraguard sidecar: serving", "addr", ln.Addr().String(), "rules", rules, "tls", o.TLSCert != "")
+	log.Info("entraguard sidecar: serving", "addr", ln.Addr().String(), "ext_authz", grpcAddr, "rules", rules, "tls", o.TLSCert != "")
 	if o.Listening != nil {
-		o.Listening(ln.Addr().String())
+		o.Listening(ln.Addr().String(), grpcAddr)
 	}
 	select {
 	case err := <-errc:
@@ -261,6 +283,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	}
 	o := Options{}
 	fs.StringVar(&o.Addr, "addr", addr, "listen `address` (env ADDR); keep it on loopback or a private network")
+	fs.StringVar(&o.GRPCAddr, "grpc-addr", "", "also serve Envoy ext_authz (gRPC) on this `address`, e.g. 127.0.0.1:9191")
 	fs.StringVar(&o.ConfigFile, "config", "", "rules `file` (YAML, see docs/sidecar.md); without it every request needs a valid token with scp or roles")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 2*time.Second, "how often to check the rules file for changes (0: only on SIGHUP)")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", 32<<10, "largest request header block accepted, in bytes")
