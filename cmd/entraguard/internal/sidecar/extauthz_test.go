@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/entraguard/entraguard/core/entratest"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"github.com/entraguard/entraguard/core/entratest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
