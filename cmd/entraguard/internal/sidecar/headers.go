@@ -81,8 +81,10 @@ func defaultHeaderSet() headerSet {
 // written, empty when the token has no such claim, so that a proxy copying
 // them replaces anything the client sent under the same names.
 func (hs headerSet) write(h http.Header, c *entra.Claims) {
-	for _, o := range hs {
-		h[o.header] = []string{headerValue(o.value(c))}
+	vals := make([]string, len(hs)) // one allocation for every header's value slice
+	for i, o := range hs {
+		vals[i] = headerValue(o.value(c))
+		h[o.header] = vals[i : i+1 : i+1]
 	}
 }
 

@@ -94,6 +94,12 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// Header values shared by every response; net/http only reads them.
+var (
+	noStore    = []string{"no-store"}
+	emptyValue = []string{""}
+)
+
 // Original is the request a proxy asks about.
 type Original struct {
 	Method string
@@ -276,10 +282,10 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, phase []string, c
 		c.p.headers.write(h, claims)
 	} else {
 		for _, o := range c.p.headers {
-			h[o.header] = []string{""}
+			h[o.header] = emptyValue
 		}
 	}
-	h["Cache-Control"] = []string{"no-store"}
+	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "entraguard sidecar: allowed", slog.String("rule", ruleName(ru)), slog.Bool("public", claims == nil))
@@ -301,7 +307,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, phase []string, 
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "entraguard sidecar: refused", slog.String("rule", rule), slog.Int("status", resp.Status), slog.String("code", string(resp.Err.Code)))
 	}
 	if len(phase) == 1 && phase[0] == "auth" {
-		w.Header()["Cache-Control"] = []string{"no-store"}
+		w.Header()["Cache-Control"] = noStore
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}

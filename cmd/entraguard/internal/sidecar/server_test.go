@@ -62,6 +62,11 @@ func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 func newValidator(t *testing.T, srv *entratest.Server) *entra.Validator {
 	t.Helper()
+	return newValidatorB(t, srv)
+}
+
+func newValidatorB(t testing.TB, srv *entratest.Server) *entra.Validator {
+	t.Helper()
 	v, err := entra.NewValidator(srv.Config())
 	if err != nil {
 		t.Fatal(err)
