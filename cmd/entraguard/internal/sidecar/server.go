@@ -94,6 +94,9 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// errMalformed answers a request nginx refused as malformed (400).
+var errMalformed = &entra.Error{Code: entra.CodeInvalidRequest, Description: "the request is malformed"}
+
 // Header values shared by every response; net/http only reads them.
 var (
 	noStore    = []string{"no-store"}
@@ -273,7 +276,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, phase []string, c
 			return
 		case "bad-request":
 			// nginx refused the request as malformed on its own.
-			c.auth.Response(&entra.Error{Code: entra.CodeInvalidRequest, Description: "the request is malformed"}).Write(w)
+			c.auth.Response(errMalformed).Write(w)
 			return
 		}
 	}
@@ -306,10 +309,19 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, phase []string, 
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "entraguard sidecar: refused", slog.String("rule", rule), slog.Int("status", resp.Status), slog.String("code", string(resp.Err.Code)))
 	}
-	if len(phase) == 1 && phase[0] == "auth" {
-		w.Header()["Cache-Control"] = noStore
-		w.WriteHeader(http.StatusUnauthorized)
-		return
+	if len(phase) == 1 {
+		switch phase[0] {
+		case "auth":
+			w.Header()["Cache-Control"] = noStore
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		case "bad-request":
+			// nginx refused the request as malformed: the answer stays a
+			// 400, the library's own when it is one (two Authorization headers).
+			if resp.Status != http.StatusBadRequest {
+				resp = s.cur.Load().auth.Response(errMalformed)
+			}
+		}
 	}
 	resp.Write(w)
 }

@@ -309,3 +309,40 @@ func TestIntrospection(t *testing.T) {
 		}
 	})
 }
+
+// TestNginxPhases: nginx's subrequest gets a bare 401 for every refusal;
+// the error_page requests get the full answer, and never a 200 that would
+// reach the client without the upstream.
+func TestNginxPhases(t *testing.T) {
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	base := "http://" + startSidecar(t, srv, writeFile(t, "rules.yaml", contractRules))
+	admin := []string{"Bearer " + srv.AppToken("Admin")}
+	user := []string{"Bearer " + srv.UserToken("Orders.Read")}
+	h := func(phase string, auth []string, uri string) map[string][]string {
+		return map[string][]string{"X-Entraguard-Nginx": {phase}, "Authorization": auth, "X-Forwarded-Uri": {uri}, "X-Forwarded-Method": {"GET"}}
+	}
+	cases := []struct {
+		name   string
+		header map[string][]string
+		status int
+		code   string
+	}{
+		{"auth: refused with 403 becomes a bare 401", h("auth", user, "/api/admin"), 401, ""},
+		{"auth: unavailable keys would be 503: a bare 401", h("auth", []string{"Bearer a", "Bearer b"}, "/api/me"), 401, ""},
+		{"auth: allowed", h("auth", admin, "/api/admin"), 200, ""},
+		{"refusal: the full answer", h("refusal", user, "/api/admin"), 403, "forbidden"},
+		{"refusal: allowed meanwhile is never a 200", h("refusal", admin, "/api/admin"), 503, "keys_unavailable"},
+		{"bad-request: the library's 400", h("bad-request", []string{"Bearer a", "Bearer b"}, "/api/me"), 400, "invalid_request"},
+		{"bad-request: otherwise refused stays 400", h("bad-request", nil, "/api/me"), 400, "invalid_request"},
+		{"bad-request: allowed stays 400", h("bad-request", admin, "/api/admin"), 400, "invalid_request"},
+	}
+	for _, c := range cases {
+		a := do(t, "GET", base+"/", c.header, nil)
+		var body struct{ Code string }
+		_ = json.Unmarshal([]byte(a.body), &body)
+		if a.status != c.status || body.Code != c.code {
+			t.Errorf("%s: %d %s, want %d %q", c.name, a.status, a.body, c.status, c.code)
+		}
+	}
+}
