@@ -15,7 +15,6 @@ type Policy struct {
 	realm   string
 	headers headerSet
 	rules   []rule // nil: the default policy (any valid token)
-	source  string // file name, for logs
 }
 
 // DefaultPolicy is the policy without a rules file: every request needs a
@@ -47,7 +46,7 @@ type rule struct {
 	methods  []string    // empty: any method
 	access   access
 	reqs     []entra.Requirement
-	describe string // for logs: "rule 3 (orders) at line 12"
+	describe string // for logs: "rule 3 (orders), line 12"
 }
 
 type hostMatch struct {

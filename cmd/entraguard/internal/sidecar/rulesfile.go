@@ -80,7 +80,7 @@ func ParsePolicy(name string, content []byte) (p *Policy, err error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: the file must be a mapping with a rules: list (see docs/sidecar.md)", name, root.Line)
 	}
-	pol := &Policy{headers: defaultHeaderSet(), source: name}
+	pol := &Policy{headers: defaultHeaderSet()}
 	var rulesNode *yaml.Node
 	for k, v := range fe.pairs(root) {
 		switch k.Value {
@@ -353,6 +353,7 @@ func (fe *fileErrors) rule(i int, n *yaml.Node) (rule, bool) {
 	if r.name != "" {
 		r.describe += " (" + r.name + ")"
 	}
+	r.describe += fmt.Sprintf(", line %d", r.line)
 	return r, len(fe.msgs) == before
 }
 
