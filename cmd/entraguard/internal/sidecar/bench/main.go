@@ -101,6 +101,11 @@ func run(sidecarBin, nethttpBin, o2pBin, rules string, clients int, duration tim
 			b, _ := os.ReadFile(out.Name())
 			return fmt.Errorf("%s does not accept a valid token: %v\n%s", name, err, b)
 		}
+		// Each server must check signatures, or its figures mean nothing.
+		tampered := tokens[0][:len(tokens[0])-6] + "AAAAAA"
+		if status, err := once(http.DefaultClient, t, tampered); err != nil || status/100 == 2 {
+			return fmt.Errorf("%s accepts a token with a tampered signature (%d, %v): its configuration is wrong", name, status, err)
+		}
 		return nil
 	}
 
