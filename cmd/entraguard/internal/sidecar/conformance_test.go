@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/entraguard/entraguard/core/entratest"
@@ -115,7 +114,33 @@ func TestIdentityHeadersReachUpstream(t *testing.T) {
 			if up.count() != n {
 				t.Errorf("%d refused requests reached the upstream", up.count()-n)
 			}
-			_ = strings.TrimSpace
+		})
+	}
+}
+
+// TestHostRulesThroughProxies checks that each proxy tells the sidecar the
+// host the client asked for, so that rules per host apply.
+func TestHostRulesThroughProxies(t *testing.T) {
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	rules := "rules:\n  - hosts: [\"status.example.com\"]\n    allow: public\n  - path_prefix: /\n    allow: authenticated\n"
+	for _, p := range proxies {
+		t.Run(p.name, func(t *testing.T) {
+			sc := startSidecar(t, srv, writeFile(t, "rules.yaml", rules))
+			up := startUpstream(t)
+			base := p.start(t, sc, up.URL, DefaultPolicy().HeaderNames())
+			for host, want := range map[string]int{"status.example.com": 200, "STATUS.example.com:8443": 200, "api.example.com": 401, "evil.status.example.com": 401} {
+				req, _ := http.NewRequest("GET", base+"/page", nil)
+				req.Host = host
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+				}
+			}
 		})
 	}
 }

@@ -42,7 +42,7 @@ func TestSnippetsAreTheTestedOnes(t *testing.T) {
 	if err := nginxConf.Execute(&nginx, map[string]any{"Dir": "/d", "Sidecar": "127.0.0.1:8181", "Listen": "127.0.0.1:8080", "Upstream": "http://127.0.0.1:8000", "Identity": DefaultPolicy().HeaderNames()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := caddyfile.Execute(&caddy, map[string]any{"Dir": "/d", "Sidecar": "127.0.0.1:8181", "Listen": "127.0.0.1:8080", "Upstream": "127.0.0.1:8000", "Identity": DefaultPolicy().HeaderNames()}); err != nil {
+	if err := caddyfile.Execute(&caddy, map[string]any{"Dir": "/d", "Sidecar": "127.0.0.1:8181", "Port": "8080", "Upstream": "127.0.0.1:8000", "Identity": DefaultPolicy().HeaderNames()}); err != nil {
 		t.Fatal(err)
 	}
 	docs, err := os.ReadFile("../../../../docs/sidecar.md")

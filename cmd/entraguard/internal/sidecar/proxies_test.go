@@ -148,7 +148,8 @@ var caddyfile = template.Must(template.New("caddy").Parse(`{
 	storage file_system {{.Dir}}/data
 }
 
-http://{{.Listen}} {
+http://:{{.Port}} {
+	bind 127.0.0.1
 	# BEGIN entraguard (docs/sidecar.md)
 	route {
 		request_header -X-Entra-*
@@ -168,7 +169,7 @@ func startCaddy(t *testing.T, sidecarAddr, upstreamURL string, identity []string
 	dir := t.TempDir()
 	listen := freePort(t)
 	var conf bytes.Buffer
-	if err := caddyfile.Execute(&conf, map[string]any{"Dir": dir, "Sidecar": sidecarAddr, "Listen": listen, "Upstream": strings.TrimPrefix(upstreamURL, "http://"), "Identity": identity}); err != nil {
+	if err := caddyfile.Execute(&conf, map[string]any{"Dir": dir, "Sidecar": sidecarAddr, "Port": listen[strings.LastIndexByte(listen, ':')+1:], "Upstream": strings.TrimPrefix(upstreamURL, "http://"), "Identity": identity}); err != nil {
 		t.Fatal(err)
 	}
 	confFile := filepath.Join(dir, "Caddyfile")
