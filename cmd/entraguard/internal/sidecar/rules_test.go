@@ -251,3 +251,37 @@ func TestReloadOnChange(t *testing.T) {
 		t.Errorf("reload not logged: %s", logs.String())
 	}
 }
+
+// TestReloadMissingFile: a rules file that disappears keeps the rules in
+// force and is reported once, not on every poll.
+func TestReloadMissingFile(t *testing.T) {
+	srv := entratest.NewServer()
+	t.Cleanup(srv.Close)
+	file := writeFile(t, "rules.yaml", contractRules)
+	p, err := LoadPolicy(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := entra.NewValidator(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	s := New(v, p, nil)
+	var logs syncBuffer
+	rl := newReloader(file, s, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if rl.reload(false) {
+			t.Fatal("a missing file was loaded")
+		}
+	}
+	if n := strings.Count(logs.String(), "rules file unreadable"); n != 1 {
+		t.Errorf("%d log lines for one missing file, want 1:\n%s", n, logs.String())
+	}
+	if s.Policy() != p {
+		t.Errorf("the rules in force changed")
+	}
+}

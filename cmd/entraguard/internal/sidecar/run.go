@@ -186,11 +186,12 @@ func Run(ctx context.Context, o Options) error {
 // reloader reloads the rules file when it changes or is asked to; an
 // invalid new file keeps the rules in force and logs why.
 type reloader struct {
-	file  string
-	s     *Server
-	log   *slog.Logger
-	mtime time.Time
-	size  int64
+	file    string
+	s       *Server
+	log     *slog.Logger
+	mtime   time.Time
+	size    int64
+	missing bool // the last stat failed
 }
 
 func newReloader(file string, s *Server, log *slog.Logger) *reloader {
@@ -225,9 +226,14 @@ func (r *reloader) loop(stop <-chan struct{}, trigger <-chan struct{}, every tim
 func (r *reloader) reload(force bool) bool {
 	fi, err := os.Stat(r.file)
 	if err != nil {
-		r.log.Error("entraguard sidecar: rules file unreadable; the rules in force stay", "file", r.file, "error", err.Error())
+		// Logged once per outage, not on every poll.
+		if !r.missing || force {
+			r.log.Error("entraguard sidecar: rules file unreadable; the rules in force stay", "file", r.file, "error", err.Error())
+		}
+		r.missing = true
 		return false
 	}
+	r.missing = false
 	if !force && fi.ModTime().Equal(r.mtime) && fi.Size() == r.size {
 		return false
 	}
