@@ -8,6 +8,7 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY core/ core/
+COPY otel/ otel/
 COPY cmd/entraguard/ cmd/entraguard/
 WORKDIR /src/cmd/entraguard
 RUN CGO_ENABLED=0 GOWORK=off GOFLAGS=-buildvcs=false go build -trimpath -ldflags="-s -w" -o /out/entraguard .

@@ -318,6 +318,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	o.Entra = entra.ConfigFromEnv()
 	o.Entra.Logger = o.Logger
+	obs, shutdown, err := otelObserver(ctx, getenv)
+	if err != nil {
+		o.Logger.Error("entraguard sidecar: stopped", "error", err.Error())
+		return 1
+	}
+	if obs != nil {
+		o.Entra.Observer = obs
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				o.Logger.Warn("entraguard sidecar: flushing metrics", "error", err.Error())
+			}
+		}()
+	}
 	if err := Run(ctx, o); err != nil {
 		o.Logger.Error("entraguard sidecar: stopped", "error", err.Error())
 		return 1
