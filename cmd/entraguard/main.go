@@ -6,6 +6,7 @@
 //	entraguard emulator [flags]              run a local Entra ID emulator until interrupted
 //	entraguard token [flags]                 mint a token with the emulator, or fetch one (client credentials)
 //	entraguard explain [flags] [TOKEN | -]   show a token and why it is accepted or refused
+//	entraguard sidecar [flags]               serve token decisions to proxies and other services
 //
 // Run "entraguard <command> -h" for a command's flags. Install it with
 //
@@ -54,6 +55,7 @@ Usage:
   entraguard emulator [flags]              run a local Entra ID emulator until interrupted
   entraguard token [flags]                 mint a token with the emulator, or fetch one (client credentials)
   entraguard explain [flags] [TOKEN | -]   show a token and why it is accepted or refused
+  entraguard sidecar [flags]               serve token decisions to proxies and other services
 
 Run "entraguard <command> -h" for a command's flags.
 `
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cmd = runToken
 	case "explain":
 		cmd = runExplain
+	case "sidecar":
+		cmd = runSidecar
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
