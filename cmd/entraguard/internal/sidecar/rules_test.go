@@ -31,6 +31,8 @@ func TestRulesFileMistakes(t *testing.T) {
 		{"scope as URI", "rules:\n  - path: /\n    require:\n      scopes: [api://orders/Orders.Read]\n", []string{"rules.yaml:4: scope \"api://orders/Orders.Read\" is written as a URI", "write Orders.Read"}},
 		{"scope with a space", "rules:\n  - path: /\n    require:\n      scopes: \"Orders.Read Orders.Write\"\n", []string{"rules.yaml:4: scope \"Orders.Read Orders.Write\" holds a space"}},
 		{"group by name", "rules:\n  - path: /\n    require:\n      groups: [Admins]\n", []string{"rules.yaml:4: groups: \"Admins\" is not a GUID", "object ID"}},
+		{"auth context not cN", "rules:\n  - path: /\n    require:\n      auth_context: [mfa]\n", []string{"rules.yaml:4: auth_context: \"mfa\" is not an authentication context ID", "c1 … c99"}},
+		{"acrs for auth_context", "rules:\n  - path: /\n    require:\n      acrs: [c1]\n", []string{"rules.yaml:4: unknown requirement \"acrs\"", "did you mean auth_context?"}},
 		{"no decision", "rules:\n  - path: /api\n", []string{"rules.yaml:2: rule 1 says nothing about who may pass"}},
 		{"allow and require", "rules:\n  - path: /api\n    allow: public\n    require: {roles: [Admin]}\n", []string{"rules.yaml:3: rule 1 has both allow: and require:"}},
 		{"bad allow", "rules:\n  - path: /api\n    allow: everyone\n", []string{"rules.yaml:3: allow: \"everyone\": write allow: public"}},

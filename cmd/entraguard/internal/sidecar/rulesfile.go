@@ -482,6 +482,13 @@ func (fe *fileErrors) require(n *yaml.Node) (entra.Requirement, bool) {
 			default:
 				fe.add(v, "identity: %q: write user (a person's delegated token), app (app-only) or member (a user who is not a guest)", s)
 			}
+		case "auth_context":
+			var ids []string
+			if ids, ok = fe.values(v, k.Value); ok && fe.authContexts(v, ids) {
+				r = entra.RequireAuthContext(ids...)
+			} else {
+				ok = false
+			}
 		case "agents":
 			r, ok = fe.agents(v)
 		case "deny_agents":
@@ -503,7 +510,7 @@ func (fe *fileErrors) require(n *yaml.Node) (entra.Requirement, bool) {
 				r, ok = entra.AnyOf(alts...), true
 			}
 		default:
-			fe.add(k, "unknown requirement %q: the requirements are scopes, all_scopes, roles, all_roles, scope_or_role, groups, apps, tenants, identity, agents, deny_agents and any_of%s", k.Value, hint(k.Value, requireHints))
+			fe.add(k, "unknown requirement %q: the requirements are scopes, all_scopes, roles, all_roles, scope_or_role, groups, apps, tenants, identity, auth_context, agents, deny_agents and any_of%s", k.Value, hint(k.Value, requireHints))
 		}
 		if ok {
 			reqs = append(reqs, r)
@@ -582,6 +589,33 @@ func isGUID(s string) bool {
 	return true
 }
 
+// authContexts checks Conditional Access authentication context IDs (c1 …
+// c99), which RequireAuthContext would otherwise refuse with a panic.
+func (fe *fileErrors) authContexts(n *yaml.Node, ids []string) bool {
+	ok := true
+	for _, id := range ids {
+		if !isAuthContextID(id) {
+			fe.add(n, "auth_context: %q is not an authentication context ID: write c1 … c99, the ID an administrator gave the context in Conditional Access", id)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// isAuthContextID reports whether id is c1 … c99 (either case), the form
+// Entra gives authentication contexts.
+func isAuthContextID(id string) bool {
+	if len(id) < 2 || len(id) > 3 || (id[0] != 'c' && id[0] != 'C') || id[1] == '0' {
+		return false
+	}
+	for _, b := range []byte(id[1:]) {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func (fe *fileErrors) scopeOrRole(n *yaml.Node) (entra.Requirement, bool) {
 	if n.Kind != yaml.MappingNode {
 		fe.add(n, "scope_or_role: must be {scopes: [...], roles: [...]}: the scopes for users, the app roles for app-only tokens")
@@ -649,7 +683,7 @@ var (
 		"scope": "scopes", "scp": "scopes", "role": "roles", "app_roles": "roles", "group": "groups", "app": "apps",
 		"app_ids": "apps", "client_ids": "apps", "tenant": "tenants", "tid": "tenants", "agent": "agents",
 		"deny_agent": "deny_agents", "no_agents": "deny_agents", "anyOf": "any_of", "any": "any_of",
-		"scopeOrRole": "scope_or_role", "scope_or_app_role": "scope_or_role", "user": "identity: user", "app_only": "identity: app",
+		"scopeOrRole": "scope_or_role", "acrs": "auth_context", "authentication_context": "auth_context", "auth_contexts": "auth_context", "scope_or_app_role": "scope_or_role", "user": "identity: user", "app_only": "identity: app",
 	}
 )
 
