@@ -433,3 +433,140 @@ func BenchmarkMiddlewareParts(b *testing.B) {
 }
 
 var sinkRequest *http.Request
+
+// firstSightPool is how many distinct tokens the first-sight benchmarks
+// cycle through: each is validated once per Validator, and a fresh
+// Validator (with the default, empty cache) takes over when all have been.
+const firstSightPool = 2048
+
+// firstSight holds tokens never seen by the Validator in use, and the
+// inputs of the stock verify of each (its signing input and signature,
+// decoded outside the loop).
+type firstSight struct {
+	srv    *entratest.Server
+	v      *entra.Validator
+	pub    *rsa.PublicKey
+	toks   []string
+	signed [][]byte
+	sigs   [][]byte
+	next   int
+}
+
+// newFirstSight mints firstSightPool distinct user tokens (distinct oid
+// and uti, ~1.3 KB like benchSetup's) and starts a Validator with the
+// default configuration: the token cache on, every new token stored.
+func newFirstSight(b *testing.B) *firstSight {
+	b.Helper()
+	srv := entratest.NewServer()
+	b.Cleanup(srv.Close)
+	f := &firstSight{srv: srv}
+	for i := range firstSightPool {
+		tok := srv.Mint(entratest.Token{
+			Scopes:   []string{"Orders.Read", "Orders.Write"},
+			ObjectID: fmt.Sprintf("%08x-7c1d-4e2f-9a3b-%012x", i, i*104729),
+		})
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.toks = append(f.toks, tok)
+		f.signed = append(f.signed, []byte(tok[:dot]))
+		f.sigs = append(f.sigs, sig)
+	}
+	f.renew(b)
+	f.pub = f.v.Keys()[0].PublicKey.(*rsa.PublicKey)
+	return f
+}
+
+// renew replaces the Validator with a fresh one of the default
+// configuration (after checking the old one stored every token it saw),
+// with its keys loaded. The timer is stopped meanwhile.
+func (f *firstSight) renew(b *testing.B) {
+	b.Helper()
+	if f.v != nil {
+		if got := f.v.Stats().CachedTokens; got != f.next {
+			b.Fatalf("the cache holds %d tokens after %d first sights: not every first sight stored its token", got, f.next)
+		}
+		f.v.Close()
+	}
+	cfg := f.srv.Config() // CacheSize and CacheMaxBytes: the defaults
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	v, err := entra.NewValidator(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(v.Close)
+	if err := v.Ready(ctxT(b)); err != nil {
+		b.Fatal(err)
+	}
+	f.v, f.next = v, 0
+}
+
+// token returns the index of a token the Validator has never seen,
+// renewing the Validator (timer stopped) when the pool is used up.
+func (f *firstSight) token(b *testing.B) int {
+	if f.next == len(f.toks) {
+		b.StopTimer()
+		f.renew(b)
+		b.StartTimer()
+	}
+	f.next++
+	return f.next - 1
+}
+
+// BenchmarkFirstSightDefault is the first validation of a token with the
+// default configuration: a cache miss that stores the token. Run it with
+// -benchmem for the allocations of a first sight.
+func BenchmarkFirstSightDefault(b *testing.B) {
+	f := newFirstSight(b)
+	ctx := ctxT(b)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		if _, err := f.v.Validate(ctx, f.toks[f.token(b)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstSightDefaultPaired is BenchmarkFirstValidationPaired for
+// the default configuration: every iteration validates a token the
+// Validator has never seen (a cache miss that stores it; see firstSight)
+// and runs the stock sha256.Sum256 + rsa.VerifyPKCS1v15 of the same token,
+// alternating which goes first, each timed on the thread's CPU clock. It
+// reports raw-cpu-ns, first-cpu-ns and their ratio (x-raw); allocs/op
+// counts both (BenchmarkFirstSightDefault counts the validation alone).
+func BenchmarkFirstSightDefaultPaired(b *testing.B) {
+	if _, ok := threadCPU(); !ok {
+		b.Skip("no thread CPU clock on this platform")
+	}
+	f := newFirstSight(b)
+	ctx := ctxT(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sum [2]time.Duration
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		j := f.token(b)
+		for k := range 2 {
+			which := k ^ (n & 1)
+			t0, _ := threadCPU()
+			if which == 0 {
+				d := sha256.Sum256(f.signed[j])
+				if err := rsa.VerifyPKCS1v15(f.pub, crypto.SHA256, d[:], f.sigs[j]); err != nil {
+					b.Fatal(err)
+				}
+			} else if _, err := f.v.Validate(ctx, f.toks[j]); err != nil {
+				b.Fatal(err)
+			}
+			t1, _ := threadCPU()
+			sum[which] += t1 - t0
+		}
+		n++
+	}
+	b.ReportMetric(float64(sum[0])/float64(n), "raw-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(n), "first-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(sum[0]), "x-raw")
+}
