@@ -419,7 +419,7 @@ func (c *tokenCache) usedBytes() int {
 // allocates once for both. Without a cache, kept is "" and the payload is
 // copied alone.
 func (v *Validator) ownedPayload(token string, p []byte) (payload, kept string) {
-	if v.cache == nil || len(p) == 0 {
+	if v.cache == nil {
 		return string(p), ""
 	}
 	var b strings.Builder
