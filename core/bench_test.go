@@ -546,6 +546,9 @@ func BenchmarkFirstSightDefault(b *testing.B) {
 // is the cost of the memory kept: the fresh heap pages a growing heap has
 // to fault in, and the garbage collector's work on it.
 //
+// Where the thread's page faults can be counted (Linux), it reports them
+// per call of each part (raw-faults, first-faults, keep-faults).
+//
 // allocs/op counts all three parts (BenchmarkFirstSightDefault counts the
 // default's first sight alone).
 func BenchmarkFirstSightDefaultPaired(b *testing.B) {
@@ -569,6 +572,8 @@ func BenchmarkFirstSightDefaultPaired(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var sum [3]time.Duration
+	var faults [3]int64
+	_, countFaults := threadFaults()
 	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -579,6 +584,7 @@ func BenchmarkFirstSightDefaultPaired(b *testing.B) {
 		}
 		for k := range 3 {
 			which := (k + n) % 3
+			f0, _ := threadFaults()
 			t0, _ := threadCPU()
 			switch which {
 			case 0:
@@ -598,7 +604,9 @@ func BenchmarkFirstSightDefaultPaired(b *testing.B) {
 				keep = append(keep, kept{c, strings.Clone(f.toks[j])})
 			}
 			t1, _ := threadCPU()
+			f1, _ := threadFaults()
 			sum[which] += t1 - t0
+			faults[which] += f1 - f0
 		}
 		n++
 	}
@@ -608,4 +616,9 @@ func BenchmarkFirstSightDefaultPaired(b *testing.B) {
 	b.ReportMetric(float64(sum[1])/float64(sum[0]), "x-raw")
 	b.ReportMetric(float64(sum[2])/float64(sum[0]), "keep-x-raw")
 	b.ReportMetric(float64(sum[1])/float64(sum[2]), "first-x-keep")
+	if countFaults {
+		for k, name := range []string{"raw", "first", "keep"} {
+			b.ReportMetric(float64(faults[k])/float64(n), name+"-faults")
+		}
+	}
 }
