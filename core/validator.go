@@ -449,15 +449,13 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
 	}
 
-	payload, keptToken := v.ownedPayload(token, payB[:pn])
-	c, err := parseClaims(payload)
+	c, err := parseClaims(v.ownedPayload(token, payB[:pn], kept))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
 	}
 	if err := v.checkClaims(c, key, snap, now); err != nil {
 		return nil, nil, err
 	}
-	*kept = keptToken
 	return c, snap, nil
 }
 
