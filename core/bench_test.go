@@ -433,3 +433,192 @@ func BenchmarkMiddlewareParts(b *testing.B) {
 }
 
 var sinkRequest *http.Request
+
+// firstSightPool is how many distinct tokens the first-sight benchmarks
+// cycle through: each is validated once per Validator, and a fresh
+// Validator (with the default, empty cache) takes over when all have been.
+const firstSightPool = 2048
+
+// firstSight holds tokens never seen by the Validator in use, and the
+// inputs of the stock verify of each (its signing input and signature,
+// decoded outside the loop).
+type firstSight struct {
+	srv    *entratest.Server
+	v      *entra.Validator
+	pub    *rsa.PublicKey
+	toks   []string
+	signed [][]byte
+	sigs   [][]byte
+	next   int
+}
+
+// newFirstSight mints firstSightPool distinct user tokens (distinct oid
+// and uti, ~1.3 KB like benchSetup's) and starts a Validator with the
+// default configuration: the token cache on, every new token stored.
+func newFirstSight(b *testing.B) *firstSight {
+	b.Helper()
+	srv := entratest.NewServer()
+	b.Cleanup(srv.Close)
+	f := &firstSight{srv: srv}
+	for i := range firstSightPool {
+		tok := srv.Mint(entratest.Token{
+			Scopes:   []string{"Orders.Read", "Orders.Write"},
+			ObjectID: fmt.Sprintf("%08x-7c1d-4e2f-9a3b-%012x", i, i*104729),
+		})
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.toks = append(f.toks, tok)
+		f.signed = append(f.signed, []byte(tok[:dot]))
+		f.sigs = append(f.sigs, sig)
+	}
+	f.renew(b)
+	f.pub = f.v.Keys()[0].PublicKey.(*rsa.PublicKey)
+	return f
+}
+
+// renew replaces the Validator with a fresh one of the default
+// configuration (after checking the old one stored every token it saw),
+// with its keys loaded. The timer is stopped meanwhile.
+func (f *firstSight) renew(b *testing.B) {
+	b.Helper()
+	if f.v != nil {
+		if got := f.v.Stats().CachedTokens; got != f.next {
+			b.Fatalf("the cache holds %d tokens after %d first sights: not every first sight stored its token", got, f.next)
+		}
+		f.v.Close()
+	}
+	cfg := f.srv.Config() // CacheSize and CacheMaxBytes: the defaults
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	v, err := entra.NewValidator(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(v.Close)
+	if err := v.Ready(ctxT(b)); err != nil {
+		b.Fatal(err)
+	}
+	f.v, f.next = v, 0
+}
+
+// token returns the index of a token the Validator has never seen,
+// renewing the Validator (timer stopped) when the pool is used up.
+func (f *firstSight) token(b *testing.B) int {
+	if f.next == len(f.toks) {
+		b.StopTimer()
+		f.renew(b)
+		b.StartTimer()
+	}
+	f.next++
+	return f.next - 1
+}
+
+// BenchmarkFirstSightDefault is the first validation of a token with the
+// default configuration: a cache miss that stores the token. Run it with
+// -benchmem for the allocations of a first sight.
+func BenchmarkFirstSightDefault(b *testing.B) {
+	f := newFirstSight(b)
+	ctx := ctxT(b)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		if _, err := f.v.Validate(ctx, f.toks[f.token(b)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstSightDefaultPaired is BenchmarkFirstValidationPaired for
+// the default configuration: every iteration validates a token the
+// Validator has never seen (a cache miss that stores it; see firstSight)
+// and runs the stock sha256.Sum256 + rsa.VerifyPKCS1v15 of the same token,
+// each timed on the thread's CPU clock, in an order that rotates every
+// iteration. It reports raw-cpu-ns, first-cpu-ns and their ratio (x-raw).
+//
+// A third part is the floor of any cache: Validate on a Validator without
+// the token cache, keeping what a cache has to keep of each new token (its
+// claims and a copy of the token, until the pool is used up, as the cache
+// does). keep-cpu-ns and keep-x-raw are its cost; first-x-keep is the
+// default's over it, what the cache adds beyond keeping the token. The
+// difference between keep-x-raw and BenchmarkFirstValidationPaired's x-raw
+// is the cost of the memory kept: the fresh heap pages a growing heap has
+// to fault in, and the garbage collector's work on it.
+//
+// Where the thread's page faults can be counted (Linux), it reports them
+// per call of each part (raw-faults, first-faults, keep-faults).
+//
+// allocs/op counts all three parts (BenchmarkFirstSightDefault counts the
+// default's first sight alone).
+func BenchmarkFirstSightDefaultPaired(b *testing.B) {
+	if _, ok := threadCPU(); !ok {
+		b.Skip("no thread CPU clock on this platform")
+	}
+	f := newFirstSight(b)
+	ctx := ctxT(b)
+	cfg := f.srv.Config()
+	cfg.CacheSize = -1
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	off := newValidator(b, cfg)
+	if err := off.Ready(ctx); err != nil {
+		b.Fatal(err)
+	}
+	type kept struct {
+		c   *entra.Claims
+		tok string
+	}
+	keep := make([]kept, 0, firstSightPool)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sum [3]time.Duration
+	var faults [3]int64
+	_, countFaults := threadFaults()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		j := f.token(b)
+		if j == 0 {
+			clear(keep) // with the Validator the cache is renewed for
+			keep = keep[:0]
+		}
+		for k := range 3 {
+			which := (k + n) % 3
+			f0, _ := threadFaults()
+			t0, _ := threadCPU()
+			switch which {
+			case 0:
+				d := sha256.Sum256(f.signed[j])
+				if err := rsa.VerifyPKCS1v15(f.pub, crypto.SHA256, d[:], f.sigs[j]); err != nil {
+					b.Fatal(err)
+				}
+			case 1:
+				if _, err := f.v.Validate(ctx, f.toks[j]); err != nil {
+					b.Fatal(err)
+				}
+			default:
+				c, err := off.Validate(ctx, f.toks[j])
+				if err != nil {
+					b.Fatal(err)
+				}
+				keep = append(keep, kept{c, strings.Clone(f.toks[j])})
+			}
+			t1, _ := threadCPU()
+			f1, _ := threadFaults()
+			sum[which] += t1 - t0
+			faults[which] += f1 - f0
+		}
+		n++
+	}
+	b.ReportMetric(float64(sum[0])/float64(n), "raw-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(n), "first-cpu-ns")
+	b.ReportMetric(float64(sum[2])/float64(n), "keep-cpu-ns")
+	b.ReportMetric(float64(sum[1])/float64(sum[0]), "x-raw")
+	b.ReportMetric(float64(sum[2])/float64(sum[0]), "keep-x-raw")
+	b.ReportMetric(float64(sum[1])/float64(sum[2]), "first-x-keep")
+	if countFaults {
+		for k, name := range []string{"raw", "first", "keep"} {
+			b.ReportMetric(float64(faults[k])/float64(n), name+"-faults")
+		}
+	}
+}

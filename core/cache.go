@@ -23,14 +23,15 @@ import (
 // random.
 //
 // Reads take no lock and write nothing shared: a bucket is an immutable
-// slice published through an atomic pointer, and writers (under one of
-// cacheLocks striped locks) replace it with a copy. At full size a bucket
-// holds one entry on average, so the copy is short. The bucket is chosen by
+// slice of entries (held by value) published through an atomic pointer,
+// and writers (under one of cacheLocks striped locks) replace it with a
+// copy. At full size a bucket holds one entry on average, so the copy is
+// short, and a bucket of one entry is a single allocation (see newBucket). The bucket is chosen by
 // a seeded hash of 16 characters of the signature, which is uniformly
 // distributed and, since only validated tokens are inserted, not chosen by
 // a caller; a lookup always compares the whole token.
 type tokenCache struct {
-	buckets    []atomic.Pointer[[]*cacheEntry]
+	buckets    []atomic.Pointer[[]cacheEntry]
 	mask       uint64
 	seed0      uint64
 	seed1      uint64
@@ -108,7 +109,7 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 	n := min(maxEntries, maxBytes/512, 1<<22)
 	n = 1 << bits.Len(uint(max(n, 16)-1))
 	c := &tokenCache{
-		buckets:    make([]atomic.Pointer[[]*cacheEntry], n),
+		buckets:    make([]atomic.Pointer[[]cacheEntry], n),
 		mask:       uint64(n - 1),
 		seed0:      rand.Uint64(),
 		seed1:      rand.Uint64(),
@@ -120,7 +121,8 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 	return c
 }
 
-// entryCost is what an entry keeps in memory: the token (cloned), the
+// entryCost is what an entry keeps in memory: the token (the cache's own
+// copy, which shares one allocation with the payload; see ownedPayload), the
 // claims with the payload JSON they keep, the slices they hold and the
 // cache's overhead. Strings inside the payload are substrings of it.
 func entryCost(token string, c *Claims) int {
@@ -179,8 +181,8 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 	if b == nil {
 		return nil
 	}
-	for _, e := range *b {
-		if e.hash == h && e.token == token {
+	for i := range *b {
+		if e := &(*b)[i]; e.hash == h && e.token == token {
 			return e
 		}
 	}
@@ -205,8 +207,8 @@ func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
 	if b == nil {
 		return nil
 	}
-	for _, e := range *b {
-		if e.hash == h && e.token == string(token) {
+	for i := range *b {
+		if e := &(*b)[i]; e.hash == h && e.token == string(token) {
 			if e.gen != gen || now >= e.exp {
 				return nil
 			}
@@ -218,9 +220,31 @@ func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
 
 func (c *tokenCache) lock(i uint64) *paddedMutex { return &c.locks[i%cacheLocks] }
 
+// newBucket returns an empty bucket with room for n entries. A bucket of
+// one entry, the usual size, is one allocation: its slice header and its
+// entry share it.
+func newBucket(n int) *[]cacheEntry {
+	if n <= 1 {
+		b := &struct {
+			s   []cacheEntry
+			one [1]cacheEntry
+		}{}
+		b.s = b.one[:0]
+		return &b.s
+	}
+	s := make([]cacheEntry, 0, n)
+	return &s
+}
+
 // put caches claims for token, validated with key generation gen at now,
 // until exp (both on the cache's clock). A token whose entry is larger
 // than maxEntry is not cached.
+//
+// The cache keeps token as it is: it must be a string of the cache's own,
+// never one that aliases a caller's buffer (which a caller may reuse, or
+// which may be much larger than the token). Validate passes the copy it
+// made along with the claims' payload (see ownedPayload), so that a first
+// sight copies the token once, in the claims' allocation.
 func (c *tokenCache) put(token string, claims *Claims, gen uint64, now, exp int64) {
 	if exp <= now {
 		return
@@ -239,11 +263,11 @@ func (c *tokenCache) put(token string, claims *Claims, gen uint64, now, exp int6
 	i := h & c.mask
 	mu := c.lock(i)
 	mu.Lock()
-	var old []*cacheEntry
+	var old []cacheEntry
 	if b := c.buckets[i].Load(); b != nil {
 		old = *b
 	}
-	nb := make([]*cacheEntry, 0, len(old)+1)
+	nb := newBucket(len(old) + 1)
 	freed, dropped := 0, 0
 	for _, e := range old {
 		if (e.hash == h && e.token == token) || e.exp <= now || e.gen != gen {
@@ -251,15 +275,14 @@ func (c *tokenCache) put(token string, claims *Claims, gen uint64, now, exp int6
 			dropped++
 			continue
 		}
-		nb = append(nb, e)
+		*nb = append(*nb, e)
 	}
-	added := len(nb) < maxBucket
+	added := len(*nb) < maxBucket
 	if added {
-		// The key is cloned so the cache never pins a caller's larger buffer.
-		nb = append(nb, &cacheEntry{token: strings.Clone(token), hash: h, claims: claims, exp: exp, gen: gen, cost: cost})
+		*nb = append(*nb, cacheEntry{token: token, hash: h, claims: claims, exp: exp, gen: gen, cost: cost})
 	}
 	if added || dropped > 0 {
-		c.buckets[i].Store(&nb)
+		c.buckets[i].Store(nb)
 	}
 	mu.Unlock()
 	if !added {
@@ -338,7 +361,7 @@ func (c *tokenCache) evictOne(gen uint64, now int64) bool {
 		return true // emptied meanwhile: the caller tries again
 	}
 	old := *b
-	nb := make([]*cacheEntry, 0, len(old))
+	nb := newBucket(len(old))
 	freed, dropped := 0, 0
 	for _, e := range old {
 		if e.exp <= now || e.gen != gen {
@@ -346,16 +369,16 @@ func (c *tokenCache) evictOne(gen uint64, now int64) bool {
 			dropped++
 			continue
 		}
-		nb = append(nb, e)
+		*nb = append(*nb, e)
 	}
 	if dropped == 0 {
-		freed, dropped = nb[0].cost, 1
-		nb = nb[1:]
+		freed, dropped = (*nb)[0].cost, 1
+		*nb = (*nb)[1:]
 	}
-	if len(nb) == 0 {
+	if len(*nb) == 0 {
 		c.buckets[victim].Store(nil)
 	} else {
-		c.buckets[victim].Store(&nb)
+		c.buckets[victim].Store(nb)
 	}
 	mu.Unlock()
 	c.release(dropped, freed)
@@ -388,4 +411,21 @@ func (c *tokenCache) usedBytes() int {
 	c.acct.Lock()
 	defer c.acct.Unlock()
 	return c.used
+}
+
+// ownedPayload returns the payload as the claims keep it, a copy of p.
+// With the token cache on, it sets *kept to the token the cache is to keep,
+// a copy of token, made in the same allocation as the payload: a first
+// sight that is cached copies the token once and allocates once for both.
+func (v *Validator) ownedPayload(token string, p []byte, kept *string) string {
+	if v.cache == nil {
+		return string(p)
+	}
+	var b strings.Builder
+	b.Grow(len(p) + len(token)) // the one allocation, not zeroed first
+	b.Write(p)
+	b.WriteString(token)
+	both := b.String()
+	*kept = both[len(p):]
+	return both[:len(p)]
 }

@@ -5,3 +5,5 @@ package entra_test
 import "time"
 
 func threadCPU() (time.Duration, bool) { return 0, false }
+
+func threadFaults() (int64, bool) { return 0, false }

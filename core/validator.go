@@ -203,10 +203,11 @@ func (v *Validator) validateToken(ctx context.Context, token string, bound bool)
 		}
 	}
 	now := v.s.now()
-	c, snap, err := v.validate(ctx, token, now)
+	var kept string // the cache's copy of token (see ownedPayload)
+	c, snap, err := v.validate(ctx, token, now, &kept)
 	if err == nil && v.cache != nil {
 		at, dead := v.cacheDeadline(now, c.expires)
-		v.cache.put(token, c, snap.gen, at, dead)
+		v.cache.put(kept, c, snap.gen, at, dead)
 	}
 	// After the cache put: a revoked token presented again is refused from
 	// the cache, without a signature check.
@@ -314,7 +315,9 @@ func parseHeader(s string) (header, error) {
 	return h, err
 }
 
-func (v *Validator) validate(ctx context.Context, token string, now time.Time) (*Claims, *snapshot, error) {
+// validate validates token at now. With the token cache on, it sets *kept
+// to a copy of token made with the claims' payload, for the cache to keep.
+func (v *Validator) validate(ctx context.Context, token string, now time.Time, kept *string) (*Claims, *snapshot, error) {
 	// Structure: three segments of base64url, which the decoder below
 	// checks byte by byte. A token with a line break is refused as having
 	// characters outside base64url before any other structural verdict;
@@ -349,11 +352,13 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	hLen := b64DecodedLen(dot1)
 	pLen := b64DecodedLen(dot2 - dot1 - 1)
 	sLen := b64DecodedLen(len(token) - dot2 - 1)
-	if cap(*bp) < hLen+pLen+sLen {
-		*bp = make([]byte, 0, hLen+pLen+sLen)
+	// The digest has its place at the end, so that it is not allocated
+	// for the verifier.
+	if cap(*bp) < hLen+pLen+sLen+sha512.Size {
+		*bp = make([]byte, 0, hLen+pLen+sLen+sha512.Size)
 	}
-	buf := (*bp)[:hLen+pLen+sLen]
-	hdrB, payB, sigB := buf[:hLen], buf[hLen:hLen+pLen], buf[hLen+pLen:]
+	buf := (*bp)[:hLen+pLen+sLen+sha512.Size]
+	hdrB, payB, sigB, digB := buf[:hLen], buf[hLen:hLen+pLen], buf[hLen+pLen:hLen+pLen+sLen], buf[hLen+pLen+sLen:]
 
 	// All three segments are decoded first (the decoder refuses any byte
 	// outside the alphabet, padding included), so that a token with a
@@ -433,22 +438,24 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time) (
 	sig := sigB[:sn]
 	// The signing input is read in place: the hash functions only read it.
 	signed := unsafe.Slice(unsafe.StringData(token), dot2)
+	var dn int
 	switch a.hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
-		ok = key.verify(a, d[:], sig)
+		dn = copy(digB, d[:])
 	case crypto.SHA384:
 		d := sha512.Sum384(signed)
-		ok = key.verify(a, d[:], sig)
+		dn = copy(digB, d[:])
 	default:
 		d := sha512.Sum512(signed)
-		ok = key.verify(a, d[:], sig)
+		dn = copy(digB, d[:])
 	}
+	ok = key.verify(a, digB[:dn], sig)
 	if !ok {
 		return nil, nil, newError(CodeSignature, "token signature is not valid")
 	}
 
-	c, err := parseClaims(string(payB[:pn]))
+	c, err := parseClaims(v.ownedPayload(token, payB[:pn], kept))
 	if err != nil {
 		return nil, nil, &Error{Code: CodeTokenMalformed, Description: "token claims are not a valid JSON object (" + err.Error() + ")"}
 	}
