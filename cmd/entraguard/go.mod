@@ -7,6 +7,7 @@ require (
 	github.com/entraguard/entraguard/emulator v0.0.0
 	github.com/entraguard/entraguard/otel v0.0.0
 	github.com/envoyproxy/go-control-plane/envoy v1.40.0
+	github.com/redis/go-redis/v9 v9.23.0
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	go.uber.org/goleak v1.3.0
@@ -15,11 +16,14 @@ require (
 	google.golang.org/grpc v1.85.0
 )
 
+require go.uber.org/atomic v1.12.0 // indirect
+
 require (
 	filippo.io/bigmod v0.1.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cncf/xds/go v0.0.0-20260202195803-dba9d589def2 // indirect
+	github.com/entraguard/entraguard/redis v0.0.0
 	github.com/envoyproxy/protoc-gen-validate v1.3.3 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -46,3 +50,5 @@ replace github.com/entraguard/entraguard/core => ../../core
 replace github.com/entraguard/entraguard/emulator => ../../emulator
 
 replace github.com/entraguard/entraguard/otel => ../../otel
+
+replace github.com/entraguard/entraguard/redis => ../../redis

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc"
 
 	entra "github.com/entraguard/entraguard/core"
+	entraredis "github.com/entraguard/entraguard/redis"
+	"github.com/redis/go-redis/v9"
 )
 
 // DefaultAddr is where the sidecar listens without -addr or ADDR: loopback,
@@ -52,6 +54,14 @@ type Options struct {
 	Listening func(addr, grpcAddr string)
 	// Reload, if set, replaces SIGHUP as the reload trigger (tests).
 	Reload <-chan struct{}
+	// RedisURL, if set, shares revocations with every replica through
+	// Redis (redis:// or rediss://, as go-redis' ParseURL reads it): the
+	// sidecar mirrors the list entraredis keeps under RedisPrefix, refuses
+	// what it holds, and reports not ready while the mirror is not in sync.
+	RedisURL string
+	// RedisPrefix is the revocation list's key prefix (default
+	// entraredis.DefaultPrefix).
+	RedisPrefix string
 }
 
 // Run serves the sidecar until ctx ends, then shuts down gracefully:
@@ -68,12 +78,30 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	var mirror *entraredis.Mirror
+	if o.RedisURL != "" {
+		ropt, err := redis.ParseURL(o.RedisURL)
+		if err != nil {
+			// ParseURL's error may quote the URL, and so its password.
+			return errors.New("-redis-url (ENTRA_REVOCATION_REDIS_URL): not a redis:// or rediss:// URL")
+		}
+		rdb := redis.NewClient(ropt)
+		defer rdb.Close()
+		if mirror, err = entraredis.New(rdb, entraredis.Options{Prefix: o.RedisPrefix, Logger: log}); err != nil {
+			return fmt.Errorf("revocations through Redis: %w", err)
+		}
+		defer mirror.Close()
+		o.Entra.Revocations = mirror
+	}
 	v, err := entra.NewValidator(o.Entra)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
 	s := New(v, pol, log)
+	if mirror != nil {
+		s.revocationsReady = mirrorReady(mirror)
+	}
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -295,6 +323,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", 32<<10, "largest request header block accepted, in bytes")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key `file` of -tls-cert (PEM)")
+	fs.StringVar(&o.RedisURL, "redis-url", getenv("ENTRA_REVOCATION_REDIS_URL"), "share revocations through Redis at this `URL` (redis:// or rediss://; env ENTRA_REVOCATION_REDIS_URL); see docs/revocation.md")
+	fs.StringVar(&o.RedisPrefix, "redis-prefix", getenv("ENTRA_REVOCATION_REDIS_PREFIX"), "the revocation list's key `prefix` in Redis (env ENTRA_REVOCATION_REDIS_PREFIX; default "+entraredis.DefaultPrefix+")")
 	level := fs.String("log-level", "info", "log level: debug (one line per decision), info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -338,4 +368,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		return 1
 	}
 	return 0
+}
+
+// mirrorReady reports, without waiting, whether the mirror is in sync with
+// Redis (its readiness as a probe reads it).
+func mirrorReady(m *entraredis.Mirror) func() error {
+	return func() error { return m.Ready() }
 }

@@ -32,6 +32,9 @@ type Server struct {
 	v   *entra.Validator
 	cur atomic.Pointer[compiled]
 	log *slog.Logger
+	// revocationsReady, when revocations come through Redis, reports
+	// whether the mirror is in sync; /readyz answers 503 while it is not.
+	revocationsReady func() error
 }
 
 // compiled is a Policy with the Authenticator that applies its options.
@@ -69,12 +72,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathHealth:
 		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
 	case PathReady:
-		if s.v.Stats().Keys > 0 {
-			writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+		if s.v.Stats().Keys == 0 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"signing keys not loaded yet"}`))
 			return
 		}
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"signing keys not loaded yet"}`))
+		if s.revocationsReady != nil && s.revocationsReady() != nil {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"revocation list not in sync with Redis"}`))
+			return
+		}
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
 	case PathIntrospect:
 		s.introspectRFC7662(w, r)
 	case PathNAIS:
