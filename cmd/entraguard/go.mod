@@ -7,6 +7,10 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/sync v0.24.0 // indirect
+require (
+	filippo.io/bigmod v0.1.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.11.0 // indirect
+)
 
 replace github.com/entraguard/entraguard/core => ../../core
