@@ -35,7 +35,7 @@ func runExplain(e *env, args []string) int {
 	fs.Var(&audiences, "audience", "more accepted `audiences` (Config.Audiences)")
 	var authorityHost string
 	fs.StringVar(&authorityHost, "authority-host", "", "the authority `URL`, an emulator's or a national cloud's (default: ENTRA_AUTHORITY_HOST, else AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/)")
-	fs.StringVar(&authorityHost, "authority", "", "the same as -authority-host")
+	fs.StringVar(&authorityHost, "authority", "", "the authority `URL`: the same as -authority-host")
 	metadataURL := fs.String("metadata-url", "", "validate against this OpenID metadata `URL` (Config.MetadataURL, e.g. Azure AD B2C)")
 	caFile := fs.String("ca-file", "", "trust this PEM `certificate` (an emulator started with -tls)")
 	offline := fs.Bool("offline", false, "do not fetch the authority's metadata and keys: check structure, times, audience and issuer only")
@@ -46,10 +46,9 @@ func runExplain(e *env, args []string) int {
 		fmt.Fprint(fs.Output(), `Usage: entraguard explain [-tenant T -client-id C | -metadata-url URL] [flags] [TOKEN | -]
 
 Shows a token's header and claims (the values of claims not known to be
-impersonal masked) and checks it: its
-structure, times, audience and issuer, then, with -tenant and -client-id (or
--metadata-url), validates it as the API would, against the authority's
-signing keys. For every failing check it prints the Code, why, and the fix
+impersonal masked) and checks it: its structure, times, audience and issuer,
+then, with -tenant and -client-id (or -metadata-url), validates it as the API
+would, against the authority's signing keys. For every failing check it prints the Code, why, and the fix
 (docs/troubleshooting.md). The token is read from the argument or stdin, as
 pasted: quotes, a "Bearer " prefix or a whole "Authorization:" header line are
 stripped. It is never sent anywhere: only the authority's metadata and keys
