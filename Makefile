@@ -47,6 +47,7 @@ GOFILES_CMD := find . -type f -name '*.go' \
 	-not -path './.git/*' -not -path './.bin/*' -not -path './tmp/*' \
 	-not -path '*/testdata/*' -not -path '*/vendor/*' -print0
 
+.PHONY: test-go127
 .PHONY: help test lint fmt fmt-check vet staticcheck vulncheck api api-check release-check tools bench fuzz fuzz-ci \
 	run run-gin run-echo run-echov5 run-fiber run-fiberv3 run-nethttp emulator loadtest tidy clean modules check-modules
 
@@ -92,6 +93,43 @@ test: check-modules ## go test -race -count=1 ./... in every module; all run, fa
 	fi
 	echo "packages: $$passed passed, $$failed failed"
 	[ "$${#failed_modules[@]}" -eq 0 ]
+
+# The newest Go, on which every module must also build, vet and pass its
+# tests while its go.mod keeps `go 1.26` as the minimum (Go supports the two
+# newest majors). GOTOOLCHAIN fetches it through the module proxy on first
+# use (golang.org/toolchain, about 70 MB, then cached).
+GO127_TOOLCHAIN ?= go1.27.3
+
+test-go127: check-modules ## go vet and go test -race in every module on Go 1.27 (GO127_TOOLCHAIN=go1.27.3); run before a release
+	@export GOTOOLCHAIN=$(GO127_TOOLCHAIN)
+	version=$$(go env GOVERSION)
+	case "$$version" in
+		go1.27|go1.27.*) echo "==> $$version" ;;
+		*) echo "test-go127: GOTOOLCHAIN=$(GO127_TOOLCHAIN) gave $$version, not Go 1.27" >&2; exit 1 ;;
+	esac
+	failed_modules=()
+	for m in $(MODULES); do
+		if $(NO_PACKAGES); then
+			echo "==> $$m: no packages, skipped"
+			continue
+		fi
+		# The minimum stays Go 1.26: a go.mod that asks for more fails here.
+		minimum=$$(cd "$$m" && go mod edit -json | sed -n 's/^[[:space:]]*"Go": *"\([^"]*\)".*/\1/p')
+		case "$$minimum" in
+			1.26|1.26.*) ;;
+			*) echo "$$m: go.mod says go $$minimum; the minimum is Go 1.26" >&2; failed_modules+=("$$m"); continue ;;
+		esac
+		echo "==> go vet ./... && go test -race -count=1 ./... ($$m, $$version, go.mod go $$minimum)"
+		if ! (cd "$$m" && go vet ./... && go test -race -count=1 ./...); then
+			failed_modules+=("$$m")
+			echo "test-go127 FAILED in $$m (going on with the other modules)"
+		fi
+	done
+	if [ "$${#failed_modules[@]}" -gt 0 ]; then
+		echo "modules failing on $$version: $${failed_modules[*]}" >&2
+		exit 1
+	fi
+	echo "test-go127: every module vets and passes its tests on $$version"
 
 # ---------------------------------------------------------------------------
 # lint

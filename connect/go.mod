@@ -6,10 +6,14 @@ require (
 	connectrpc.com/connect v1.21.1
 	github.com/entraguard/entraguard/core v0.0.0
 	go.uber.org/goleak v1.3.0
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1
-	google.golang.org/protobuf v1.36.11
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261123191846-1e707ab9fbc2
+	google.golang.org/protobuf v1.36.12
 )
 
-require golang.org/x/sync v0.24.0 // indirect
+require (
+	filippo.io/bigmod v0.1.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.11.0 // indirect
+)
 
 replace github.com/entraguard/entraguard/core => ../core

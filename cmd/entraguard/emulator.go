@@ -261,7 +261,7 @@ type mintRequest struct {
 	TenantID string   `json:"tenant_id"`
 	Audience string   `json:"audience"`
 	Version  string   `json:"version"`
-	Lifetime int      `json:"lifetime_seconds"` // default 3600
+	Lifetime int      `json:"lifetime_seconds"` // default 3600; negative: expired that long ago
 }
 
 // serveMint mints a token for a caller on this machine.
@@ -294,11 +294,11 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "the body is not a mint request: "+err.Error())
 		return
 	}
-	if req.Lifetime <= 0 {
+	if req.Lifetime == 0 {
 		req.Lifetime = 3600
 	}
-	if req.Lifetime > 24*3600 {
-		refuse(http.StatusBadRequest, "lifetime_seconds is at most 86400")
+	if req.Lifetime > 24*3600 || req.Lifetime < -24*3600 {
+		refuse(http.StatusBadRequest, "lifetime_seconds is at most 86400, or at least -86400 for a token that expired a day ago")
 		return
 	}
 	if req.Version != "" && req.Version != "1.0" && req.Version != "2.0" {
@@ -306,6 +306,12 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	iat, exp := now.Add(-5*time.Minute), now.Add(time.Duration(req.Lifetime)*time.Second)
+	if req.Lifetime < 0 {
+		// Expired that long ago: issued, as Entra does, an hour and five
+		// minutes before it expired.
+		iat = exp.Add(-65 * time.Minute)
+	}
 	token := srv.Mint(entratest.Token{
 		Version:   req.Version,
 		App:       req.App,
@@ -314,8 +320,8 @@ func serveMint(srv *entratest.Server, w http.ResponseWriter, r *http.Request) {
 		ClientID:  req.ClientID,
 		Scopes:    req.Scopes,
 		Roles:     req.Roles,
-		IssuedAt:  now.Add(-5 * time.Minute),
-		ExpiresAt: now.Add(time.Duration(req.Lifetime) * time.Second),
+		IssuedAt:  iat,
+		ExpiresAt: exp,
 	})
 	answer(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": req.Lifetime, "access_token": token})
 }

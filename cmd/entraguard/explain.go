@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -31,21 +33,26 @@ func runExplain(e *env, args []string) int {
 	clientID := fs.String("client-id", "", "the API's application (client) `ID`: check the audience")
 	var audiences listFlag
 	fs.Var(&audiences, "audience", "more accepted `audiences` (Config.Audiences)")
-	authorityHost := fs.String("authority-host", "", "the authority `URL` (default: AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/)")
+	var authorityHost string
+	fs.StringVar(&authorityHost, "authority-host", "", "the authority `URL`, an emulator's or a national cloud's (default: ENTRA_AUTHORITY_HOST, else AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com/)")
+	fs.StringVar(&authorityHost, "authority", "", "the authority `URL`: the same as -authority-host")
 	metadataURL := fs.String("metadata-url", "", "validate against this OpenID metadata `URL` (Config.MetadataURL, e.g. Azure AD B2C)")
 	caFile := fs.String("ca-file", "", "trust this PEM `certificate` (an emulator started with -tls)")
 	offline := fs.Bool("offline", false, "do not fetch the authority's metadata and keys: check structure, times, audience and issuer only")
 	timeout := fs.Duration("timeout", 15*time.Second, "how long to wait for the authority's metadata and keys")
-	showPersonal := fs.Bool("show-personal", false, "show personal claims (name, upn, email, ipaddr, oid...) instead of masking them")
+	showPersonal := fs.Bool("show-personal", false, "show every claim's value; by default only claims known to say nothing about a person (aud, iss, scp, roles, tid...) are shown")
+	verbose := fs.Bool("v", false, "write the validator's log (key fetches, refusals) to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: entraguard explain [-tenant T -client-id C | -metadata-url URL] [flags] [TOKEN | -]
 
-Shows a token's header and claims (personal values masked) and checks it: its
-structure, times, audience and issuer, then, with -tenant and -client-id (or
--metadata-url), validates it as the API would, against the authority's
-signing keys. For every failing check it prints the Code, why, and the fix
-(docs/troubleshooting.md). The token is read from the argument or stdin; it is
-never sent anywhere: only the authority's metadata and keys are fetched.
+Shows a token's header and claims (the values of claims not known to be
+impersonal masked) and checks it: its structure, times, audience and issuer,
+then, with -tenant and -client-id (or -metadata-url), validates it as the API
+would, against the authority's signing keys. For every failing check it prints the Code, why, and the fix
+(docs/troubleshooting.md). The token is read from the argument or stdin, as
+pasted: quotes, a "Bearer " prefix or a whole "Authorization:" header line are
+stripped. It is never sent anywhere: only the authority's metadata and keys
+are fetched. The report is on stdout; -v adds the validator's log on stderr.
 Exit code: 0 if every check passes, 1 if one fails, 2 on bad usage.
 
 `)
@@ -76,6 +83,10 @@ Exit code: 0 if every check passes, 1 if one fails, 2 on bad usage.
 	}
 
 	x := &explainer{w: e.stdout, showPersonal: *showPersonal}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
 	tok := x.parse(token)
 	x.show(tok)
 
@@ -87,15 +98,19 @@ Exit code: 0 if every check passes, 1 if one fails, 2 on bad usage.
 	x.checkPermissions(tok)
 
 	online := !*offline && (*metadataURL != "" || (*tenant != "" && *clientID != ""))
-	if online {
+	switch {
+	case online && *metadataURL == "" && !x.checkAuthority(tok, authorityOf(e, authorityHost)):
+		x.skip("validator", "not run: the token names another authority than the one it would be validated against")
+	case online:
 		x.validate(e.ctx, token, tok, entra.Config{
 			TenantID:      *tenant,
 			ClientID:      *clientID,
 			Audiences:     audiences,
-			AuthorityHost: *authorityHost,
+			AuthorityHost: authorityOf(e, authorityHost).url,
 			MetadataURL:   *metadataURL,
+			Logger:        logger,
 		}, *caFile, *timeout)
-	} else {
+	default:
 		x.skip("signature", "not verified: give -tenant and -client-id (or -metadata-url) to validate against the authority's keys")
 	}
 
@@ -113,17 +128,30 @@ Exit code: 0 if every check passes, 1 if one fails, 2 on bad usage.
 }
 
 // cleanToken takes a token out of what a user pastes: white space, quotes,
-// a "Bearer " prefix, an "Authorization:" header.
+// a "Bearer " prefix (any case), an "Authorization:" header line, in any
+// nesting ('"Bearer eyJ…"', "Authorization: Bearer eyJ…").
 func cleanToken(s string) string {
-	s = strings.TrimSpace(s)
-	if name, v, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "authorization") {
-		s = strings.TrimSpace(v)
+	for range 8 { // each round peels one layer; what is pasted has few
+		prev := s
+		s = strings.Trim(strings.TrimSpace(s), quotes)
+		if name, v, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "authorization") {
+			s = strings.TrimSpace(v)
+		}
+		if len(s) > 7 && strings.EqualFold(s[:6], "bearer") && (s[6] == ' ' || s[6] == '\t') {
+			s = s[7:]
+		} else if strings.EqualFold(s, "bearer") {
+			s = "" // the scheme without a token
+		}
+		if s == prev {
+			break
+		}
 	}
-	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
-		s = strings.TrimSpace(s[7:])
-	}
-	return strings.Trim(s, `"'`)
+	return s
 }
+
+// quotes are what a shell, a JSON document or a word processor puts around
+// a pasted token.
+const quotes = "\"'`“”‘’"
 
 // parsedToken is a token split and decoded, as far as it goes.
 type parsedToken struct {
@@ -186,16 +214,45 @@ func (x *explainer) fail(name string, code entra.Code, why string) {
 	}
 }
 
-// personalClaims are the claims about a person, masked unless asked.
-var personalClaims = map[string]bool{
-	"name": true, "given_name": true, "family_name": true, "preferred_username": true, "upn": true,
-	"unique_name": true, "email": true, "emails": true, "ipaddr": true, "login_hint": true,
-	"verified_primary_email": true, "verified_secondary_email": true, "onprem_sid": true,
+// impersonalClaims are the claims known to say nothing about a person:
+// the token's own data, the tenant's, the apps', and what the caller may
+// do. Every other claim's value is masked unless -show-personal: names,
+// sign-in names, e-mail addresses, IP addresses, session and device IDs
+// (sid, deviceid, puid, altsecid, onprem_sid...), opaque values (aio, rh)
+// and any custom claim (an optional claim such as mobilePhone).
+var impersonalClaims = map[string]bool{
+	// the token
+	"aud": true, "iss": true, "iat": true, "nbf": true, "exp": true, "ver": true, "uti": true,
+	"idtyp": true, "cnf": true, "tfp": true,
+	// the tenant and the identity provider
+	"tid": true, "idp": true, "tenant_region_scope": true, "tenant_ctry": true, "xms_tpl": true, "xms_tdbr": true,
+	// the calling app (and an agent's blueprint)
+	"appid": true, "azp": true, "appidacr": true, "azpacr": true, "app_displayname": true,
+	"xms_par_app_azp": true, "xms_mirid": true, "xms_cc": true,
+	// what the caller may do, and how it signed in
+	"scp": true, "roles": true, "wids": true, "groups": true, "hasgroups": true,
+	"_claim_names": true, "_claim_sources": true,
+	"acr": true, "acrs": true, "amr": true, "auth_time": true,
+	// Agent ID facets
+	"xms_act_fct": true, "xms_sub_fct": true, "xms_idrel": true,
 }
 
 // identifierClaims identify a person in a user's token, and an app's
-// service principal in an app-only token (not masked then).
+// service principal in an app-only token (idtyp "app": shown then).
 var identifierClaims = map[string]bool{"oid": true, "sub": true}
+
+// shapedClaims are masked keeping their shape (initials, an e-mail
+// address's domain), so that a reader can tell two users apart.
+var shapedClaims = map[string]bool{
+	"name": true, "given_name": true, "family_name": true, "preferred_username": true, "upn": true,
+	"unique_name": true, "email": true, "emails": true, "verified_primary_email": true,
+	"verified_secondary_email": true, "ipaddr": true,
+}
+
+// impersonal reports whether a claim's value is shown by default.
+func impersonal(claim string, app bool) bool {
+	return impersonalClaims[claim] || identifierClaims[claim] && app
+}
 
 func (x *explainer) show(t *parsedToken) {
 	if t.segments != 3 {
@@ -206,11 +263,16 @@ func (x *explainer) show(t *parsedToken) {
 	fmt.Fprintln(x.w, "Header")
 	x.showObject(t.header, t.headerErr, func(string) bool { return false })
 	fmt.Fprintln(x.w, "Claims")
+	masked := 0
 	x.showObject(t.claims, t.claimsErr, func(k string) bool {
-		return !x.showPersonal && (personalClaims[k] || identifierClaims[k] && !app)
+		if x.showPersonal || impersonal(k, app) {
+			return false
+		}
+		masked++
+		return true
 	})
-	if !x.showPersonal {
-		fmt.Fprintln(x.w, "  (personal values masked; -show-personal shows them)")
+	if masked > 0 {
+		fmt.Fprintln(x.w, "  (values of claims not known to be impersonal are masked; -show-personal shows them)")
 	}
 }
 
@@ -228,8 +290,10 @@ func (x *explainer) showObject(m map[string]any, errText string, masked func(str
 		v := m[k]
 		var shown string
 		switch {
-		case masked(k):
+		case masked(k) && shapedClaims[k]:
 			shown = mask(v)
+		case masked(k):
+			shown = "(masked)"
 		case k == "exp" || k == "nbf" || k == "iat" || k == "auth_time":
 			shown = showTime(v)
 		default:
@@ -451,6 +515,76 @@ func (x *explainer) checkIssuer(t *parsedToken, tenant string) {
 		}
 		x.pass("issuer", "iss "+iss)
 	}
+}
+
+// authority is the authority a token would be validated against, and
+// where that comes from.
+type authority struct {
+	url    string // as Config.AuthorityHost takes it
+	source string // the flag or variable that set it, or "the default"
+}
+
+// authorityOf is the authority of -authority-host, else of the
+// environment (as entra.ConfigFromEnv reads it), else Entra ID's global
+// cloud.
+func authorityOf(e *env, flagValue string) authority {
+	switch {
+	case flagValue != "":
+		return authority{flagValue, "-authority-host"}
+	case e.getenv(entra.EnvAuthorityHost) != "":
+		return authority{e.getenv(entra.EnvAuthorityHost), entra.EnvAuthorityHost}
+	case e.getenv("AZURE_AUTHORITY_HOST") != "":
+		return authority{e.getenv("AZURE_AUTHORITY_HOST"), "AZURE_AUTHORITY_HOST"}
+	}
+	return authority{entra.DefaultAuthorityHost, "the default"}
+}
+
+// entraHosts are the authority hosts of Entra ID's clouds. Tokens of one
+// may be validated against another's authority: the validator tells the
+// clouds apart from their metadata.
+var entraHosts = map[string]bool{
+	"login.microsoftonline.com": true, "login.windows.net": true, "login.microsoft.com": true,
+	"login.microsoftonline.us": true, "login.usgovcloudapi.net": true,
+	"login.chinacloudapi.cn": true, "login.partner.microsoftonline.cn": true,
+	"login.sovcloud-identity.fr": true, "login.sovcloud-identity.de": true, "login.sovcloud-identity.sg": true,
+}
+
+// v1IssuerHosts issue v1.0 tokens whatever the authority's host (an
+// emulator's v1.0 tokens too): their authority cannot be told from iss.
+var v1IssuerHosts = map[string]bool{"sts.windows.net": true, "sts.chinacloudapi.cn": true}
+
+// checkAuthority reports, before any request, a token whose issuer names
+// another host than the authority's: an emulator's token validated against
+// Entra ID (which would only wait and fail), or Entra ID's against an
+// emulator. It returns false when the validator cannot accept the token.
+func (x *explainer) checkAuthority(t *parsedToken, a authority) bool {
+	iss, err := url.Parse(str(t.claims, "iss"))
+	if err != nil || iss.Host == "" || iss.Scheme == "" {
+		return true // the issuer check said what is wrong; the validator says it too
+	}
+	au, err := url.Parse(a.url)
+	if err != nil || au.Host == "" {
+		return true // NewValidator names the field to fix
+	}
+	issHost, authHost := strings.ToLower(iss.Host), strings.ToLower(au.Host)
+	if issHost == authHost || v1IssuerHosts[issHost] || entraHosts[issHost] && entraHosts[authHost] {
+		return true
+	}
+	why := fmt.Sprintf("the token's issuer %s names the host %s, but the authority is %s (%s): its metadata does not name that issuer, so the validator would refuse the token", iss.Redacted(), iss.Host, strings.TrimSuffix(a.url, "/"), a.source)
+	fix := fmt.Sprintf("pass -authority-host %s://%s/", iss.Scheme, iss.Host)
+	switch {
+	case strings.HasSuffix(issHost, ".b2clogin.com") || strings.HasSuffix(issHost, ".ciamlogin.com"):
+		fix = "for Azure AD B2C or Entra External ID, pass -metadata-url with the OpenID metadata URL of the tenant (B2C: of the user flow)"
+	case !entraHosts[issHost]:
+		fix += " (an emulator's or another authority's; with -ca-file FILE for an emulator started with -tls)"
+	case a.source != "the default":
+		fix += " (Entra ID), or leave out " + a.source
+	}
+	x.failed++
+	fmt.Fprintf(x.w, "  FAIL  %-12s %s\n", "authority", entra.CodeIssuer)
+	fmt.Fprintf(x.w, "        why: %s\n", why)
+	fmt.Fprintf(x.w, "        fix: %s\n", fix)
+	return false
 }
 
 func (x *explainer) checkPermissions(t *parsedToken) {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +108,107 @@ func TestExplainMasksPersonalValues(t *testing.T) {
 	}
 }
 
+// Only claims known to say nothing about a person are shown: every other
+// value, custom claims included, is masked unless -show-personal.
+func TestExplainMasksAllButKnownImpersonalClaims(t *testing.T) {
+	srv := newAuthority(t)
+	personal := map[string]any{
+		"puid":        "10032001A2B3C4D5",
+		"altsecid":    "5::10032001A2B3C4D6",
+		"sid":         "00a1b2c3-d4e5-46f7-8899-aabbccddeeff",
+		"Email":       "adele.vance@contoso.example",
+		"mobilePhone": "+1 425 555 0109",
+		"deviceid":    "7f1e9c3a-2b4d-4e6f-8a0b-1c2d3e4f5a6b",
+		"onprem_sid":  "S-1-5-21-1004336348-1177238915-682003330-512",
+		"ctry":        "NZ",
+		"xms_pl":      "mi-NZ",
+		"employee":    map[string]any{"badge": "B-778812"},
+		"aio":         "AWQAm/8ZAAAAxyzOpaqueSessionBlob==",
+	}
+	impersonal := map[string]any{
+		"groups":      []any{"0c6d6b1c-4b57-4fa2-9a2d-3c1de1e1cf01"},
+		"wids":        []any{"b79fbf4d-3ef9-4689-8143-76b194e85509"},
+		"amr":         []any{"pwd", "mfa"},
+		"acrs":        []any{"c1"},
+		"xms_act_fct": "1 9",
+		"xms_sub_fct": "3",
+		"xms_cc":      []any{"cp1"},
+		"idp":         "https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/",
+	}
+	claims := map[string]any{}
+	for k, v := range personal {
+		claims[k] = v
+	}
+	for k, v := range impersonal {
+		claims[k] = v
+	}
+	tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Roles: []string{"Orders.Admin"}, Claims: claims})
+	code, out := explain(t, tok, "-tenant", srv.TenantID, "-client-id", srv.ClientID, "-offline")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for name, v := range personal {
+		for _, secret := range values(v) {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s: the output shows %q:\n%s", name, secret, out)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +(\S.* )?\(masked[^)]*\)$`).MatchString(out) {
+			t.Errorf("%s is not listed as masked:\n%s", name, out)
+		}
+	}
+	for _, secret := range []string{srv.UserObjectID, srv.UserName, srv.UserPrincipalName, "10032001"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the output shows %q", secret)
+		}
+	}
+	for name, v := range impersonal {
+		for _, want := range values(v) {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: the output lacks %q:\n%s", name, want, out)
+			}
+		}
+	}
+	for _, want := range []string{srv.TenantID, srv.ClientID, srv.CallerID, "Orders.Read", "Orders.Admin", "-show-personal"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+
+	_, out = explain(t, tok, "-show-personal", "-offline")
+	for name, v := range personal {
+		for _, want := range values(v) {
+			if !strings.Contains(out, want) {
+				t.Errorf("-show-personal: %s: the output lacks %q", name, want)
+			}
+		}
+	}
+	if strings.Contains(out, "(masked") {
+		t.Errorf("-show-personal masks a value:\n%s", out)
+	}
+}
+
+// values are the strings a claim's value shows when printed in clear.
+func values(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, values(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, e := range v {
+			out = append(out, values(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
 func TestExplainInputForms(t *testing.T) {
 	srv := newAuthority(t)
 	tok := srv.UserToken("Orders.Read")
@@ -115,13 +219,27 @@ func TestExplainInputForms(t *testing.T) {
 		"Bearer prefix": func() (int, string) { return explain(t, "Bearer "+tok) },
 		"header line":   func() (int, string) { return explain(t, "Authorization: Bearer "+tok+"\r\n") },
 		"quoted":        func() (int, string) { return explain(t, `"`+tok+`"`) },
+		// As the issue shows it: explain '"Bearer eyJ…"'.
+		"quoted Bearer argument": func() (int, string) { c, o, _ := runCmd(t, "", "explain", `"Bearer `+tok+`"`); return c, o },
+		"lower-case bearer, tab": func() (int, string) { return explain(t, "  bearer\t"+tok+"  \n") },
+		"BEARER, spaces":         func() (int, string) { return explain(t, "BEARER   "+tok) },
+		"single-quoted header":   func() (int, string) { return explain(t, `'Authorization: Bearer `+tok+`'`) },
+		"header, no space":       func() (int, string) { return explain(t, "authorization:Bearer "+tok) },
+		"header line, quoted":    func() (int, string) { return explain(t, `"Authorization: Bearer `+tok+`"`+"\r\n") },
+		"typographic quotes":     func() (int, string) { return explain(t, "“Bearer "+tok+"”") },
 	} {
 		if code, out := run(); code != exitOK || !strings.Contains(out, "Orders.Read") {
 			t.Errorf("%s: %d\n%s", name, code, out)
 		}
 	}
-	if code, out := explain(t, "  \n"); code != exitUsage || !strings.Contains(out, "no token") {
-		t.Errorf("empty stdin: %d %q", code, out)
+	for _, empty := range []string{"  \n", `""`, "Bearer ", "Authorization: Bearer"} {
+		if code, out := explain(t, empty); code != exitUsage || !strings.Contains(out, "no token") {
+			t.Errorf("%q: %d %q", empty, code, out)
+		}
+	}
+	// What is not a token stays refused.
+	if code, out := explain(t, "Basic dXNlcjpwYXNz"); code != exitFailure || !strings.Contains(out, string(entra.CodeTokenMalformed)) {
+		t.Errorf("Basic credentials: %d\n%s", code, out)
 	}
 	if code, _, _ := runCmd(t, "", "explain", "a", "b"); code != exitUsage {
 		t.Errorf("two tokens: %d", code)
@@ -208,5 +326,112 @@ func TestExplainSendsTheTokenNowhere(t *testing.T) {
 		if !strings.Contains(path, "openid-configuration") && !strings.Contains(path, "/keys") {
 			t.Errorf("a request to %s, not to metadata or keys", path)
 		}
+	}
+}
+
+// captureDefaultLog sends slog.Default (and the log package) to a buffer
+// until the test ends.
+func captureDefaultLog(t *testing.T) *syncWriter {
+	t.Helper()
+	var buf syncWriter
+	old, oldOut, oldFlags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() {
+		slog.SetDefault(old)
+		log.SetOutput(oldOut)
+		log.SetFlags(oldFlags)
+	})
+	return &buf
+}
+
+// The report is alone on stdout; the validator's log goes to stderr with
+// -v, and nowhere without.
+func TestExplainKeepsLogsOutOfTheReport(t *testing.T) {
+	srv := newAuthority(t)
+	global := captureDefaultLog(t)
+	args := []string{"explain", "-tenant", srv.TenantID, "-client-id", srv.ClientID, "-authority-host", srv.URL + "/"}
+	code, stdout, stderr := runCmd(t, srv.UserToken("Orders.Read"), args...)
+	if code != exitOK || !strings.Contains(stdout, "Result: ACCEPTED") {
+		t.Fatalf("%d\n%s%s", code, stdout, stderr)
+	}
+	if stderr != "" || global.String() != "" {
+		t.Errorf("without -v the validator logged: stderr %q, slog.Default %q", stderr, global.String())
+	}
+	if strings.Contains(stdout, "level=") || strings.Contains(stdout, "entra: ") {
+		t.Errorf("a log line in the report:\n%s", stdout)
+	}
+
+	code, stdout, stderr = runCmd(t, srv.UserToken("Orders.Read"), append([]string{args[0], "-v"}, args[1:]...)...)
+	if code != exitOK || !strings.Contains(stdout, "Result: ACCEPTED") {
+		t.Fatalf("-v: %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "entra: signing keys loaded") {
+		t.Errorf("-v: the validator's log is not on stderr: %q", stderr)
+	}
+	if strings.Contains(stdout, "entra: ") || global.String() != "" {
+		t.Errorf("-v: the log went elsewhere: stdout %q, slog.Default %q", stdout, global.String())
+	}
+}
+
+// A token whose issuer names another host than the authority is reported
+// at once, with the flag that fixes it, and no request is made: the
+// timeout would otherwise be waited for.
+func TestExplainAuthorityMismatch(t *testing.T) {
+	t.Setenv("ENTRA_AUTHORITY_HOST", "")
+	t.Setenv("AZURE_AUTHORITY_HOST", "")
+	srv := newAuthority(t)
+	tok := srv.UserToken("Orders.Read") // issued by http://127.0.0.1:port/{tid}/v2.0
+	cfg := []string{"-tenant", srv.TenantID, "-client-id", srv.ClientID}
+	noWait := []string{"-timeout", "10m"} // a fetch would hang the test, not pass it
+
+	code, out := explain(t, tok, append(cfg, noWait...)...)
+	if code != exitFailure {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"FAIL  authority    " + string(entra.CodeIssuer),
+		"names the host " + strings.TrimPrefix(srv.URL, "http://"),
+		"https://login.microsoftonline.com (the default)",
+		"fix: pass -authority-host " + srv.URL + "/",
+		"validator    not run",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, string(entra.CodeKeysUnavailable)) {
+		t.Errorf("the keys were fetched:\n%s", out)
+	}
+
+	// The fix works, as a flag (either name) or as the environment the
+	// emulator prints.
+	for _, args := range [][]string{{"-authority-host", srv.URL + "/"}, {"-authority", srv.URL}} {
+		if code, out := explain(t, tok, append(cfg, args...)...); code != exitOK || !strings.Contains(out, "Result: ACCEPTED") {
+			t.Errorf("%v: %d\n%s", args, code, out)
+		}
+	}
+	t.Setenv("AZURE_AUTHORITY_HOST", srv.URL+"/")
+	if code, out := explain(t, tok, cfg...); code != exitOK || !strings.Contains(out, "Result: ACCEPTED") {
+		t.Errorf("AZURE_AUTHORITY_HOST: %d\n%s", code, out)
+	}
+
+	// Entra ID's token against an emulator: the same, the other way.
+	entraTok := srv.Mint(entratest.Token{Scopes: []string{"x"}, Claims: map[string]any{"iss": "https://login.microsoftonline.com/" + srv.TenantID + "/v2.0"}})
+	code, out = explain(t, entraTok, cfg...)
+	if code != exitFailure || !strings.Contains(out, "names the host login.microsoftonline.com") || !strings.Contains(out, "(AZURE_AUTHORITY_HOST)") || !strings.Contains(out, "or leave out AZURE_AUTHORITY_HOST") {
+		t.Errorf("an Entra ID token against the emulator: %d\n%s", code, out)
+	}
+	t.Setenv("AZURE_AUTHORITY_HOST", "")
+
+	// B2C and External ID need their metadata URL.
+	b2c := srv.Mint(entratest.Token{Scopes: []string{"x"}, Claims: map[string]any{"iss": "https://contoso.b2clogin.com/" + srv.TenantID + "/v2.0/"}})
+	if code, out := explain(t, b2c, append(cfg, noWait...)...); code != exitFailure || !strings.Contains(out, "fix: for Azure AD B2C or Entra External ID, pass -metadata-url") {
+		t.Errorf("a B2C token: %d\n%s", code, out)
+	}
+	// v1.0 tokens name sts.windows.net whatever the authority: no verdict
+	// before the metadata says.
+	v1 := srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"Orders.Read"}})
+	if code, out := explain(t, v1, append(cfg, "-authority-host", srv.URL+"/")...); code != exitOK || !strings.Contains(out, "Result: ACCEPTED") {
+		t.Errorf("a v1.0 token: %d\n%s", code, out)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
 )
 
@@ -31,7 +32,8 @@ func runToken(e *env, args []string) int {
 	caller := fs.String("caller", "", "with -emulator: the calling app's client `ID` (azp/appid)")
 	audience := fs.String("audience", "", "with -emulator: the `aud` (default: the emulator's API)")
 	version := fs.String("version", "", "with -emulator: token `version`, 1.0 or 2.0 (default: the API's)")
-	lifetime := fs.Duration("lifetime", time.Hour, "with -emulator: how long the token is valid")
+	lifetime := lifetimeFlag(time.Hour)
+	fs.Var(&lifetime, "lifetime", "with -emulator: how long the token is valid, up to 24h; negative (-1h) mints a token that expired that long ago")
 
 	authority := fs.String("authority", "https://login.microsoftonline.com", "fetch from this authority `URL` (an emulator's, or Entra ID's)")
 	tenant := fs.String("tenant", "", "the `tenant` of the token (with -emulator: default the emulator's home tenant)")
@@ -60,6 +62,17 @@ Prints the access token on stdout.
 	if fs.NArg() > 0 {
 		return e.fail(exitUsage, "token takes no arguments, got %q", fs.Args())
 	}
+	if *emulator == "" {
+		var mintOnly []string
+		fs.Visit(func(f *flag.Flag) {
+			if emulatorOnlyFlags[f.Name] {
+				mintOnly = append(mintOnly, "-"+f.Name)
+			}
+		})
+		if len(mintOnly) > 0 {
+			return e.fail(exitUsage, "%s only apply to a token minted with -emulator URL; a fetched token is what the authority issues", strings.Join(mintOnly, ", "))
+		}
+	}
 	client, err := httpClient(*caFile)
 	if err != nil {
 		return e.fail(exitUsage, "%v", err)
@@ -70,8 +83,11 @@ Prints the access token on stdout.
 	if *emulator != "" {
 		body, _ := json.Marshal(mintRequest{
 			App: *app, Scopes: scopes, Roles: roles, ClientID: *caller, TenantID: *tenant,
-			Audience: *audience, Version: *version, Lifetime: int(lifetime.Seconds()),
+			Audience: *audience, Version: *version, Lifetime: int(time.Duration(lifetime) / time.Second),
 		})
+		if d := time.Duration(lifetime); d < 0 && -d <= entra.DefaultClockSkew {
+			fmt.Fprintf(e.stderr, "entraguard: note: the token expired %v ago, within the %v of clock skew validators allow by default (Config.ClockSkew): it is accepted until then; -lifetime -10m gives one refused at once\n", -d, entra.DefaultClockSkew)
+		}
 		req, err = http.NewRequestWithContext(e.ctx, http.MethodPost, strings.TrimSuffix(*emulator, "/")+mintPath, bytes.NewReader(body))
 		if err != nil {
 			return e.fail(exitUsage, "-emulator %q: %v", *emulator, err)
@@ -139,6 +155,37 @@ Prints the access token on stdout.
 		fmt.Fprintln(e.stdout, answer.AccessToken)
 	}
 	return exitOK
+}
+
+// emulatorOnlyFlags are the flags of token that shape a minted token.
+var emulatorOnlyFlags = map[string]bool{
+	"app": true, "scopes": true, "roles": true, "caller": true, "audience": true, "version": true, "lifetime": true,
+}
+
+// maxLifetime bounds -lifetime either way, as the emulator's mint endpoint does.
+const maxLifetime = 24 * time.Hour
+
+// lifetimeFlag is -lifetime: a non-zero duration in whole seconds, at most
+// a day either way. A negative one mints a token that expired that long ago.
+type lifetimeFlag time.Duration
+
+func (l *lifetimeFlag) String() string { return time.Duration(*l).String() }
+
+func (l *lifetimeFlag) Set(s string) error {
+	const what = "write a duration such as 10m or 2h, or a negative one such as -1h for a token that expired an hour ago"
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return errors.New("not a duration: " + what)
+	case d == 0:
+		return errors.New("a token valid for no time: " + what)
+	case d%time.Second != 0:
+		return errors.New("tokens count time in whole seconds: " + what)
+	case d > maxLifetime || d < -maxLifetime:
+		return fmt.Errorf("at most %v either way: %s", maxLifetime, what)
+	}
+	*l = lifetimeFlag(d)
+	return nil
 }
 
 // httpClient returns a client that trusts caFile, if given, besides the
