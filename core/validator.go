@@ -545,18 +545,6 @@ func (v *Validator) audienceOK(aud []string) bool {
 			}
 		}
 	}
-	// GUIDs are case-insensitive: an audience that names the application
-	// by its GUID matches in any case (the accepted ones are in lower case).
-	for _, a := range aud {
-		if !guidAudience(a) {
-			continue
-		}
-		for _, ok := range v.s.audiences {
-			if asciiEqualFold(a, ok) {
-				return true
-			}
-		}
-	}
 	return false
 }
 
@@ -573,6 +561,9 @@ func (v *Validator) audienceError(c *Claims) error {
 	}
 	for _, a := range c.audience {
 		for _, ok := range v.s.audiences {
+			if asciiEqualFold(a, ok) && guidAudience(ok) {
+				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: Config.ClientID and the GUIDs of Config.Audiences may be written in any case, but Entra issues them in lower case and a token is compared exactly, so this token was not issued as Entra issues them")
+			}
 			if asciiEqualFold(a, ok) {
 				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: App ID URIs are compared exactly; write the audience in Config.Audiences as the token carries it (the App ID URI as registered)")
 			}
