@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // fakeToken returns a JWT-shaped string whose signature is random, as a
@@ -22,7 +24,11 @@ func fakeToken(r *rand.Rand, payload int) string {
 func fakeClaims(exp time.Time, payload int, groups int) *Claims {
 	c := &Claims{raw: strings.Repeat("p", payload), expires: exp}
 	if groups > 0 {
-		c.groups = strList{raw: "[" + strings.Repeat(`"00000000-0000-0000-0000-000000000000",`, groups-1) + `"00000000-0000-0000-0000-000000000000"]`, n: groups}
+		r := jose.NewReader("[" + strings.Repeat(`"00000000-0000-0000-0000-000000000000",`, groups-1) + `"00000000-0000-0000-0000-000000000000"]`)
+		var err error
+		if c.groups, err = r.StringList(); err != nil {
+			panic(err)
+		}
 	}
 	return c
 }

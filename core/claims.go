@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // IdentityType tells an application calling on its own behalf (client
@@ -41,7 +43,7 @@ type Claims struct {
 	acct                                int // -1 when absent
 
 	audience, scopes, roles []string
-	groups                  strList // read on first use: strlist.go
+	groups                  jose.StrList // read on first use
 	wids, xmsCC, amr        []string
 	acrs                    []string
 	groupsOverage           bool
@@ -60,13 +62,13 @@ type Claims struct {
 // malformed rather than read as "never expires".
 const maxNumericDate = 253402300800
 
-func numericDate(r *jsonReader) (time.Time, error) {
-	f, err := r.number()
+func numericDate(r *jose.Reader) (time.Time, error) {
+	f, err := r.Number()
 	if err != nil {
 		return time.Time{}, err
 	}
 	if math.IsNaN(f) || f < 0 || f >= maxNumericDate {
-		return time.Time{}, errJSONType
+		return time.Time{}, jose.ErrType
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
@@ -85,89 +87,89 @@ func (e *claimError) Unwrap() error { return e.err }
 // and claims of the wrong type.
 func parseClaims(payload string) (*Claims, error) {
 	c := &Claims{raw: payload, acct: -1}
-	r := jsonReader{s: payload}
-	err := r.object(func(name string) error {
+	r := jose.NewReader(payload)
+	err := r.Object(func(name string) error {
 		var err error
 		switch name {
 		case "iss":
-			c.issuer, err = r.str()
+			c.issuer, err = r.Str()
 		case "sub":
-			c.subject, err = r.str()
+			c.subject, err = r.Str()
 		case "oid":
-			c.objectID, err = r.str()
+			c.objectID, err = r.Str()
 		case "tid":
-			c.tenantID, err = r.str()
+			c.tenantID, err = r.Str()
 			c.ext.hasTid = true
 		case "name":
-			c.name, err = r.str()
+			c.name, err = r.Str()
 		case "preferred_username":
-			c.preferredUsername, err = r.str()
+			c.preferredUsername, err = r.Str()
 		case "upn":
-			c.upn, err = r.str()
+			c.upn, err = r.Str()
 		case "email":
-			c.email, err = r.str()
+			c.email, err = r.Str()
 		case "unique_name":
-			c.uniqueName, err = r.str()
+			c.uniqueName, err = r.Str()
 		case "given_name":
-			c.givenName, err = r.str()
+			c.givenName, err = r.Str()
 		case "family_name":
-			c.familyName, err = r.str()
+			c.familyName, err = r.Str()
 		case "azp":
-			c.azp, err = r.str()
+			c.azp, err = r.Str()
 		case "appid":
-			c.appid, err = r.str()
+			c.appid, err = r.Str()
 		case "idtyp":
-			c.idtyp, err = r.str()
+			c.idtyp, err = r.Str()
 		case "ver":
-			c.version, err = r.str()
+			c.version, err = r.Str()
 		case "idp":
-			c.idp, err = r.str()
+			c.idp, err = r.Str()
 		case "nonce":
-			c.nonce, err = r.str()
+			c.nonce, err = r.Str()
 			c.hasNonce = true
 		case "cnf":
 			c.cnf, err = readConfirmation(&r)
 		case "uti":
-			c.uti, err = r.str()
+			c.uti, err = r.Str()
 		case "jti":
-			c.jti, err = r.str()
+			c.jti, err = r.Str()
 		case "scp":
-			if c.scp, err = r.str(); err == nil {
+			if c.scp, err = r.Str(); err == nil {
 				c.scopes = scopeFields(c.scp)
 			}
 		case "acct":
 			var f float64
-			if f, err = r.number(); err == nil {
+			if f, err = r.Number(); err == nil {
 				if f != 0 && f != 1 {
-					err = errJSONType
+					err = jose.ErrType
 				}
 				c.acct = int(f)
 			}
 		case "aud":
-			c.audience, err = r.strings(true)
+			c.audience, err = r.Strings(true)
 		case "roles":
-			c.roles, err = r.strings(false)
+			c.roles, err = r.Strings(false)
 		case "groups":
-			c.groups, err = r.stringList()
+			c.groups, err = r.StringList()
 		case "wids":
-			c.wids, err = r.strings(false)
+			c.wids, err = r.Strings(false)
 		case "xms_cc":
-			c.xmsCC, err = r.strings(false)
+			c.xmsCC, err = r.Strings(false)
 		case "amr":
-			c.amr, err = r.strings(false)
+			c.amr, err = r.Strings(false)
 		case "acrs":
 			// An array of authentication context IDs; a lone string is
 			// read as a list of one rather than refusing the token.
-			c.acrs, err = r.strings(true)
+			c.acrs, err = r.Strings(true)
 		case "hasgroups":
 			var b bool
-			if b, err = r.boolean(); err == nil && b {
+			if b, err = r.Bool(); err == nil && b {
 				c.groupsOverage = true
 			}
 		case "_claim_names":
 			// {"groups": "src1"} marks a groups overage.
-			start := r.i
-			if err = r.skip(1); err == nil && strings.Contains(payload[start:r.i], `"groups"`) {
+			var raw string
+			if raw, err = r.RawValue(1); err == nil && strings.Contains(raw, `"groups"`) {
 				c.groupsOverage = true
 			}
 		case "exp":
@@ -182,10 +184,10 @@ func parseClaims(payload string) (*Claims, error) {
 			} else if foldsToDecided(name) {
 				err = errClaimCase
 			} else {
-				err = r.skip(1)
+				err = r.Skip(1)
 			}
 		}
-		if err != nil && err != errJSONDuplicate && err != errJSONDepth {
+		if err != nil && err != jose.ErrDuplicate && err != jose.ErrDepth {
 			return &claimError{name: name, err: err}
 		}
 		return err
@@ -338,7 +340,7 @@ func (c *Claims) Roles() []string { return slices.Clone(c.z().roles) }
 
 // Groups returns the groups claim: group object IDs. It is empty when the
 // token carries a groups overage instead; see [Claims.HasGroupsOverage].
-func (c *Claims) Groups() []string { return slices.Clone(c.z().groups.all()) }
+func (c *Claims) Groups() []string { return slices.Clone(c.z().groups.All()) }
 
 // WIDs returns the wids claim: directory role template IDs of the user.
 func (c *Claims) WIDs() []string { return slices.Clone(c.z().wids) }
@@ -388,7 +390,7 @@ func (c *Claims) HasRole(r string) bool { return slices.Contains(c.z().roles, r)
 
 // InGroup reports whether groups contains the group object ID id.
 // It is false when the token has a groups overage.
-func (c *Claims) InGroup(id string) bool { return slices.Contains(c.z().groups.all(), id) }
+func (c *Claims) InGroup(id string) bool { return slices.Contains(c.z().groups.All(), id) }
 
 // HasWID reports whether wids contains the directory role template ID id.
 func (c *Claims) HasWID(id string) bool { return slices.Contains(c.z().wids, id) }
@@ -488,7 +490,7 @@ func (c *Claims) MarshalJSON() ([]byte, error) {
 		IdentityType:      c.IdentityType(),
 		Scopes:            nonNil(c.scopes),
 		Roles:             nonNil(c.roles),
-		Groups:            nonNil(c.groups.all()),
+		Groups:            nonNil(c.groups.All()),
 		TokenVersion:      c.version,
 	})
 	return bytes.TrimRight(b.Bytes(), "\n"), err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/entraguard/entraguard/core/internal/guid"
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // This file reads the claims of Microsoft Entra Agent ID tokens
@@ -119,7 +120,7 @@ type claimsExt struct {
 
 // parse reads the claim name if it is one of this file's, and reports
 // whether it was.
-func (x *claimsExt) parse(r *jsonReader, name string) (bool, error) {
+func (x *claimsExt) parse(r *jose.Reader, name string) (bool, error) {
 	var err error
 	switch name {
 	case "xms_act_fct":
@@ -131,13 +132,13 @@ func (x *claimsExt) parse(r *jsonReader, name string) (bool, error) {
 	case "xms_idrel":
 		x.idrel, err = facetList[IdentityRelation](r)
 	case "xms_par_app_azp":
-		x.parApp, err = r.str()
+		x.parApp, err = r.Str()
 	case "tfp":
-		x.tfp, err = r.str()
+		x.tfp, err = r.Str()
 	case "acr":
-		x.acr, err = r.str()
+		x.acr, err = r.Str()
 	case legacyTenantClaim:
-		x.legacyTenant, err = r.str()
+		x.legacyTenant, err = r.Str()
 		x.hasLegacyTenant = true
 	default:
 		return false, nil
@@ -161,8 +162,8 @@ const maxFacetDigits = 9
 // than maxFacets values, a JSON number or array instead of the string) is
 // refused: a token whose facets cannot be read cannot be told to be an
 // agent's or not.
-func facetList[T ~int](r *jsonReader) ([]T, error) {
-	s, err := r.str()
+func facetList[T ~int](r *jose.Reader) ([]T, error) {
+	s, err := r.Str()
 	if err != nil {
 		return nil, err
 	}

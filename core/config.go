@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/entraguard/entraguard/core/internal/guid"
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // DefaultAuthorityHost is the authority of Microsoft Entra ID's global cloud.
@@ -334,7 +335,7 @@ type settings struct {
 	metadataURLs   []string // v2 first; v1 second unless MetadataURL is set
 	custom         bool     // MetadataURL set
 	versions       []string
-	algs           algSet
+	algs           jose.AlgSet
 	skew           time.Duration
 	now            func() time.Time
 	client         *http.Client
@@ -501,8 +502,8 @@ func (c Config) settings() (*settings, error) {
 		algs = []string{"RS256"}
 	}
 	for _, a := range algs {
-		id := algByName(a)
-		if id == algUnknown {
+		id := jose.AlgByName(a)
+		if id == jose.AlgUnknown {
 			return nil, configError("Config.Algorithms entry %q is not supported: use RS256 (Entra's algorithm), or one of RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512", a)
 		}
 		s.algs |= 1 << id

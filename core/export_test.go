@@ -3,6 +3,8 @@ package entra
 import (
 	"context"
 	"time"
+
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // Test seams for the package entra_test, compiled into tests only.
@@ -64,4 +66,4 @@ func AgeTenantKeySets(v *Validator, d time.Duration) {
 
 // DecodeB64URL is the request path's base64url decoder, for the floor
 // measured by BenchmarkLargeTokenPaired.
-func DecodeB64URL(dst []byte, src string) (int, bool) { return decodeB64URL(dst, src) }
+func DecodeB64URL(dst []byte, src string) (int, bool) { return jose.DecodeSegment(dst, src) }

@@ -18,6 +18,8 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // minRSABits is the smallest RSA modulus accepted in a key set. Entra signs
@@ -54,7 +56,7 @@ func (k Key) PEM() []byte {
 // verifyKey is a Key prepared for the request path.
 type verifyKey struct {
 	pub       crypto.PublicKey
-	alg       alg // algUnknown: any allowed alg of the key's type
+	alg       jose.Alg // jose.AlgUnknown: any allowed alg of the key's type
 	isRSA     bool
 	issuerPre string // issuer property split at "{tenantid}"
 	issuerSuf string
@@ -64,21 +66,28 @@ type verifyKey struct {
 	issuerTenant string
 	cloud        string   // cloud_instance_name, lowercase, or ""
 	fp           [32]byte // fingerprint of the key material, to detect changes
-	// rsaV verifies RS256/384/512 with a modulus prepared once (rsa.go);
+	// rsaV verifies RS256/384/512 with a modulus prepared once;
 	// nil for EC keys and RSA keys left to crypto/rsa.
-	rsaV *rsaVerifier
+	rsaV *jose.RSAVerifier
 }
 
 // allows reports whether a token signed with a may use this key.
-func (k *verifyKey) allows(a alg) bool {
-	if k.alg != algUnknown {
+func (k *verifyKey) allows(a jose.Alg) bool {
+	if k.alg != jose.AlgUnknown {
 		return k.alg == a
 	}
 	if k.isRSA {
-		return a.isRSA()
+		return a.IsRSA()
 	}
 	ec, _ := k.pub.(*ecdsa.PublicKey)
-	return ec != nil && a.curve() == ec.Curve
+	return ec != nil && a.Curve() == ec.Curve
+}
+
+// verify checks sig over digest for algorithm a with k: RS256, RS384 and
+// RS512 with the prepared modulus when k has one, everything else with
+// crypto/rsa or crypto/ecdsa.
+func (k *verifyKey) verify(a jose.Alg, digest, sig []byte) bool {
+	return jose.Verify(a, k.pub, k.rsaV, digest, sig)
 }
 
 // jwk is one member of a JWKS document.
@@ -168,7 +177,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 	}
 	k := &verifyKey{}
 	if j.Alg != "" {
-		if k.alg = algByName(j.Alg); k.alg == algUnknown {
+		if k.alg = jose.AlgByName(j.Alg); k.alg == jose.AlgUnknown {
 			return nil, none, fmt.Errorf("alg %q is not a supported signature algorithm", j.Alg)
 		}
 	}
@@ -194,7 +203,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 	switch j.Kty {
 	case "RSA":
 		k.isRSA = true
-		if k.alg != algUnknown && !k.alg.isRSA() {
+		if k.alg != jose.AlgUnknown && !k.alg.IsRSA() {
 			return nil, none, fmt.Errorf("alg %s does not fit kty RSA", j.Alg)
 		}
 		var fromNE *rsa.PublicKey
@@ -243,7 +252,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 		default:
 			return nil, none, fmt.Errorf("curve %q is not supported", j.Crv)
 		}
-		if k.alg != algUnknown && k.alg.curve() != curve {
+		if k.alg != jose.AlgUnknown && k.alg.Curve() != curve {
 			return nil, none, fmt.Errorf("alg %s does not fit curve %s", j.Alg, j.Crv)
 		}
 		x, errX := base64.RawURLEncoding.DecodeString(j.X)
@@ -269,7 +278,7 @@ func (j *jwk) parse() (*verifyKey, Key, error) {
 	}
 	k.pub = pub
 	if rk, ok := pub.(*rsa.PublicKey); ok {
-		k.rsaV = newRSAVerifier(rk)
+		k.rsaV = jose.NewRSAVerifier(rk)
 	}
 
 	// A blank issuer property is no issuer (as Microsoft.IdentityModel

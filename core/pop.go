@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // This file reads the confirmation claim, cnf (RFC 7800), of tokens bound
@@ -37,33 +39,33 @@ var errCnfCase = errors.New(`member differs from x5t#S256 only in letter case`)
 // are skipped; the token stays bound all the same. Anything else refuses
 // the token as malformed: a bound token read as unbound would be accepted
 // as a bearer token.
-func readConfirmation(r *jsonReader) (*confirmation, error) {
-	if r.peek() != '{' {
-		return nil, errJSONType
+func readConfirmation(r *jose.Reader) (*confirmation, error) {
+	if r.Peek() != '{' {
+		return nil, jose.ErrType
 	}
-	start := r.i
-	if err := r.skip(1); err != nil {
+	raw, err := r.RawValue(1)
+	if err != nil {
 		return nil, err
 	}
 	cnf := &confirmation{}
-	sub := jsonReader{s: r.s[start:r.i]}
-	err := sub.object(func(name string) error {
+	sub := jose.NewReader(raw)
+	err = sub.Object(func(name string) error {
 		if name != "x5t#S256" {
 			if strings.EqualFold(name, "x5t#S256") {
 				return errCnfCase
 			}
-			return sub.skip(2)
+			return sub.Skip(2)
 		}
-		s, err := sub.str()
+		s, err := sub.Str()
 		if err != nil {
 			return err
 		}
 		if len(s) != 43 {
 			return errCnfThumbprint
 		}
-		// decodeB64URL accepts canonical base64url only: a digest has
+		// jose.DecodeSegment accepts canonical base64url only: a digest has
 		// one spelling.
-		if n, ok := decodeB64URL(cnf.x5t[:], s); !ok || n != sha256.Size {
+		if n, ok := jose.DecodeSegment(cnf.x5t[:], s); !ok || n != sha256.Size {
 			return errCnfThumbprint
 		}
 		cnf.hasX5t = true

@@ -235,7 +235,7 @@ func RequireGroup(ids ...string) Requirement {
 	checkGUIDs("RequireGroup", "group ID", ids)
 	r := Requirement{desc: describe("group", false, ids)}
 	r.check = func(c *Claims) *Error {
-		for _, g := range c.groups.all() {
+		for _, g := range c.groups.All() {
 			if containsFold(ids, g) {
 				return nil
 			}

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/entraguard/entraguard/core/internal/guid"
+	"github.com/entraguard/entraguard/core/internal/jose"
 )
 
 // Validator validates Entra tokens for one API. Create it once with
@@ -282,33 +283,33 @@ type header struct {
 
 func parseHeader(s string) (header, error) {
 	var h header
-	r := jsonReader{s: s}
-	err := r.object(func(name string) error {
+	r := jose.NewReader(s)
+	err := r.Object(func(name string) error {
 		var err error
 		switch name {
 		case "alg":
-			h.alg, err = r.str()
+			h.alg, err = r.Str()
 		case "kid":
-			h.kid, err = r.str()
+			h.kid, err = r.Str()
 		case "typ":
-			h.typ, err = r.str()
+			h.typ, err = r.Str()
 		case "cty":
-			h.cty, err = r.str()
+			h.cty, err = r.Str()
 		case "nonce":
 			h.nonce = true
-			err = r.skip(1)
+			err = r.Skip(1)
 		case "crit":
 			h.crit = true
-			err = r.skip(1)
+			err = r.Skip(1)
 		case "jku", "jwk", "x5u", "x5c":
 			h.embedded = true
 			h.embeddedName = name
-			err = r.skip(1)
+			err = r.Skip(1)
 		case "enc", "zip", "epk":
 			h.jwe = true
-			err = r.skip(1)
+			err = r.Skip(1)
 		default:
-			err = r.skip(1)
+			err = r.Skip(1)
 		}
 		return err
 	})
@@ -349,9 +350,9 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 	// signature holds (strings in Claims share it; the buffer is reused).
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	hLen := b64DecodedLen(dot1)
-	pLen := b64DecodedLen(dot2 - dot1 - 1)
-	sLen := b64DecodedLen(len(token) - dot2 - 1)
+	hLen := jose.DecodedLen(dot1)
+	pLen := jose.DecodedLen(dot2 - dot1 - 1)
+	sLen := jose.DecodedLen(len(token) - dot2 - 1)
 	// The digest has its place at the end, so that it is not allocated
 	// for the verifier.
 	if cap(*bp) < hLen+pLen+sLen+sha512.Size {
@@ -363,15 +364,15 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 	// All three segments are decoded first (the decoder refuses any byte
 	// outside the alphabet, padding included), so that a token with a
 	// broken segment is malformed whatever else it claims.
-	hn, ok := decodeB64URL(hdrB, token[:dot1])
+	hn, ok := jose.DecodeSegment(hdrB, token[:dot1])
 	if !ok {
 		return malformed(newError(CodeTokenMalformed, "token header is not valid base64url"))
 	}
-	pn, ok := decodeB64URL(payB, token[dot1+1:dot2])
+	pn, ok := jose.DecodeSegment(payB, token[dot1+1:dot2])
 	if !ok {
 		return malformed(newError(CodeTokenMalformed, "token payload is not valid base64url"))
 	}
-	sn, ok := decodeB64URL(sigB, token[dot2+1:])
+	sn, ok := jose.DecodeSegment(sigB, token[dot2+1:])
 	if !ok {
 		return malformed(newError(CodeTokenMalformed, "token signature is not valid base64url"))
 	}
@@ -385,8 +386,8 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 	if h.alg == "" {
 		return nil, nil, newError(CodeAlgorithm, "token header has no alg")
 	}
-	a := algByName(h.alg)
-	if !v.s.algs.has(a) {
+	a := jose.AlgByName(h.alg)
+	if !v.s.algs.Has(a) {
 		return nil, nil, newError(CodeAlgorithm, "token algorithm "+quote(h.alg)+" is not accepted; this API accepts "+v.s.algs.String())
 	}
 	if h.embedded {
@@ -439,7 +440,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 	// The signing input is read in place: the hash functions only read it.
 	signed := unsafe.Slice(unsafe.StringData(token), dot2)
 	var dn int
-	switch a.hash() {
+	switch a.Hash() {
 	case crypto.SHA256:
 		d := sha256.Sum256(signed)
 		dn = copy(digB, d[:])
@@ -598,14 +599,4 @@ func quote(s string) string {
 		s = string(r[:64]) + "…"
 	}
 	return strconv.QuoteToASCII(s)
-}
-
-func (s algSet) String() string {
-	var names []string
-	for a := algRS256; a <= algES512; a++ {
-		if s.has(a) {
-			names = append(names, a.String())
-		}
-	}
-	return strings.Join(names, ", ")
 }

@@ -1,4 +1,4 @@
-package entra
+package jose
 
 import (
 	"errors"
@@ -9,29 +9,43 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds a small, strict JSON reader for token headers and
+// Reader is a small, strict JSON reader for token headers and
 // payloads. encoding/json is not used on the request path because it silently
 // takes the last of duplicate keys ({"alg":"RS256","alg":"none"}), accepts
 // invalid UTF-8, and allocates for every string; this reader refuses
 // duplicates at the top level, refuses invalid UTF-8 and control characters,
 // bounds nesting, and returns strings that share the input's memory unless
 // they contain escapes.
-
-var (
-	errJSONSyntax    = errors.New("invalid JSON")
-	errJSONDuplicate = errors.New("duplicate member name")
-	errJSONDepth     = errors.New("JSON nested too deeply")
-	errJSONType      = errors.New("unexpected JSON type")
-)
-
-const maxJSONDepth = 32
-
-type jsonReader struct {
+//
+// A Reader reads one object: NewReader, then Object, whose member callback
+// reads each value with exactly one of Str, Number, Bool, Strings,
+// StringList, Skip or RawValue. It is a value meant for the stack; it is
+// not safe for concurrent use.
+type Reader struct {
 	s string
-	i int
+	i int // offset of the next byte to read
 }
 
-func (r *jsonReader) ws() {
+// The errors of a Reader. Their texts are quoted in package entra's
+// answers, so they are part of its output.
+var (
+	// ErrSyntax is input that is not JSON.
+	ErrSyntax = errors.New("invalid JSON")
+	// ErrDuplicate is an object that names a member twice.
+	ErrDuplicate = errors.New("duplicate member name")
+	// ErrDepth is a value nested more than 32 deep.
+	ErrDepth = errors.New("JSON nested too deeply")
+	// ErrType is a value of another JSON type than the one asked for.
+	ErrType = errors.New("unexpected JSON type")
+)
+
+const maxDepth = 32
+
+// NewReader returns a Reader of s. Strings it returns share s's memory
+// unless they hold escapes.
+func NewReader(s string) Reader { return Reader{s: s} }
+
+func (r *Reader) ws() {
 	// Tokens are compact JSON: the first byte is almost never a space, and
 	// every JSON space is at most ' '.
 	for r.i < len(r.s) && r.s[r.i] <= ' ' {
@@ -44,8 +58,9 @@ func (r *jsonReader) ws() {
 	}
 }
 
-// peek returns the next non-space byte, or 0 at the end.
-func (r *jsonReader) peek() byte {
+// Peek returns the next non-space byte, or 0 at the end, without
+// consuming it.
+func (r *Reader) Peek() byte {
 	r.ws()
 	if r.i < len(r.s) {
 		return r.s[r.i]
@@ -53,18 +68,19 @@ func (r *jsonReader) peek() byte {
 	return 0
 }
 
-func (r *jsonReader) expect(c byte) error {
-	if r.peek() != c {
-		return errJSONSyntax
+func (r *Reader) expect(c byte) error {
+	if r.Peek() != c {
+		return ErrSyntax
 	}
 	r.i++
 	return nil
 }
 
-// object reads a top-level object and calls member for each name, with the
-// reader positioned at the value; member must consume the value. Duplicate
-// names are refused. The whole input must be the object.
-func (r *jsonReader) object(member func(name string) error) error {
+// Object reads a top-level object and calls member for each name, with the
+// reader positioned at the value; member must consume the value, and an
+// error it returns ends the reading and is returned. Duplicate names are
+// refused (ErrDuplicate). The whole input must be the object.
+func (r *Reader) Object(member func(name string) error) error {
 	if err := r.expect('{'); err != nil {
 		return err
 	}
@@ -77,20 +93,20 @@ func (r *jsonReader) object(member func(name string) error) error {
 	var slots [64]uint8 // index+1 into seen; 0 is empty
 	nSeen := 0
 	var seenMap map[string]struct{}
-	if r.peek() == '}' {
+	if r.Peek() == '}' {
 		r.i++
 	} else {
 		for {
-			if r.peek() != '"' {
-				return errJSONSyntax
+			if r.Peek() != '"' {
+				return ErrSyntax
 			}
-			name, err := r.str()
+			name, err := r.Str()
 			if err != nil {
 				return err
 			}
 			if seenMap != nil {
 				if _, dup := seenMap[name]; dup {
-					return errJSONDuplicate
+					return ErrDuplicate
 				}
 				seenMap[name] = struct{}{}
 			} else {
@@ -101,7 +117,7 @@ func (r *jsonReader) object(member func(name string) error) error {
 				h := (sig * 0x9e3779b1) >> 26
 				for slots[h] != 0 {
 					if k := slots[h] - 1; sigs[k] == sig && seen[k] == name {
-						return errJSONDuplicate
+						return ErrDuplicate
 					}
 					h = (h + 1) & 63
 				}
@@ -124,31 +140,30 @@ func (r *jsonReader) object(member func(name string) error) error {
 			if err := member(name); err != nil {
 				return err
 			}
-			switch r.peek() {
+			switch r.Peek() {
 			case ',':
 				r.i++
 				continue
 			case '}':
 				r.i++
 			default:
-				return errJSONSyntax
+				return ErrSyntax
 			}
 			break
 		}
 	}
-	if r.peek() != 0 || r.i != len(r.s) {
-		return errJSONSyntax
+	if r.Peek() != 0 || r.i != len(r.s) {
+		return ErrSyntax
 	}
 	return nil
 }
 
-// str reads a string value. The closing quote is found with
-// strings.IndexByte; a string without escapes is then checked for control
-// characters and invalid UTF-8 eight bytes at a time, and returned as a
-// substring of the input.
-func (r *jsonReader) str() (string, error) {
-	if r.peek() != '"' {
-		return "", errJSONType
+// Str reads a string value (ErrType for any other value). A string
+// without escapes is checked for control characters and invalid UTF-8
+// eight bytes at a time and returned as a substring of the input.
+func (r *Reader) Str() (string, error) {
+	if r.Peek() != '"' {
+		return "", ErrType
 	}
 	r.i++
 	start := r.i
@@ -201,10 +216,10 @@ var plain = func() (t [256]bool) {
 
 // strLong finishes str for a string that starts at start and is long or
 // not plain ASCII.
-func (r *jsonReader) strLong(start int) (string, error) {
+func (r *Reader) strLong(start int) (string, error) {
 	end := strings.IndexByte(r.s[start:], '"')
 	if end < 0 {
-		return "", errJSONSyntax
+		return "", ErrSyntax
 	}
 	sub := r.s[start : start+end]
 	if strings.IndexByte(sub, '\\') >= 0 {
@@ -215,13 +230,13 @@ func (r *jsonReader) strLong(start int) (string, error) {
 			c := sub[i]
 			switch {
 			case c < 0x20:
-				return "", errJSONSyntax
+				return "", ErrSyntax
 			case c < utf8.RuneSelf:
 				i++
 			default:
 				ru, size := utf8.DecodeRuneInString(sub[i:])
 				if ru == utf8.RuneError && size == 1 {
-					return "", errJSONSyntax
+					return "", ErrSyntax
 				}
 				i += size
 			}
@@ -252,7 +267,7 @@ func printableASCII(s string) bool {
 }
 
 // strSlow decodes a string with escapes, from start (after the quote).
-func (r *jsonReader) strSlow(start int) (string, error) {
+func (r *Reader) strSlow(start int) (string, error) {
 	var b strings.Builder
 	b.WriteString(r.s[start:r.i])
 	for r.i < len(r.s) {
@@ -263,7 +278,7 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 			return b.String(), nil
 		case c == '\\':
 			if r.i+1 >= len(r.s) {
-				return "", errJSONSyntax
+				return "", ErrSyntax
 			}
 			e := r.s[r.i+1]
 			r.i += 2
@@ -283,7 +298,7 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 			case 'u':
 				ru, ok := r.hex4()
 				if !ok {
-					return "", errJSONSyntax
+					return "", ErrSyntax
 				}
 				if utf16.IsSurrogate(ru) {
 					// A high surrogate must be followed by an escaped low one.
@@ -291,38 +306,38 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 						r.i += 2
 						lo, ok := r.hex4()
 						if !ok {
-							return "", errJSONSyntax
+							return "", ErrSyntax
 						}
 						ru = utf16.DecodeRune(ru, lo)
 					} else {
 						ru = utf8.RuneError
 					}
 					if ru == utf8.RuneError {
-						return "", errJSONSyntax
+						return "", ErrSyntax
 					}
 				}
 				b.WriteRune(ru)
 			default:
-				return "", errJSONSyntax
+				return "", ErrSyntax
 			}
 		case c < 0x20:
-			return "", errJSONSyntax
+			return "", ErrSyntax
 		case c < utf8.RuneSelf:
 			b.WriteByte(c)
 			r.i++
 		default:
 			ru, size := utf8.DecodeRuneInString(r.s[r.i:])
 			if ru == utf8.RuneError && size == 1 {
-				return "", errJSONSyntax
+				return "", ErrSyntax
 			}
 			b.WriteString(r.s[r.i : r.i+size])
 			r.i += size
 		}
 	}
-	return "", errJSONSyntax
+	return "", ErrSyntax
 }
 
-func (r *jsonReader) hex4() (rune, bool) {
+func (r *Reader) hex4() (rune, bool) {
 	if r.i+4 > len(r.s) {
 		return 0, false
 	}
@@ -343,11 +358,11 @@ func (r *jsonReader) hex4() (rune, bool) {
 	return v, true
 }
 
-// number reads a JSON number as a float64.
-func (r *jsonReader) number() (float64, error) {
-	c := r.peek()
+// Number reads a JSON number as a float64 (ErrType for any other value).
+func (r *Reader) Number() (float64, error) {
+	c := r.Peek()
 	if c != '-' && (c < '0' || c > '9') {
-		return 0, errJSONType
+		return 0, ErrType
 	}
 	start := r.i
 	if err := r.skipNumber(); err != nil {
@@ -370,7 +385,7 @@ func (r *jsonReader) number() (float64, error) {
 }
 
 // skipNumber consumes a number following the JSON grammar exactly.
-func (r *jsonReader) skipNumber() error {
+func (r *Reader) skipNumber() error {
 	s, i := r.s, r.i
 	if i < len(s) && s[i] == '-' {
 		i++
@@ -382,14 +397,14 @@ func (r *jsonReader) skipNumber() error {
 		i = skipDigits(s, i)
 	default:
 		r.i = i
-		return errJSONSyntax
+		return ErrSyntax
 	}
 	if i < len(s) && s[i] == '.' {
 		if d := skipDigits(s, i+1); d > i+1 {
 			i = d
 		} else {
 			r.i = d
-			return errJSONSyntax
+			return ErrSyntax
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -401,7 +416,7 @@ func (r *jsonReader) skipNumber() error {
 			i = d
 		} else {
 			r.i = d
-			return errJSONSyntax
+			return ErrSyntax
 		}
 	}
 	r.i = i
@@ -417,9 +432,9 @@ func skipDigits(s string, i int) int {
 	return i
 }
 
-// boolean reads true or false.
-func (r *jsonReader) boolean() (bool, error) {
-	switch r.peek() {
+// Bool reads true or false (ErrType for any other value).
+func (r *Reader) Bool() (bool, error) {
+	switch r.Peek() {
 	case 't':
 		if strings.HasPrefix(r.s[r.i:], "true") {
 			r.i += 4
@@ -431,37 +446,37 @@ func (r *jsonReader) boolean() (bool, error) {
 			return false, nil
 		}
 	default:
-		return false, errJSONType
+		return false, ErrType
 	}
-	return false, errJSONSyntax
+	return false, ErrSyntax
 }
 
-// strings reads an array of strings (or a lone string when single is true,
+// Strings reads an array of strings (or a lone string when single is true,
 // as the aud claim allows). Up to 16 strings, it allocates only the
 // returned slice.
-func (r *jsonReader) strings(single bool) ([]string, error) {
-	if single && r.peek() == '"' {
-		s, err := r.str()
+func (r *Reader) Strings(single bool) ([]string, error) {
+	if single && r.Peek() == '"' {
+		s, err := r.Str()
 		if err != nil {
 			return nil, err
 		}
 		return []string{s}, nil
 	}
-	if r.peek() != '[' {
-		return nil, errJSONType
+	if r.Peek() != '[' {
+		return nil, ErrType
 	}
 	r.i++
 	// One pass: short arrays are gathered on the stack and long ones
 	// (groups) in a growing slice, then copied to one of the exact size.
 	var buf [16]string
 	out := buf[:0]
-	for r.peek() != ']' {
+	for r.Peek() != ']' {
 		if len(out) > 0 {
 			if err := r.expect(','); err != nil {
 				return nil, err
 			}
 		}
-		s, err := r.str()
+		s, err := r.Str()
 		if err != nil {
 			return nil, err
 		}
@@ -471,72 +486,85 @@ func (r *jsonReader) strings(single bool) ([]string, error) {
 	return append(make([]string, 0, len(out)), out...), nil
 }
 
-// skip consumes any value, checking its syntax.
-func (r *jsonReader) skip(depth int) error {
-	if depth > maxJSONDepth {
-		return errJSONDepth
+// Skip consumes any value, checking its syntax. depth is the nesting of
+// the value (1 for a member of the top-level object); values nested deeper
+// than 32 are refused with ErrDepth.
+func (r *Reader) Skip(depth int) error {
+	if depth > maxDepth {
+		return ErrDepth
 	}
-	switch c := r.peek(); {
+	switch c := r.Peek(); {
 	case c == '"':
-		_, err := r.str()
+		_, err := r.Str()
 		return err
 	case c == '{':
 		r.i++
-		if r.peek() == '}' {
+		if r.Peek() == '}' {
 			r.i++
 			return nil
 		}
 		for {
-			if _, err := r.str(); err != nil {
-				return errJSONSyntax
+			if _, err := r.Str(); err != nil {
+				return ErrSyntax
 			}
 			if err := r.expect(':'); err != nil {
 				return err
 			}
-			if err := r.skip(depth + 1); err != nil {
+			if err := r.Skip(depth + 1); err != nil {
 				return err
 			}
-			switch r.peek() {
+			switch r.Peek() {
 			case ',':
 				r.i++
 			case '}':
 				r.i++
 				return nil
 			default:
-				return errJSONSyntax
+				return ErrSyntax
 			}
 		}
 	case c == '[':
 		r.i++
-		if r.peek() == ']' {
+		if r.Peek() == ']' {
 			r.i++
 			return nil
 		}
 		for {
-			if err := r.skip(depth + 1); err != nil {
+			if err := r.Skip(depth + 1); err != nil {
 				return err
 			}
-			switch r.peek() {
+			switch r.Peek() {
 			case ',':
 				r.i++
 			case ']':
 				r.i++
 				return nil
 			default:
-				return errJSONSyntax
+				return ErrSyntax
 			}
 		}
 	case c == 't' || c == 'f':
-		_, err := r.boolean()
+		_, err := r.Bool()
 		return err
 	case c == 'n':
 		if strings.HasPrefix(r.s[r.i:], "null") {
 			r.i += 4
 			return nil
 		}
-		return errJSONSyntax
+		return ErrSyntax
 	case c == '-' || c >= '0' && c <= '9':
 		return r.skipNumber()
 	}
-	return errJSONSyntax
+	return ErrSyntax
+}
+
+// RawValue consumes any value as Skip does and returns its text, to be
+// read again with a Reader of its own.
+func (r *Reader) RawValue(depth int) (string, error) {
+	r.ws()
+	start := r.i
+	if err := r.Skip(depth); err != nil {
+		return "", err
+	}
+	return r.s[start:r.i], nil
 }

@@ -1,7 +1,6 @@
-package entra
+package jose
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,28 +8,6 @@ import (
 	"testing"
 	"unicode/utf8"
 )
-
-const benchPayload = `{"aud":"6e74172b-be56-4843-9ff4-e66a39bb12e3","iss":"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0","iat":1700000000,"nbf":1700000000,"exp":1700003900,"aio":"AWQAm/8VAAAAxmbJFbtZZn0zmcBsO7r0NfY0iC9R9q3cLmUO0yyQpGnJzCs1JcO5vJ0tZzq1+p3lT2W0Zb8XyqT8b0X+CXc0E5i/5mVfQ1G2K4dUu6Fq6T7mKpc5U9aE","azp":"04b07795-8ddb-461a-bbee-02f9e1bf7b46","azpacr":"0","name":"Adele Vance","oid":"2f0b9c35-3f2b-4f0e-8a3f-4a0b3d2e1f10","preferred_username":"AdeleV@contoso.onmicrosoft.com","rh":"0.AQ8AvxgXyUhkQ0uP9Jq2b8A_1y8XdG6-tkNIn_PmajmxLuMPAAA.","scp":"Orders.Read Orders.Write","sub":"t0aLQ1bHn6hQjGJm1sC8N6ZkX8m4Ewq2eYx5u3v4w3s","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","uti":"AbCdEfGhIjKlMnOpQrStUv","ver":"2.0"}`
-
-func BenchmarkParseClaims(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := parseClaims(benchPayload); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkDecodePayload(b *testing.B) {
-	enc := []byte(base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(benchPayload, 1))))
-	dst := make([]byte, len(enc))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := rawURL.Decode(dst, enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 // The JSON reader is the parser of every token: its verdicts are checked
 // against the edge cases here and against encoding/json by FuzzSignedToken.
@@ -62,8 +39,8 @@ func TestJSONReaderStrings(t *testing.T) {
 		{`"ends with backslash\"`, "", false},
 	}
 	for _, tc := range tests {
-		r := jsonReader{s: tc.in}
-		got, err := r.str()
+		r := NewReader(tc.in)
+		got, err := r.Str()
 		if (err == nil) != tc.ok || (tc.ok && (got != tc.want || r.i != len(tc.in))) {
 			t.Errorf("str(%q) = %q, %v; want %q ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
@@ -92,23 +69,23 @@ func TestJSONReaderObjects(t *testing.T) {
 	}{
 		{`{}`, nil},
 		{` { "a" : 1 , "b" : [1, {"c": null}] } `, nil},
-		{`{"a":1,"a":2}`, errJSONDuplicate},
-		{`{"aa":1,"ab":2,"ba":3,"aa":4}`, errJSONDuplicate},
+		{`{"a":1,"a":2}`, ErrDuplicate},
+		{`{"aa":1,"ab":2,"ba":3,"aa":4}`, ErrDuplicate},
 		{many(100, false), nil},
-		{many(100, true), errJSONDuplicate},
-		{`{"a":1}x`, errJSONSyntax},
-		{`{"a":1,}`, errJSONSyntax},
-		{`{"a" 1}`, errJSONSyntax},
-		{`{"a":01}`, errJSONSyntax},
-		{`{"a":1.}`, errJSONSyntax},
-		{`{"a":-}`, errJSONSyntax},
-		{`{"a":tru}`, errJSONSyntax},
-		{`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, errJSONDepth},
-		{`[1]`, errJSONSyntax},
+		{many(100, true), ErrDuplicate},
+		{`{"a":1}x`, ErrSyntax},
+		{`{"a":1,}`, ErrSyntax},
+		{`{"a" 1}`, ErrSyntax},
+		{`{"a":01}`, ErrSyntax},
+		{`{"a":1.}`, ErrSyntax},
+		{`{"a":-}`, ErrSyntax},
+		{`{"a":tru}`, ErrSyntax},
+		{`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, ErrDepth},
+		{`[1]`, ErrSyntax},
 	}
 	for _, tc := range tests {
-		r := jsonReader{s: tc.in}
-		err := r.object(func(string) error { return r.skip(1) })
+		r := NewReader(tc.in)
+		err := r.Object(func(string) error { return r.Skip(1) })
 		if err != tc.wantErr {
 			t.Errorf("object(%.40q): %v, want %v", tc.in, err, tc.wantErr)
 		}
@@ -120,8 +97,8 @@ func TestJSONReaderNumbers(t *testing.T) {
 		"0": 0, "1700000000": 1700000000, "123456789012345": 123456789012345,
 		"1234567890123456": 1234567890123456, "1.5": 1.5, "-2": -2, "1e3": 1000, "2.5E-1": 0.25,
 	} {
-		r := jsonReader{s: in}
-		got, err := r.number()
+		r := NewReader(in)
+		got, err := r.Number()
 		if err != nil || got != want {
 			t.Errorf("number(%q) = %v, %v; want %v", in, got, err, want)
 		}
@@ -139,8 +116,8 @@ func TestStrMatchesByteLoop(t *testing.T) {
 				b := []byte(strings.Repeat("a", n))
 				b[pos] = c
 				in := `"` + string(b) + `"` + `,"tail"`
-				r := jsonReader{s: in}
-				got, err := r.str()
+				r := NewReader(in)
+				got, err := r.Str()
 				want, wantErr := referenceStr(in)
 				if (err != nil) != (wantErr != nil) || got != want {
 					t.Fatalf("str(%q) = %q, %v; byte loop gives %q, %v", in, got, err, want, wantErr)
@@ -162,7 +139,7 @@ func referenceStr(in string) (string, error) {
 		end++
 	}
 	if end >= len(in) {
-		return "", errJSONSyntax
+		return "", ErrSyntax
 	}
 	var s string
 	if err := json.Unmarshal([]byte(in[:end+1]), &s); err != nil {
@@ -171,11 +148,11 @@ func referenceStr(in string) (string, error) {
 	raw := in[1:end]
 	for i := 0; i < len(raw); i++ {
 		if raw[i] < 0x20 {
-			return "", errJSONSyntax
+			return "", ErrSyntax
 		}
 	}
 	if !utf8.ValidString(raw) {
-		return "", errJSONSyntax
+		return "", ErrSyntax
 	}
 	return s, nil
 }
@@ -188,9 +165,9 @@ func TestStringListMatchesStrings(t *testing.T) {
 		for _, elem := range []string{"0000002a-1b2c-4d3e-8f40-0000000148b7", "a", "abcdefg", "abcdefgh"} {
 			arr := "[" + strings.TrimSuffix(strings.Repeat(`"`+elem+`",`, n), ",") + "]"
 			for _, tail := range []string{"", "}", `,"x":1}`} {
-				r := jsonReader{s: arr + tail}
-				l, err := r.stringList()
-				if err != nil || l.n != n || r.i != len(arr) || len(l.all()) != n || l.all()[n-1] != elem {
+				r := Reader{s: arr + tail}
+				l, err := r.StringList()
+				if err != nil || l.n != n || r.i != len(arr) || len(l.All()) != n || l.All()[n-1] != elem {
 					t.Fatalf("stringList(%q): n %d, at %d, err %v; want %d elements ending at %d", arr+tail, l.n, r.i, err, n, len(arr))
 				}
 			}
@@ -204,10 +181,10 @@ func TestStringListMatchesStrings(t *testing.T) {
 		`["a"#]`, `["#a"]`, `["a",#"b"]`, `["a","b"#`, `["a"],`, `["a","b"]]`, `["a",["b"]]`, `["a","b",]`,
 		`["a"]` + "\x00", `["\u0022"]`, `["a","\x7f"]`, "[\"a\",\"\x1f\"]", `["a""b"]`, `["a",,]`,
 	} {
-		r1 := jsonReader{s: in + `,"next":1`}
-		l, err1 := r1.stringList()
-		r2 := jsonReader{s: in + `,"next":1`}
-		want, err2 := r2.strings(false)
+		r1 := Reader{s: in + `,"next":1`}
+		l, err1 := r1.StringList()
+		r2 := Reader{s: in + `,"next":1`}
+		want, err2 := r2.Strings(false)
 		if (err1 != nil) != (err2 != nil) {
 			t.Errorf("stringList(%q) error %v, strings gives %v", in, err1, err2)
 			continue
@@ -215,8 +192,8 @@ func TestStringListMatchesStrings(t *testing.T) {
 		if err1 != nil {
 			continue
 		}
-		if r1.i != r2.i || l.n != len(want) || !slices.Equal(l.all(), want) {
-			t.Errorf("stringList(%q) = %q (n %d, at %d); strings gives %q (at %d)", in, l.all(), l.n, r1.i, want, r2.i)
+		if r1.i != r2.i || l.n != len(want) || !slices.Equal(l.All(), want) {
+			t.Errorf("stringList(%q) = %q (n %d, at %d); strings gives %q (at %d)", in, l.All(), l.n, r1.i, want, r2.i)
 		}
 	}
 }
@@ -228,14 +205,14 @@ func FuzzStringList(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		r1, r2 := jsonReader{s: in}, jsonReader{s: in}
-		l, err1 := r1.stringList()
-		want, err2 := r2.strings(false)
+		r1, r2 := Reader{s: in}, Reader{s: in}
+		l, err1 := r1.StringList()
+		want, err2 := r2.Strings(false)
 		if (err1 != nil) != (err2 != nil) {
 			t.Fatalf("stringList(%q) error %v, strings gives %v", in, err1, err2)
 		}
-		if err1 == nil && (r1.i != r2.i || l.n != len(want) || !slices.Equal(l.all(), want)) {
-			t.Fatalf("stringList(%q) = %q (at %d); strings gives %q (at %d)", in, l.all(), r1.i, want, r2.i)
+		if err1 == nil && (r1.i != r2.i || l.n != len(want) || !slices.Equal(l.All(), want)) {
+			t.Fatalf("stringList(%q) = %q (at %d); strings gives %q (at %d)", in, l.All(), r1.i, want, r2.i)
 		}
 	})
 }
@@ -255,8 +232,8 @@ func TestObjectDuplicates(t *testing.T) {
 			b.WriteString(`"` + n + `":0`)
 		}
 		b.WriteByte('}')
-		r := jsonReader{s: b.String()}
-		return r.object(func(string) error { return r.skip(1) })
+		r := Reader{s: b.String()}
+		return r.Object(func(string) error { return r.Skip(1) })
 	}
 	for n := 1; n <= 100; n++ {
 		var names []string
@@ -268,13 +245,13 @@ func TestObjectDuplicates(t *testing.T) {
 			t.Fatalf("%d distinct names: %v", n, err)
 		}
 		for _, dup := range []int{0, n / 2, n - 1} {
-			if err := read(append(slices.Clone(names), names[dup])); err != errJSONDuplicate {
+			if err := read(append(slices.Clone(names), names[dup])); err != ErrDuplicate {
 				t.Fatalf("%d names and a repeat of #%d: %v, want a duplicate", n, dup, err)
 			}
 		}
 	}
 	for _, names := range [][]string{{"", ""}, {"a", "a"}, {"axxb", "ayxb", "axxb"}} {
-		if err := read(names); err != errJSONDuplicate {
+		if err := read(names); err != ErrDuplicate {
 			t.Errorf("%q: %v, want a duplicate", names, err)
 		}
 	}
@@ -299,8 +276,8 @@ func BenchmarkStringList(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := jsonReader{s: in}
-		if l, err := r.stringList(); err != nil || l.n != 200 {
+		r := NewReader(in)
+		if l, err := r.StringList(); err != nil || l.n != 200 {
 			b.Fatal(l.n, err)
 		}
 	}
@@ -313,11 +290,42 @@ func TestJSONReaderNumberGrammar(t *testing.T) {
 		"0", "-0", "01", "00", "1.", "1.e3", ".5", "-", "+1", "1e", "1e+", "1E-5", "1.5e10",
 		"-1.25E+2", "0.0", "2e0", "1x", "-.5", "1.5.2", "1e5e5", "12345678901234567890", "-01", "0e", "0e-0",
 	} {
-		r := jsonReader{s: in}
-		err := r.skip(1)
+		r := NewReader(in)
+		err := r.Skip(1)
 		got := err == nil && r.i == len(in)
 		if want := json.Valid([]byte(in)); got != want {
 			t.Errorf("%q read as a whole number: %v (err %v, at %d); encoding/json says %v", in, got, err, r.i, want)
+		}
+	}
+}
+
+// TestRawValue checks that RawValue returns exactly the text of the value
+// it consumes (what package entra reads again for cnf and _claim_names),
+// and Skip's verdict on it.
+func TestRawValue(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		err      error
+	}{
+		{`{"m": {"x5t#S256":"abc","n":[1,{"a":null}]} ,"next":1}`, `{"x5t#S256":"abc","n":[1,{"a":null}]}`, nil},
+		{`{"m":"s"}`, `"s"`, nil},
+		{`{"m":[]}`, `[]`, nil},
+		{`{"m":-1.5e3}`, `-1.5e3`, nil},
+		{`{"m":{"a":1,}}`, ``, ErrSyntax},
+		{`{"m":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, ``, ErrDepth},
+	} {
+		r := NewReader(tc.in)
+		var got string
+		err := r.Object(func(name string) error {
+			if name != "m" {
+				return r.Skip(1)
+			}
+			var err error
+			got, err = r.RawValue(1)
+			return err
+		})
+		if err != tc.err || got != tc.want {
+			t.Errorf("RawValue in %.50q = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
 		}
 	}
 }

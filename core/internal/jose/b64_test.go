@@ -1,4 +1,4 @@
-package entra
+package jose
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// refB64 is what the validator accepted before decodeB64URL:
+// refB64 is what the validator accepted before DecodeSegment:
 // base64.RawURLEncoding.Strict(), with line breaks refused (the strict
 // decoder skips them; validate refuses them before decoding).
 var rawURL = base64.RawURLEncoding.Strict()
@@ -27,13 +27,13 @@ func refB64(src string) ([]byte, bool) {
 func checkB64(t *testing.T, src string) {
 	t.Helper()
 	want, wantOK := refB64(src)
-	dst := make([]byte, b64DecodedLen(len(src)))
-	n, ok := decodeB64URL(dst, src)
+	dst := make([]byte, DecodedLen(len(src)))
+	n, ok := DecodeSegment(dst, src)
 	if ok != wantOK {
-		t.Fatalf("decodeB64URL(%q) ok = %v, encoding/base64 says %v", src, ok, wantOK)
+		t.Fatalf("DecodeSegment(%q) ok = %v, encoding/base64 says %v", src, ok, wantOK)
 	}
 	if ok && !bytes.Equal(dst[:n], want) {
-		t.Fatalf("decodeB64URL(%q) = %x, encoding/base64 gives %x", src, dst[:n], want)
+		t.Fatalf("DecodeSegment(%q) = %x, encoding/base64 gives %x", src, dst[:n], want)
 	}
 }
 
@@ -61,12 +61,12 @@ func TestDecodeB64URL(t *testing.T) {
 		}
 	}
 	// A destination shorter than the decoding is refused, not overrun.
-	if _, ok := decodeB64URL(make([]byte, 2), "AAAA"); ok {
-		t.Fatal("decodeB64URL wrote 3 bytes into 2")
+	if _, ok := DecodeSegment(make([]byte, 2), "AAAA"); ok {
+		t.Fatal("DecodeSegment wrote 3 bytes into 2")
 	}
 }
 
-// FuzzBase64URL checks decodeB64URL against encoding/base64 (strict, raw
+// FuzzBase64URL checks DecodeSegment against encoding/base64 (strict, raw
 // URL alphabet): the same verdict and the same bytes for every input.
 func FuzzBase64URL(f *testing.F) {
 	for _, s := range []string{"", "QUFB", "eyJhbGciOiJSUzI1NiJ9", "AB", "AAB", "-_-_-_-_-", "AA=="} {
@@ -75,15 +75,15 @@ func FuzzBase64URL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		checkB64(t, src)
 		// Decoding into a slice of a larger buffer never writes past it.
-		buf := make([]byte, b64DecodedLen(len(src))+8)
+		buf := make([]byte, DecodedLen(len(src))+8)
 		for i := range buf {
 			buf[i] = 0xaa
 		}
-		dst := buf[:b64DecodedLen(len(src))]
-		decodeB64URL(dst, src)
+		dst := buf[:DecodedLen(len(src))]
+		DecodeSegment(dst, src)
 		for _, b := range buf[len(dst):] {
 			if b != 0xaa {
-				t.Fatalf("decodeB64URL(%q) wrote past its destination", src)
+				t.Fatalf("DecodeSegment(%q) wrote past its destination", src)
 			}
 		}
 	})
@@ -96,7 +96,7 @@ func BenchmarkDecodeB64URL(b *testing.B) {
 	b.Run("entraguard", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
-			if _, ok := decodeB64URL(dst, src); !ok {
+			if _, ok := DecodeSegment(dst, src); !ok {
 				b.Fatal("refused")
 			}
 		}

@@ -1,63 +1,63 @@
-package entra
+package jose
 
 import (
 	"math/bits"
 	"sync/atomic"
 )
 
-// strList is a JSON array of strings that is read only when asked for: the
+// StrList is a JSON array of strings that is read only when asked for: the
 // groups claim, which can hold 200 GUIDs, most of a large token's payload.
 // Parsing proves the array well-formed (strings only, valid UTF-8, no
 // control characters) and counts it; the strings themselves are made on
 // first use, once, and then shared: the Claims they belong to may be read by
 // concurrent requests.
-type strList struct {
+type StrList struct {
 	raw    string // the array as signed, '[' to ']'; "" when absent
 	n      int
 	values atomic.Pointer[[]string]
 }
 
-// stringList reads an array of strings as a strList. Elements that are
+// StringList reads an array of strings as a StrList. Elements that are
 // plain (printable ASCII without escapes, such as group GUIDs) are checked
 // in place eight bytes at a time; any other element, and whitespace, take
 // the general reader.
-func (r *jsonReader) stringList() (strList, error) {
-	if r.peek() != '[' {
-		return strList{}, errJSONType
+func (r *Reader) StringList() (StrList, error) {
+	if r.Peek() != '[' {
+		return StrList{}, ErrType
 	}
 	start := r.i
 	r.i++
-	if r.peek() == ']' {
+	if r.Peek() == ']' {
 		r.i++
-		return strList{raw: r.s[start:r.i]}, nil
+		return StrList{raw: r.s[start:r.i]}, nil
 	}
 	n := 0
 	for {
 		if j := r.plainString(); j > 0 {
 			r.i = j
-		} else if _, err := r.str(); err != nil {
-			return strList{}, err
+		} else if _, err := r.Str(); err != nil {
+			return StrList{}, err
 		}
 		n++
 		if r.i < len(r.s) && r.s[r.i] == ',' {
 			r.i++
 			continue
 		}
-		switch r.peek() {
+		switch r.Peek() {
 		case ',':
 			r.i++
 		case ']':
 			r.i++
-			return strList{raw: r.s[start:r.i], n: n}, nil
+			return StrList{raw: r.s[start:r.i], n: n}, nil
 		default:
-			return strList{}, errJSONSyntax
+			return StrList{}, ErrSyntax
 		}
 	}
 }
 
 // plainString returns the index after the closing quote of the string at
 // r.i when it is plain (printable ASCII, no '\\'), and 0 otherwise.
-func (r *jsonReader) plainString() int {
+func (r *Reader) plainString() int {
 	s := r.s
 	if r.i >= len(s) || s[r.i] != '"' {
 		return 0
@@ -80,9 +80,12 @@ func (r *jsonReader) plainString() int {
 	return 0
 }
 
-// all returns the strings, made on first use. The caller must not change
-// the slice.
-func (l *strList) all() []string {
+// Len returns the number of strings.
+func (l *StrList) Len() int { return l.n }
+
+// All returns the strings, made on first use, or nil when there are none.
+// The caller must not change the slice. It is safe for concurrent use.
+func (l *StrList) All() []string {
 	if l.n == 0 {
 		return nil
 	}
@@ -90,13 +93,13 @@ func (l *strList) all() []string {
 		return *p
 	}
 	out := make([]string, 0, l.n)
-	r := jsonReader{s: l.raw}
+	r := Reader{s: l.raw}
 	r.i = 1
 	for len(out) < l.n {
 		if len(out) > 0 {
 			_ = r.expect(',')
 		}
-		s, err := r.str()
+		s, err := r.Str()
 		if err != nil {
 			// Unreachable: raw was read by stringList. Fail closed with
 			// what was read rather than panic on a request.

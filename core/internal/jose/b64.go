@@ -1,4 +1,4 @@
-package entra
+package jose
 
 import "encoding/binary"
 
@@ -35,15 +35,15 @@ var b64Tab = func() (t [4][256]uint32) {
 	return t
 }()
 
-// b64DecodedLen is the length of the decoding of n base64url characters
+// DecodedLen is the length of the decoding of n base64url characters
 // without padding.
-func b64DecodedLen(n int) int { return n/4*3 + n%4*6/8 }
+func DecodedLen(n int) int { return n/4*3 + n%4*6/8 }
 
-// decodeB64URL decodes src into dst, which must hold b64DecodedLen(len(src))
+// DecodeSegment decodes src into dst, which must hold DecodedLen(len(src))
 // bytes, and reports whether src is valid unpadded, canonical base64url.
 // On false, dst holds garbage.
-func decodeB64URL(dst []byte, src string) (int, bool) {
-	n := b64DecodedLen(len(src))
+func DecodeSegment(dst []byte, src string) (int, bool) {
+	n := DecodedLen(len(src))
 	if len(src)%4 == 1 || len(dst) < n {
 		return 0, false
 	}

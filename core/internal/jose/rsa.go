@@ -1,4 +1,4 @@
-package entra
+package jose
 
 import (
 	"crypto"
@@ -9,7 +9,7 @@ import (
 	"filippo.io/bigmod"
 )
 
-// rsaVerifier verifies RSASSA-PKCS1-v1_5 signatures (RS256, RS384, RS512)
+// RSAVerifier verifies RSASSA-PKCS1-v1_5 signatures (RS256, RS384, RS512)
 // with a modulus prepared once per key. crypto/rsa prepares the modulus
 // (the Montgomery constants, R² mod n) again on every call, which is about
 // a quarter of a token's first validation.
@@ -26,7 +26,7 @@ import (
 // and, as a number, below it. Its verdicts equal rsa.VerifyPKCS1v15's for
 // every input; rsa_test.go proves it on Wycheproof's vectors and the real
 // Entra tokens, and FuzzRSAPKCS1v15 checks it differentially.
-type rsaVerifier struct {
+type RSAVerifier struct {
 	n    *bigmod.Modulus
 	e    uint
 	size int // modulus length in bytes, = rsa.PublicKey.Size()
@@ -41,13 +41,13 @@ var (
 	digestInfoSHA512 = []byte{0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40}
 )
 
-// newRSAVerifier prepares k, or returns nil when k must be left to
+// NewRSAVerifier prepares k, or returns nil when k must be left to
 // crypto/rsa: in FIPS 140 mode (verification stays inside the validated
 // module), and for every key crypto/rsa refuses or treats specially (an
 // even or short modulus, an exponent below 3, even or above 2³¹-1), so that
-// crypto/rsa gives its own verdict on those. parseJWKS refuses most of them
-// already.
-func newRSAVerifier(k *rsa.PublicKey) *rsaVerifier {
+// crypto/rsa gives its own verdict on those. The key set
+// reader refuses most of them already.
+func NewRSAVerifier(k *rsa.PublicKey) *RSAVerifier {
 	if fips140.Enabled() || k == nil || k.N == nil || k.N.Sign() <= 0 || k.N.Bit(0) == 0 ||
 		k.N.BitLen() < 1024 || k.E < 3 || k.E&1 == 0 || k.E > 1<<31-1 {
 		return nil
@@ -56,7 +56,7 @@ func newRSAVerifier(k *rsa.PublicKey) *rsaVerifier {
 	if err != nil || m.Size() != k.Size() {
 		return nil
 	}
-	v := &rsaVerifier{n: m, e: uint(k.E), size: m.Size()}
+	v := &RSAVerifier{n: m, e: uint(k.E), size: m.Size()}
 	v.pad256 = pkcs1Pad(v.size, digestInfoSHA256, 32)
 	v.pad384 = pkcs1Pad(v.size, digestInfoSHA384, 48)
 	v.pad512 = pkcs1Pad(v.size, digestInfoSHA512, 64)
@@ -89,9 +89,9 @@ var rsaScratchPool = sync.Pool{New: func() any {
 	return &rsaScratch{s: bigmod.NewNat(), m: bigmod.NewNat(), want: bigmod.NewNat()}
 }}
 
-// verify reports whether sig is a valid PKCS#1 v1.5 signature of digest,
+// Verify reports whether sig is a valid PKCS#1 v1.5 signature of digest,
 // a digest made with h (SHA-256, -384 or -512).
-func (v *rsaVerifier) verify(h crypto.Hash, digest, sig []byte) bool {
+func (v *RSAVerifier) Verify(h crypto.Hash, digest, sig []byte) bool {
 	var pad []byte
 	switch h {
 	case crypto.SHA256:
@@ -129,12 +129,15 @@ func (v *rsaVerifier) verify(h crypto.Hash, digest, sig []byte) bool {
 	return w.m.ExpShortVarTime(s, v.e, v.n).Equal(want) == 1
 }
 
-// verify checks sig over digest for algorithm a with k: RS256, RS384 and
-// RS512 with the prepared modulus when k has one, everything else (PSS,
-// ECDSA, keys left to crypto/rsa) with verifySig.
-func (k *verifyKey) verify(a alg, digest, sig []byte) bool {
-	if k.rsaV != nil && a >= algRS256 && a <= algRS512 {
-		return k.rsaV.verify(a.hash(), digest, sig)
+// Verify checks sig over digest, made with a.Hash(), for algorithm a with
+// the public key pub (*rsa.PublicKey or *ecdsa.PublicKey); it is false when
+// the key does not fit a. prepared is NewRSAVerifier(pub), made once when
+// the key was read, or nil: RS256, RS384 and RS512 use it when it is not
+// nil, and everything else (PSS, ECDSA, keys left to crypto/rsa) uses
+// crypto/rsa or crypto/ecdsa. It never panics on hostile input.
+func Verify(a Alg, pub crypto.PublicKey, prepared *RSAVerifier, digest, sig []byte) bool {
+	if prepared != nil && a >= RS256 && a <= RS512 {
+		return prepared.Verify(a.Hash(), digest, sig)
 	}
-	return verifySig(a, k.pub, digest, sig)
+	return verifySig(a, pub, digest, sig)
 }
