@@ -248,7 +248,7 @@ func TestRequireAgentAndDenyAgents(t *testing.T) {
 }
 
 // WithoutAgents refuses agents on the whole API, from the cache too.
-func TestRefuseAgentsOption(t *testing.T) {
+func TestWithoutAgentsOption(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := readyValidator(t, srv, nil)

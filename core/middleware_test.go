@@ -169,7 +169,7 @@ func TestGuardWithoutMiddlewareAnswersTruthfully(t *testing.T) {
 	}
 }
 
-func TestAllowNoScopeOrRole(t *testing.T) {
+func TestWithoutScopeOrRoleCheck(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := newValidator(t, srv.Config())
