@@ -72,8 +72,9 @@ const (
 	CodeInternal Code = "internal"
 )
 
-// Sentinels, one per Code: errors.Is(err, entra.ErrTokenExpired) is true for every
-// *Error whose Code is CodeTokenExpired.
+// Sentinels, one per Code of a refusal (CodeInternal, which names an error
+// that is not an *Error, has none): errors.Is(err, entra.ErrTokenExpired)
+// is true for every *Error whose Code is CodeTokenExpired.
 var (
 	ErrConfigInvalid          = &Error{Code: CodeConfigInvalid}
 	ErrInvalidRequest         = &Error{Code: CodeInvalidRequest}
