@@ -49,7 +49,7 @@ func humaAuth(auth *entra.Authenticator) func(huma.Context, func(huma.Context)) 
 		}
 		c, _, err := auth.AuthenticateToken(ctx.Context(), token)
 		if err != nil {
-			writeHuma(ctx, auth.Response(err))
+			writeHuma(ctx, entra.ResponseFor(c, err))
 			return
 		}
 		next(huma.WithContext(ctx, c))
@@ -179,7 +179,7 @@ func TestOtherRouters(t *testing.T) {
 			}{
 				{"no token", "", entra.CodeTokenMissing},
 				{"malformed", "a.b.c", entra.CodeTokenMalformed},
-				{"no scp or roles", idToken, entra.CodeNoPermissions},
+				{"no scp or roles", idToken, entra.CodeNoScopeOrRole},
 				{"another scope", other, entra.CodeForbidden},
 			} {
 				got := entratest.AssertRefusal(t, do(api, "/api/orders/42", tc.token), tc.code)
@@ -210,7 +210,7 @@ func TestOtherRouters(t *testing.T) {
 		for _, tc := range []struct {
 			token string
 			want  error
-		}{{"", entra.ErrTokenMissing}, {idToken, entra.ErrNoPermissions}, {other, entra.ErrForbidden}} {
+		}{{"", entra.ErrTokenMissing}, {idToken, entra.ErrNoScopeOrRole}, {other, entra.ErrForbidden}} {
 			if _, err := h.HandleBearerAuth(context.Background(), "getOrder", ogenBearerAuth{Token: tc.token}); !errors.Is(err, tc.want) {
 				t.Errorf("HandleBearerAuth = %v, want %v", err, tc.want)
 			}

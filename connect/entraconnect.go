@@ -47,8 +47,8 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 
 // New returns the interceptor. Procedures are named as Connect names them,
 // "/package.Service/Method", which is what rules hold. opts are the
-// middleware's options that apply to RPCs (WithRealm, Optional,
-// AllowNoScopeOrRole, WithTokenFromHeader, OnAuthenticated, OnRejected,
+// middleware's options that apply to RPCs (WithRealm, WithOptionalToken,
+// WithoutScopeOrRoleCheck, WithTokenFromHeader, OnAuthenticated, OnRejected,
 // WithLogger). A nil rules refuses every procedure. New panics at set-up
 // if v is nil.
 func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Interceptor {
@@ -146,14 +146,14 @@ func (c *watchedConn) Send(m any) error {
 
 // ended is the error ending a watched stream, its headers in its metadata.
 func ended(st *entra.RPCStatus) *connect.Error {
-	e := Error(st)
+	e := FromStatus(st)
 	setHeaders(e.Meta(), st)
 	return e
 }
 
 // Claims returns the claims the interceptor put in a handler's context,
 // and whether there are any (false for public procedures and anonymous
-// calls under [entra.Optional]). It is [entra.ClaimsFromContext], but a
+// calls under [entra.WithOptionalToken]). It is [entra.ClaimsFromContext], but a
 // read in a handler the interceptor never ran for (a handler built without
 // connect.WithInterceptors) is reported once per procedure through the
 // validator's logger, naming the procedure (see [entra.ClaimsForRoute]):
@@ -166,7 +166,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 	return entra.ClaimsForRoute(ctx, procedure)
 }
 
-// Error returns the Connect error of a refusal: its code, the safe
+// FromStatus returns the Connect error of a refusal: its code, the safe
 // description as message, and
 //   - a google.rpc.ErrorInfo detail with Reason the entraguard Code,
 //     Domain [ErrorDomain] and, when a scope would satisfy the rule,
@@ -176,13 +176,13 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 //     ([entra.RPCStatus.ChallengeClaims]);
 //   - a google.rpc.RetryInfo detail for Unavailable.
 //
-// The interceptor and [ErrorFromContext] also set the response headers
+// The interceptor and [Error] also set the response headers
 // WWW-Authenticate (the challenge an HTTP answer would carry) and, for
 // Unavailable, Retry-After (seconds). They are response headers in every
 // protocol, never trailers: Go's HTTP/2 server drops WWW-Authenticate from
 // trailers (RFC 9110 forbids it there), where the gRPC protocol puts an
 // error's metadata; Retry-After goes with it so both are read alike.
-func Error(st *entra.RPCStatus) *connect.Error {
+func FromStatus(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), errors.New(st.Message))
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
@@ -206,7 +206,7 @@ func Error(st *entra.RPCStatus) *connect.Error {
 // refuse returns the error of a refusal after setting its headers on h, or,
 // when h is nil, on the handler's call info (or else in the error's metadata).
 func refuse(ctx context.Context, h http.Header, st *entra.RPCStatus) *connect.Error {
-	e := Error(st)
+	e := FromStatus(st)
 	if h == nil {
 		if ci, ok := connect.CallInfoForHandlerContext(ctx); ok {
 			h = ci.ResponseHeader()
@@ -228,11 +228,11 @@ func setHeaders(h http.Header, st *entra.RPCStatus) {
 	}
 }
 
-// ErrorFromContext returns the Connect error answering err in a unary
+// Error returns the Connect error answering err in a unary
 // handler (e.g. an entra.ClaimsChallenge, or a Requirement's Check), shaped
 // by the options of the interceptor that authenticated the call, and sets
 // its response headers. The refusal is logged and observed like the
 // interceptor's own.
-func ErrorFromContext(ctx context.Context, err error) *connect.Error {
+func Error(ctx context.Context, err error) *connect.Error {
 	return refuse(ctx, nil, entra.RPCStatusFromContext(ctx, err))
 }

@@ -129,7 +129,7 @@ func TestRuleTyposAreReported(t *testing.T) {
 	}, connect.WithInterceptors(i)))
 
 	err := i.Check(proc)
-	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), `"`+typo+`" names no service the server serves (it serves: `+svc+`)`) {
+	if !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), `"`+typo+`" names no service the server serves (it serves: `+svc+`)`) {
 		t.Fatalf("Check = %v, want the typo named", err)
 	}
 	if err := i.Check("/" + typo + "/"); err != nil {

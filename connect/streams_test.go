@@ -101,7 +101,7 @@ func TestStreamEndsWhenTheTokenExpires(t *testing.T) {
 		}
 	}
 	clock.Advance(time.Second)
-	if r := drain(t, s); r.code != connect.CodeUnauthenticated || r.reason != string(entra.CodeExpired) {
+	if r := drain(t, s); r.code != connect.CodeUnauthenticated || r.reason != string(entra.CodeTokenExpired) {
 		t.Errorf("ended with %+v, want unauthenticated and token_expired", r)
 	}
 }
@@ -130,7 +130,7 @@ func TestStreamEndsWhenTheCallerIsRevoked(t *testing.T) {
 	if _, err := list.RevokeUser(c.TenantID(), c.ObjectID(), time.Time{}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if r := drain(t, s); r.code != connect.CodeUnauthenticated || r.reason != string(entra.CodeRevoked) {
+	if r := drain(t, s); r.code != connect.CodeUnauthenticated || r.reason != string(entra.CodeTokenRevoked) {
 		t.Errorf("ended with %+v, want unauthenticated and token_revoked", r)
 	}
 	time.Sleep(50 * time.Millisecond) // lets the other stream's checks run

@@ -172,8 +172,8 @@ func TestUnscopedAgentToken(t *testing.T) {
 				t.Errorf("scp %q idtyp %v: app %v, scopes %q", scp, idtyp, c.IsApp(), c.Scopes())
 			}
 			_, resp := auth.Authenticate(context.Background(), bearerRequest(tok))
-			if resp == nil || resp.Err.Code != entra.CodeNoPermissions {
-				t.Errorf("scp %q idtyp %v: default policy answered %v, want %s", scp, idtyp, resp, entra.CodeNoPermissions)
+			if resp == nil || resp.Err.Code != entra.CodeNoScopeOrRole {
+				t.Errorf("scp %q idtyp %v: default policy answered %v, want %s", scp, idtyp, resp, entra.CodeNoScopeOrRole)
 			}
 			for _, r := range []entra.Requirement{entra.RequireScope("Orders.Read"), entra.RequireUser(), entra.RequireScopeOrAppRole([]string{"Orders.Read"}, []string{"Orders.Read.All"})} {
 				wantCode(t, r.Check(c), entra.ErrForbidden)
@@ -242,17 +242,17 @@ func TestRequireAgentAndDenyAgents(t *testing.T) {
 			entra.RequireAgent(k)
 		}()
 	}
-	if r := entra.ResponseFor(entra.DenyAgents().Check(obo)); r.Status != http.StatusForbidden {
+	if r := entra.ResponseFor(context.Background(), entra.DenyAgents().Check(obo)); r.Status != http.StatusForbidden {
 		t.Errorf("DenyAgents answered %d, want 403", r.Status)
 	}
 }
 
-// RefuseAgents refuses agents on the whole API, from the cache too.
-func TestRefuseAgentsOption(t *testing.T) {
+// WithoutAgents refuses agents on the whole API, from the cache too.
+func TestWithoutAgentsOption(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := readyValidator(t, srv, nil)
-	h := entra.Middleware(v, entra.RefuseAgents())(http.HandlerFunc(okHandler))
+	h := entra.Middleware(v, entra.WithoutAgents())(http.HandlerFunc(okHandler))
 	tok := srv.AgentOnBehalfOfToken("Orders.Read")
 	for i := range 2 { // the second is answered from the verified-token cache
 		rec := get(t, h, "/api/me", http.Header{"Authorization": {"Bearer " + tok}})
@@ -321,7 +321,7 @@ func TestIdentityRelationGuest(t *testing.T) {
 	}
 }
 
-// A refusal by the default policy or RefuseAgents leaves the hooks'
+// A refusal by the default policy or WithoutAgents leaves the hooks'
 // context without claims: the request was not authenticated.
 func TestPolicyRefusalHookContextHasNoClaims(t *testing.T) {
 	srv := entratest.NewServer()
@@ -334,11 +334,11 @@ func TestPolicyRefusalHookContextHasNoClaims(t *testing.T) {
 		sawClaims = sawClaims || ok
 		codes = append(codes, err.Code)
 	})
-	h := entra.Middleware(v, entra.RefuseAgents(), hook)(http.HandlerFunc(okHandler))
+	h := entra.Middleware(v, entra.WithoutAgents(), hook)(http.HandlerFunc(okHandler))
 	for _, tok := range []string{srv.Mint(entratest.Token{}), srv.AgentAppToken("R"), srv.Mint(entratest.Token{Roles: []string{"R"}, Claims: map[string]any{"nonce": "n"}})} {
 		get(t, h, "/", http.Header{"Authorization": {"Bearer " + tok}})
 	}
-	want := []entra.Code{entra.CodeNoPermissions, entra.CodeAgentNotAllowed, entra.CodeIDTokenNotAccepted}
+	want := []entra.Code{entra.CodeNoScopeOrRole, entra.CodeAgentNotAllowed, entra.CodeIDTokenNotAccepted}
 	if !slices.Equal(codes, want) || sawClaims {
 		t.Errorf("codes %v (want %v), claims in the hook's context: %v", codes, want, sawClaims)
 	}

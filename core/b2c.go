@@ -71,11 +71,11 @@ func (v *Validator) checkUserFlow(c *Claims) error {
 	want := describe("user flow", false, flows)
 	tfp, acr := c.ext.tfp, c.ext.acr
 	if tfp == "" && acr == "" {
-		return newError(CodeUserFlow, "token names no Azure AD B2C user flow (tfp or acr); this API accepts tokens of "+want)
+		return newError(CodeUserFlowNotAllowed, "token names no Azure AD B2C user flow (tfp or acr); this API accepts tokens of "+want)
 	}
 	for _, got := range [...]string{tfp, acr} {
 		if got != "" && !containsFold(flows, got) {
-			return newError(CodeUserFlow, "token is of the user flow "+quote(got)+"; this API accepts tokens of "+want+" (see Config.B2CUserFlows)")
+			return newError(CodeUserFlowNotAllowed, "token is of the user flow "+quote(got)+"; this API accepts tokens of "+want+" (see Config.B2CUserFlows)")
 		}
 	}
 	return nil

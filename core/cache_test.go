@@ -52,7 +52,7 @@ func TestCacheReturnsSameClaimsUntilExp(t *testing.T) {
 		t.Fatal("cache served a token past its exp")
 	}
 	clock.Set(exp.Add(entra.DefaultClockSkew + time.Second))
-	if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrExpired) {
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrTokenExpired) {
 		t.Fatalf("past exp and skew: got %v", entra.CodeOf(err))
 	}
 }
@@ -73,7 +73,7 @@ func TestCacheNeverCachesFailures(t *testing.T) {
 		forged = tok[:len(tok)-4] + "BBBB"
 	}
 	for range 2 {
-		if _, err := v.Validate(ctx, forged); !errors.Is(err, entra.ErrSignature) {
+		if _, err := v.Validate(ctx, forged); !errors.Is(err, entra.ErrSignatureInvalid) {
 			t.Fatalf("forged signature: got %v", entra.CodeOf(err))
 		}
 	}
@@ -162,7 +162,7 @@ func TestCacheMaxBytes(t *testing.T) {
 	defer srv.Close()
 	cfg := srv.Config()
 	cfg.CacheMaxBytes = -1
-	if _, err := entra.NewValidator(cfg); !errors.Is(err, entra.ErrConfig) {
+	if _, err := entra.NewValidator(cfg); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("negative CacheMaxBytes: got %v", err)
 	}
 

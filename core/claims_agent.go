@@ -259,7 +259,7 @@ func (c *Claims) IdentityRelations() []IdentityRelation {
 // app registration requests them as optional claims ([AgentClaimsHint]).
 // A token with none of them ([Claims.HasAgentClaims] false) may be an
 // agent's all the same: false then means "not known to be an agent", and
-// [DenyAgents] and [RefuseAgents] cannot refuse it. An API that must tell
+// [DenyAgents] and [WithoutAgents] cannot refuse it. An API that must tell
 // agents apart requests the optional claims.
 func (c *Claims) IsAgent() bool {
 	if c == nil {
@@ -391,7 +391,7 @@ func RequireAgent(kinds ...AgentKind) Requirement {
 }
 
 // agentDenied is the refusal of an agent by [DenyAgents] and
-// [RefuseAgents]: a new value each time, since Check hands it to callers.
+// [WithoutAgents]: a new value each time, since Check hands it to callers.
 func agentDenied() *Error {
 	return &Error{Code: CodeAgentNotAllowed, Description: "agents (Microsoft Entra Agent ID) may not call this API: the token was issued to an agent, acting on its own, as its agent user or for a user"}
 }
@@ -400,7 +400,7 @@ func agentDenied() *Error {
 // whether they act on their own, through their agent user account, or for
 // a user, with [CodeAgentNotAllowed] (403). Every other caller passes. Use
 // it on routes that only people or classic applications may call; refuse
-// agents on a whole API with [RefuseAgents].
+// agents on a whole API with [WithoutAgents].
 func DenyAgents() Requirement {
 	r := Requirement{desc: "no agent (Microsoft Entra Agent ID)"}
 	r.check = func(c *Claims) *Error {
@@ -412,11 +412,11 @@ func DenyAgents() Requirement {
 	return r
 }
 
-// RefuseAgents makes the Authenticator refuse every token issued to a
+// WithoutAgents makes the Authenticator refuse every token issued to a
 // Microsoft Entra Agent ID agent ([Claims.IsAgent]) with
 // [CodeAgentNotAllowed] (403), as [DenyAgents] does on one route.
 // Default: agents are authenticated like any caller and the route's guards
 // decide.
-func RefuseAgents() Option {
+func WithoutAgents() Option {
 	return optionFunc(func(o *options) { o.refuseAgents = true })
 }

@@ -109,7 +109,7 @@ func (c *Claims) resolveTenant() error {
 // shapePolicy applies the Authenticator's rules on token shapes after its
 // scp-or-roles policy: no ID token unless the API opted in to them (no
 // Entra access token carries a payload nonce; ID tokens do), and no agent
-// under RefuseAgents.
+// under WithoutAgents.
 func (a *Authenticator) shapePolicy(c *Claims) *Error {
 	if c.hasNonce && !a.o.allowNoPermissions {
 		return &Error{Code: CodeIDTokenNotAccepted, Description: "the token has a nonce claim, so it is an ID token (proof of a sign-in to a client app), not an access token for this API: request an access token for this API's scopes (e.g. api://" + a.v.s.clientID + "/.default)"}

@@ -131,7 +131,7 @@ func TestMetadataURLOverride(t *testing.T) {
 			t.Errorf("key %s has a certificate, the key set had no x5c", k.ID)
 		}
 	}
-	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}})); !errors.Is(err, entra.ErrIssuer) {
+	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}})); !errors.Is(err, entra.ErrIssuerInvalid) {
 		t.Fatalf("v1 token not named by the one document: got %v", entra.CodeOf(err))
 	}
 	if n := srv.Fetches(entratest.EndpointMetadataV1); n != 0 {
@@ -174,9 +174,9 @@ func TestWriteErrorAndChallengeOptions(t *testing.T) {
 	}
 
 	// Without any middleware, answers use the defaults.
-	r := entra.ResponseFromContext(ctxT(t), entra.ErrForbidden)
+	r := entra.ResponseFor(ctxT(t), entra.ErrForbidden)
 	if r.Status != 403 || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Bearer realm=""`) {
-		t.Fatalf("ResponseFromContext without middleware: %d %q", r.Status, r.Header.Get("WWW-Authenticate"))
+		t.Fatalf("ResponseFor without middleware: %d %q", r.Status, r.Header.Get("WWW-Authenticate"))
 	}
 }
 

@@ -139,5 +139,5 @@ func otherCloudError(s *settings, snap *snapshot, iss string) error {
 	if tok == nil || own == nil || tok == own {
 		return nil
 	}
-	return newError(CodeIssuer, "token was issued by the "+tok.name+" cloud, but this API's authority is in the "+own.name+" cloud: register the API in the cloud its callers use, and set Config.AuthorityHost to that cloud's authority (https://"+tok.hosts[0]+"/)")
+	return newError(CodeIssuerInvalid, "token was issued by the "+tok.name+" cloud, but this API's authority is in the "+own.name+" cloud: register the API in the cloud its callers use, and set Config.AuthorityHost to that cloud's authority (https://"+tok.hosts[0]+"/)")
 }

@@ -57,13 +57,13 @@ func TestCodeFixesMatchTroubleshooting(t *testing.T) {
 
 func TestCodeFixEveryCode(t *testing.T) {
 	for _, c := range []entra.Code{
-		entra.CodeConfig, entra.CodeInvalidRequest, entra.CodeTokenMissing, entra.CodeTokenMalformed,
-		entra.CodeTokenUnsupported, entra.CodeAlgorithm, entra.CodeFirstPartyToken, entra.CodeUnknownKey,
-		entra.CodeSignature, entra.CodeExpired, entra.CodeNotYetValid, entra.CodeMissingClaim, entra.CodeIssuer,
-		entra.CodeAudience, entra.CodeTenant, entra.CodeTokenVersion, entra.CodeNoPermissions, entra.CodeForbidden,
+		entra.CodeConfigInvalid, entra.CodeInvalidRequest, entra.CodeTokenMissing, entra.CodeTokenMalformed,
+		entra.CodeTokenUnsupported, entra.CodeAlgorithmNotAllowed, entra.CodeFirstPartyToken, entra.CodeUnknownKey,
+		entra.CodeSignatureInvalid, entra.CodeTokenExpired, entra.CodeTokenNotYetValid, entra.CodeClaimMissing, entra.CodeIssuerInvalid,
+		entra.CodeAudienceInvalid, entra.CodeTenantNotAllowed, entra.CodeTokenVersionNotAllowed, entra.CodeNoScopeOrRole, entra.CodeForbidden,
 		entra.CodeGroupsOverage, entra.CodeInsufficientClaims, entra.CodeKeysUnavailable,
-		entra.CodeObjectIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlow, entra.CodeAgentNotAllowed, entra.CodeAuthContextRequired,
-		entra.CodeRevoked, entra.CodeRevocationsUnavailable,
+		entra.CodeOIDMissing, entra.CodeIDTokenNotAccepted, entra.CodeUserFlowNotAllowed, entra.CodeAgentNotAllowed, entra.CodeAuthContextRequired,
+		entra.CodeTokenRevoked, entra.CodeRevocationsUnavailable,
 		entra.CodeTokenBound, entra.CodeTokenBindingInvalid,
 	} {
 		if c.Fix() == "" {
@@ -76,6 +76,6 @@ func TestCodeFixEveryCode(t *testing.T) {
 }
 
 func ExampleCode_Fix() {
-	fmt.Println(entra.CodeExpired.Fix())
+	fmt.Println(entra.CodeTokenExpired.Fix())
 	// Output: get a new token (clients refresh on their own); check clocks: docs/troubleshooting.md#clock-skew
 }

@@ -221,7 +221,7 @@ type Config struct {
 
 	// Revocations is asked about every token accepted, after the signature
 	// and claims checks and on cache hits too; a token it refuses fails with
-	// [CodeRevoked]. Use a [RevocationList] in one process, or the
+	// [CodeTokenRevoked]. Use a [RevocationList] in one process, or the
 	// entraredis module's mirror to share one between replicas.
 	// Optional. Default: none (revocation is not seen).
 	Revocations Revocations
@@ -234,7 +234,7 @@ type Config struct {
 	// AllowMissingObjectID admits tokens without an oid claim: those of
 	// service-principal-less authentication (an app with no service
 	// principal in the tenant), which Entra blocks since March 2026.
-	// Optional. Default: false; they are refused with [CodeObjectIDMissing].
+	// Optional. Default: false; they are refused with [CodeOIDMissing].
 	// Azure AD B2C validators (see B2CUserFlows) never require oid, which a
 	// B2C user flow emits only when asked to (its sub is the object ID).
 	AllowMissingObjectID bool
@@ -242,7 +242,7 @@ type Config struct {
 	// B2CUserFlows are the Azure AD B2C user flows (policies, named
 	// "B2C_1_..." or, for custom policies, "B2C_1A_...") whose tokens are
 	// accepted, matched case-insensitively against the token's tfp or acr
-	// claim; a token of another flow is refused with [CodeUserFlow].
+	// claim; a token of another flow is refused with [CodeUserFlowNotAllowed].
 	// Optional. Default: when MetadataURL names a user flow
 	// (".../B2C_1_signin/v2.0/.well-known/openid-configuration", or
 	// "?p=B2C_1_signin"), that flow only; otherwise none is checked.
@@ -357,7 +357,7 @@ type settings struct {
 }
 
 func configError(format string, args ...any) error {
-	return &Error{Code: CodeConfig, Description: fmt.Sprintf(format, args...)}
+	return &Error{Code: CodeConfigInvalid, Description: fmt.Sprintf(format, args...)}
 }
 
 func (c Config) settings() (*settings, error) {

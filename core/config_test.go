@@ -41,8 +41,8 @@ func TestTenantIDFormCheckedAtSetup(t *testing.T) {
 				v.Close()
 				t.Fatal("NewValidator accepted the TenantID")
 			}
-			if !errors.Is(err, entra.ErrConfig) {
-				t.Fatalf("error %v, want ErrConfig", err)
+			if !errors.Is(err, entra.ErrConfigInvalid) {
+				t.Fatalf("error %v, want ErrConfigInvalid", err)
 			}
 			for _, w := range append([]string{"Config.TenantID"}, want...) {
 				if !strings.Contains(err.Error(), w) {
@@ -118,7 +118,7 @@ func TestGUIDAudienceConfigInAnyCase(t *testing.T) {
 	}
 	for name, tc := range refused {
 		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Audience: tc.aud}))
-		if !errors.Is(err, entra.ErrAudience) {
+		if !errors.Is(err, entra.ErrAudienceInvalid) {
 			t.Errorf("%s: got %v, want an audience refusal", name, err)
 			continue
 		}
@@ -137,7 +137,7 @@ func TestMultiTenantNeedsAllowedTenantsOrAnyTenant(t *testing.T) {
 	const tenantC = "9e3a1f50-1c8b-4b5f-9f3c-2a7d4c1e8b90"
 	for _, tenant := range []string{entra.TenantOrganizations, entra.TenantCommon, "Organizations"} {
 		_, err := entra.NewValidator(srv.MultiTenantConfig(tenant))
-		if !errors.Is(err, entra.ErrConfig) {
+		if !errors.Is(err, entra.ErrConfigInvalid) {
 			t.Fatalf("%s without AllowedTenants or AnyTenant: got %v, want a config error", tenant, err)
 		}
 		for _, w := range []string{"Config.TenantID", "every Entra tenant", "Config.AllowedTenants", "Config.AnyTenant", "ENTRA_ALLOWED_TENANTS=*"} {
@@ -185,8 +185,8 @@ func TestMultiTenantNeedsAllowedTenantsOrAnyTenant(t *testing.T) {
 		if tid == tenantA && err != nil {
 			t.Errorf("AllowedTenants refused its tenant: %v", err)
 		}
-		if tid == tenantC && !errors.Is(err, entra.ErrTenant) {
-			t.Errorf("AllowedTenants: tenant not listed got %v, want %v", err, entra.ErrTenant)
+		if tid == tenantC && !errors.Is(err, entra.ErrTenantNotAllowed) {
+			t.Errorf("AllowedTenants: tenant not listed got %v, want %v", err, entra.ErrTenantNotAllowed)
 		}
 	}
 }
@@ -213,13 +213,13 @@ func TestConfigFromEnvAnyTenant(t *testing.T) {
 
 	t.Setenv("ENTRA_ALLOWED_TENANTS", "*,"+tenantA)
 	_, err := entra.NewValidator(entra.ConfigFromEnv())
-	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS mixes") {
+	if !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS mixes") {
 		t.Errorf("* with a tenant ID: got %v, want a config error naming ENTRA_ALLOWED_TENANTS", err)
 	}
 
 	t.Setenv("ENTRA_ALLOWED_TENANTS", "")
 	_, err = entra.NewValidator(entra.ConfigFromEnv())
-	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS=*") {
+	if !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), "ENTRA_ALLOWED_TENANTS=*") {
 		t.Errorf("organizations without ENTRA_ALLOWED_TENANTS: got %v, want a config error naming ENTRA_ALLOWED_TENANTS", err)
 	}
 }

@@ -14,7 +14,7 @@ type ctxKey struct{}
 type ctxValue struct {
 	claims *Claims
 	auth   *Authenticator
-	// skipped: the middleware let the request through unread (SkipPaths).
+	// skipped: the middleware let the request through unread (WithSkipPaths).
 	skipped bool
 }
 
@@ -30,9 +30,9 @@ func newContext(ctx context.Context, claims *Claims, a *Authenticator) context.C
 	return &authContext{Context: ctx, val: ctxValue{claims: claims, auth: a}}
 }
 
-// Skipped returns ctx marked as a request the adapter's own skipper (Echo's
+// For adapter authors: Skipped returns ctx marked as a request the adapter's own skipper (Echo's
 // Skipper, Fiber's Next) let through without reading its token, as
-// [SkipPaths] does: handlers find no claims there, and reading them is not
+// [WithSkipPaths] does: handlers find no claims there, and reading them is not
 // reported as a set-up mistake; a guard on it answers 500 and logs the
 // mistake (see [Authorize]).
 func (a *Authenticator) Skipped(ctx context.Context) context.Context {
@@ -40,7 +40,7 @@ func (a *Authenticator) Skipped(ctx context.Context) context.Context {
 }
 
 // newSkippedContext marks a request the middleware let through without
-// reading its token ([SkipPaths]).
+// reading its token ([WithSkipPaths]).
 func newSkippedContext(ctx context.Context, a *Authenticator) context.Context {
 	return &authContext{Context: ctx, val: ctxValue{auth: a, skipped: true}}
 }
@@ -82,7 +82,7 @@ func ClaimsFromRequest(r *http.Request) (*Claims, bool) {
 	return ClaimsForRoute(r.Context(), r.Pattern)
 }
 
-// ClaimsForRoute is [ClaimsFromContext] for a handler on route (the
+// For adapter authors: ClaimsForRoute is [ClaimsFromContext] for a handler on route (the
 // router's pattern, such as "/api/orders/:id"); the adapters' Claims
 // functions call it. When no middleware saw the request (ctx carries
 // neither claims nor the mark of an anonymous or skipped request), the

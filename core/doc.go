@@ -1,6 +1,8 @@
 // Package entra validates Microsoft Entra ID (Azure AD) bearer tokens and
-// decides who may call an API. It is the core of entraguard: the Gin, Echo
-// and Fiber adapters only translate between their framework and this package.
+// decides who may call an API. It is the core of entraguard: net/http is
+// served here ([Middleware]), and the adapters for Gin, Echo (v4 and v5),
+// Fiber (v2 and v3), gRPC and Connect only translate between their
+// framework and this package.
 //
 // # Quick start
 //
@@ -26,10 +28,15 @@
 //	claims, _ := entra.ClaimsFromContext(r.Context())
 //	fmt.Println(claims.ObjectID(), claims.Scopes(), claims.Roles())
 //
-// Gin, Echo, Fiber, gRPC and Connect have thin adapters with the same
-// decisions (modules entragin, entraecho, entrafiber, entragrpc,
-// entraconnect). Outside a framework, [Authenticator.AuthenticateToken]
-// gives the middleware's decision for a token.
+// Gin, Echo v4 and v5, Fiber v2 and v3, gRPC and Connect have thin adapters
+// with the same decisions (packages entragin, entraecho, entrafiber,
+// entragrpc, entraconnect). Outside a framework,
+// [Authenticator.AuthenticateToken] gives the middleware's decision for a
+// token.
+//
+// A handler's own refusal (a [ClaimsChallenge], a [Requirement]'s Check)
+// is answered with [WriteError] on net/http, with the adapter's WriteError
+// or Error elsewhere: the same RFC 6750 answer as the middleware's.
 //
 // [Validator.Validate] is the lower layer: it checks a token's signature
 // and claims and applies no policy, so an ID token of this app, or a token
@@ -74,4 +81,35 @@
 // token's exp, and the cache is flushed when the key set changes. Claims are
 // immutable, so cached claims are shared safely. [Config.CacheSize] bounds
 // it; a negative size disables it.
+//
+// # Writing an adapter
+//
+// An API developer rarely needs the following (ResponseFor, for a router
+// without an adapter): they are the plumbing the adapters are built from,
+// for someone who adapts entraguard to another framework. Their doc
+// comments begin "For adapter authors:". An adapter stays a translation:
+// every decision is made here.
+//
+//   - Reading the request: [Request] (what the middleware reads),
+//     [HTTPRequest] (a *http.Request as a Request), [HeaderBytesRequest]
+//     (for frameworks that hold headers as bytes), [PeerRequest] (the
+//     client certificate, for mTLS-bound tokens) with [Peer], and
+//     [ContextWithPeer] for a request that cannot tell its peer.
+//   - Authenticating: [Authenticator.Authenticate]
+//     (the middleware's decision and its answer),
+//     [Authenticator.Skipped] (a request the framework's own skipper let
+//     through), [Authenticator.CheckHeaderLimit] (a server header limit too
+//     small for Config.MaxTokenSize).
+//   - Context: [ContextKey] (for frameworks whose context is not a
+//     context.Context), [ClaimsForRoute] (claims, naming the route in the
+//     set-up-mistake report).
+//   - Guards and answers: [AuthorizeRoute] (a guard's decision, naming the
+//     route), [ResponseFor] (the answer to any error, with the options of
+//     the middleware that ran; write it with [Response.Write] or the
+//     framework's own calls).
+//   - RPC: [Authenticator.AuthenticateRPC] with [MethodRules],
+//     [Metadata] and [HeaderMetadata] (the call's metadata), [RPCStatus]
+//     and [RPCStatusFromContext] (a refusal as an RPC status),
+//     [Authenticator.WatchCall] and [CallStatus] (ending a stream when its
+//     token expires or is revoked), [Authenticator.CheckRules].
 package entra

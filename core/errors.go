@@ -11,45 +11,45 @@ type Code string
 
 // The failure codes. Each has a sentinel error for errors.Is.
 const (
-	CodeConfig             Code = "config_invalid"
-	CodeInvalidRequest     Code = "invalid_request"
-	CodeTokenMissing       Code = "token_missing"
-	CodeTokenMalformed     Code = "token_malformed"
-	CodeTokenUnsupported   Code = "token_unsupported"
-	CodeAlgorithm          Code = "algorithm_not_allowed"
-	CodeFirstPartyToken    Code = "first_party_token"
-	CodeUnknownKey         Code = "unknown_key"
-	CodeSignature          Code = "signature_invalid"
-	CodeExpired            Code = "token_expired"
-	CodeNotYetValid        Code = "token_not_yet_valid"
-	CodeMissingClaim       Code = "claim_missing"
-	CodeIssuer             Code = "issuer_invalid"
-	CodeAudience           Code = "audience_invalid"
-	CodeTenant             Code = "tenant_not_allowed"
-	CodeTokenVersion       Code = "token_version_not_allowed"
-	CodeNoPermissions      Code = "no_scope_or_role"
-	CodeForbidden          Code = "forbidden"
-	CodeGroupsOverage      Code = "groups_overage"
-	CodeInsufficientClaims Code = "insufficient_claims"
-	CodeKeysUnavailable    Code = "keys_unavailable"
-	// CodeRevoked: the token is valid but listed in Config.Revocations.
-	CodeRevoked Code = "token_revoked"
+	CodeConfigInvalid          Code = "config_invalid"
+	CodeInvalidRequest         Code = "invalid_request"
+	CodeTokenMissing           Code = "token_missing"
+	CodeTokenMalformed         Code = "token_malformed"
+	CodeTokenUnsupported       Code = "token_unsupported"
+	CodeAlgorithmNotAllowed    Code = "algorithm_not_allowed"
+	CodeFirstPartyToken        Code = "first_party_token"
+	CodeUnknownKey             Code = "unknown_key"
+	CodeSignatureInvalid       Code = "signature_invalid"
+	CodeTokenExpired           Code = "token_expired"
+	CodeTokenNotYetValid       Code = "token_not_yet_valid"
+	CodeClaimMissing           Code = "claim_missing"
+	CodeIssuerInvalid          Code = "issuer_invalid"
+	CodeAudienceInvalid        Code = "audience_invalid"
+	CodeTenantNotAllowed       Code = "tenant_not_allowed"
+	CodeTokenVersionNotAllowed Code = "token_version_not_allowed"
+	CodeNoScopeOrRole          Code = "no_scope_or_role"
+	CodeForbidden              Code = "forbidden"
+	CodeGroupsOverage          Code = "groups_overage"
+	CodeInsufficientClaims     Code = "insufficient_claims"
+	CodeKeysUnavailable        Code = "keys_unavailable"
+	// CodeTokenRevoked: the token is valid but listed in Config.Revocations.
+	CodeTokenRevoked Code = "token_revoked"
 	// CodeRevocationsUnavailable: the revocation list is too stale to vouch
 	// for any token, and its owner chose to refuse then (503).
 	CodeRevocationsUnavailable Code = "revocations_unavailable"
 
-	// CodeObjectIDMissing: the token has no oid (service-principal-less
+	// CodeOIDMissing: the token has no oid (service-principal-less
 	// authentication, which Entra blocks since March 2026); see
 	// Config.AllowMissingObjectID.
-	CodeObjectIDMissing Code = "oid_missing"
+	CodeOIDMissing Code = "oid_missing"
 	// CodeIDTokenNotAccepted: the payload has a nonce, so it is an ID token,
-	// and the API did not opt in to ID tokens (AllowNoScopeOrRole).
+	// and the API did not opt in to ID tokens (WithoutScopeOrRoleCheck).
 	CodeIDTokenNotAccepted Code = "id_token_not_accepted"
-	// CodeUserFlow: an Azure AD B2C token of another user flow than the
+	// CodeUserFlowNotAllowed: an Azure AD B2C token of another user flow than the
 	// validator's; see Config.B2CUserFlows.
-	CodeUserFlow Code = "user_flow_not_allowed"
+	CodeUserFlowNotAllowed Code = "user_flow_not_allowed"
 	// CodeAgentNotAllowed: the token is a Microsoft Entra Agent ID agent's
-	// and the route or API refuses agents (DenyAgents, RefuseAgents).
+	// and the route or API refuses agents (DenyAgents, WithoutAgents).
 	CodeAgentNotAllowed Code = "agent_not_allowed"
 
 	// CodeTokenBound: the token is bound to a certificate or key (it has a
@@ -66,43 +66,48 @@ const (
 	// "cp1") gets a 401 insufficient_claims challenge asking for the
 	// context; any other caller a 403 naming it.
 	CodeAuthContextRequired Code = "auth_context_required"
+	// CodeInternal: the error is not an *Error (a bug, a failure of the
+	// app's own code): the answer is a 500 that tells the client nothing
+	// of the cause. Logs, metrics and RPC statuses name it "internal".
+	CodeInternal Code = "internal"
 )
 
-// Sentinels, one per Code: errors.Is(err, entra.ErrExpired) is true for every
-// *Error whose Code is CodeExpired.
+// Sentinels, one per Code of a refusal (CodeInternal, which names an error
+// that is not an *Error, has none): errors.Is(err, entra.ErrTokenExpired)
+// is true for every *Error whose Code is CodeTokenExpired.
 var (
-	ErrConfig             = &Error{Code: CodeConfig}
-	ErrInvalidRequest     = &Error{Code: CodeInvalidRequest}
-	ErrTokenMissing       = &Error{Code: CodeTokenMissing}
-	ErrTokenMalformed     = &Error{Code: CodeTokenMalformed}
-	ErrTokenUnsupported   = &Error{Code: CodeTokenUnsupported}
-	ErrAlgorithm          = &Error{Code: CodeAlgorithm}
-	ErrFirstPartyToken    = &Error{Code: CodeFirstPartyToken}
-	ErrUnknownKey         = &Error{Code: CodeUnknownKey}
-	ErrSignature          = &Error{Code: CodeSignature}
-	ErrExpired            = &Error{Code: CodeExpired}
-	ErrNotYetValid        = &Error{Code: CodeNotYetValid}
-	ErrMissingClaim       = &Error{Code: CodeMissingClaim}
-	ErrIssuer             = &Error{Code: CodeIssuer}
-	ErrAudience           = &Error{Code: CodeAudience}
-	ErrTenant             = &Error{Code: CodeTenant}
-	ErrTokenVersion       = &Error{Code: CodeTokenVersion}
-	ErrNoPermissions      = &Error{Code: CodeNoPermissions}
-	ErrForbidden          = &Error{Code: CodeForbidden}
-	ErrGroupsOverage      = &Error{Code: CodeGroupsOverage}
-	ErrInsufficientClaims = &Error{Code: CodeInsufficientClaims}
-	ErrKeysUnavailable    = &Error{Code: CodeKeysUnavailable}
+	ErrConfigInvalid          = &Error{Code: CodeConfigInvalid}
+	ErrInvalidRequest         = &Error{Code: CodeInvalidRequest}
+	ErrTokenMissing           = &Error{Code: CodeTokenMissing}
+	ErrTokenMalformed         = &Error{Code: CodeTokenMalformed}
+	ErrTokenUnsupported       = &Error{Code: CodeTokenUnsupported}
+	ErrAlgorithmNotAllowed    = &Error{Code: CodeAlgorithmNotAllowed}
+	ErrFirstPartyToken        = &Error{Code: CodeFirstPartyToken}
+	ErrUnknownKey             = &Error{Code: CodeUnknownKey}
+	ErrSignatureInvalid       = &Error{Code: CodeSignatureInvalid}
+	ErrTokenExpired           = &Error{Code: CodeTokenExpired}
+	ErrTokenNotYetValid       = &Error{Code: CodeTokenNotYetValid}
+	ErrClaimMissing           = &Error{Code: CodeClaimMissing}
+	ErrIssuerInvalid          = &Error{Code: CodeIssuerInvalid}
+	ErrAudienceInvalid        = &Error{Code: CodeAudienceInvalid}
+	ErrTenantNotAllowed       = &Error{Code: CodeTenantNotAllowed}
+	ErrTokenVersionNotAllowed = &Error{Code: CodeTokenVersionNotAllowed}
+	ErrNoScopeOrRole          = &Error{Code: CodeNoScopeOrRole}
+	ErrForbidden              = &Error{Code: CodeForbidden}
+	ErrGroupsOverage          = &Error{Code: CodeGroupsOverage}
+	ErrInsufficientClaims     = &Error{Code: CodeInsufficientClaims}
+	ErrKeysUnavailable        = &Error{Code: CodeKeysUnavailable}
 
-	ErrObjectIDMissing    = &Error{Code: CodeObjectIDMissing}
+	ErrOIDMissing         = &Error{Code: CodeOIDMissing}
 	ErrIDTokenNotAccepted = &Error{Code: CodeIDTokenNotAccepted}
-	ErrUserFlow           = &Error{Code: CodeUserFlow}
+	ErrUserFlowNotAllowed = &Error{Code: CodeUserFlowNotAllowed}
 	ErrAgentNotAllowed    = &Error{Code: CodeAgentNotAllowed}
 
 	ErrTokenBound          = &Error{Code: CodeTokenBound}
 	ErrTokenBindingInvalid = &Error{Code: CodeTokenBindingInvalid}
 	ErrAuthContextRequired = &Error{Code: CodeAuthContextRequired}
 
-	ErrRevoked                = &Error{Code: CodeRevoked}
+	ErrTokenRevoked           = &Error{Code: CodeTokenRevoked}
 	ErrRevocationsUnavailable = &Error{Code: CodeRevocationsUnavailable}
 )
 
@@ -125,6 +130,10 @@ type Error struct {
 	// RetryAfter is, for CodeKeysUnavailable and CodeRevocationsUnavailable,
 	// how long a caller should wait.
 	RetryAfter time.Duration
+
+	// reported: the refusal was reported to its Authenticator's logger and
+	// hooks already (AuthenticateToken), so ResponseFor does not again.
+	reported bool
 }
 
 // Error returns "entra: " followed by the description (or the code) and the cause.
@@ -143,7 +152,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is an *Error with the same Code, so that the
-// sentinels (ErrExpired, ...) match every error of their class.
+// sentinels (ErrTokenExpired, ...) match every error of their class.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code

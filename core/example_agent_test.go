@@ -55,7 +55,7 @@ func ExampleDenyAgents() {
 
 	approve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "approved") })
 	// Approvals are for people: no agent, whether it acts alone, as its
-	// agent user or for a user. entra.RefuseAgents() does it for a whole API.
+	// agent user or for a user. entra.WithoutAgents() does it for a whole API.
 	h := entra.Middleware(v)(entra.AllOf(entra.RequireUser(), entra.DenyAgents()).Middleware(approve))
 
 	for _, tok := range []string{authority.UserToken("Orders.Approve"), authority.AgentOnBehalfOfToken("Orders.Approve")} {

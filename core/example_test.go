@@ -41,7 +41,7 @@ func ExampleNewValidator() {
 	})
 	_, err = v.Validate(ctx, expired)
 	switch {
-	case errors.Is(err, entra.ErrExpired):
+	case errors.Is(err, entra.ErrTokenExpired):
 		fmt.Println("expired:", entra.CodeOf(err))
 	case err != nil:
 		fmt.Println("other failure:", entra.CodeOf(err))
@@ -118,7 +118,7 @@ func ExampleMiddleware() {
 	// 200 false
 }
 
-func ExampleRequire() {
+func ExampleRequireFunc() {
 	authority := entratest.NewServer()
 	defer authority.Close()
 	v, err := entra.NewValidator(authority.Config())
@@ -129,7 +129,7 @@ func ExampleRequire() {
 	defer v.Close()
 
 	// A custom rule: only tokens from a CAE-capable client, with a role.
-	capable := entra.Require("a CAE-capable client", func(c *entra.Claims) error {
+	capable := entra.RequireFunc("a CAE-capable client", func(c *entra.Claims) error {
 		if !c.HasClientCapability("cp1") {
 			return errors.New("this API needs a client that supports claims challenges")
 		}

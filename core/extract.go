@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Request is what the authenticator reads from an HTTP request. The
+// For adapter authors: Request is what the authenticator reads from an HTTP request. The
 // net/http middleware and each adapter implement it over their framework's
 // request; extraction rules live here once, so every adapter behaves alike.
 type Request interface {
@@ -17,12 +17,12 @@ type Request interface {
 	Query(name string) string
 	// Path returns the request's URL path as the request line carries it,
 	// still percent-encoded (for net/http, r.URL.EscapedPath()), never the
-	// decoded path: [SkipPaths] compares it byte for byte, so that
+	// decoded path: [WithSkipPaths] compares it byte for byte, so that
 	// "/health%2Flive" is not taken for "/health/live".
 	Path() string
 }
 
-// HeaderBytesRequest is an optional interface of a [Request] whose framework
+// For adapter authors: HeaderBytesRequest is an optional interface of a [Request] whose framework
 // keeps headers in reused buffers (fasthttp, under Fiber). HeaderBytes lends
 // every value of the named header as bytes that need stay valid only until
 // [Authenticator.Authenticate] returns: a token already in the
@@ -33,7 +33,7 @@ type HeaderBytesRequest interface {
 	HeaderBytes(name string) [][]byte
 }
 
-// HTTPRequest adapts an *http.Request to [Request]. It is a pointer-shaped
+// For adapter authors: HTTPRequest adapts an *http.Request to [Request]. It is a pointer-shaped
 // value, so passing it as a Request does not allocate.
 type HTTPRequest struct{ R *http.Request }
 

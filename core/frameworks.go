@@ -2,7 +2,6 @@ package entra
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strconv"
 )
@@ -10,20 +9,6 @@ import (
 // What the adapters for frameworks with an error handler of their own (Echo,
 // Fiber) and a header limit of their own (Fiber) share, so that each stays
 // a translation.
-
-// ErrorResponse returns the answer to err when err is, or wraps, an *Error
-// (errors.As), shaped by the options of the middleware that authenticated
-// the request whose context is ctx, as [ResponseFromContext] does; it
-// returns nil for any other error, which the app's own error handler
-// answers. The Echo and Fiber adapters' ErrorHandler use it, so that a
-// handler's `return err` gives the same answer as the middleware's refusal.
-func ErrorResponse(ctx context.Context, err error) *Response {
-	var e *Error
-	if !errors.As(err, &e) || e == nil {
-		return nil
-	}
-	return ResponseFromContext(ctx, err)
-}
 
 // headerRoom is the room [Validator.RequestHeaderSize] leaves beside the
 // token for the request line and ordinary headers (Host, Accept,
@@ -44,7 +29,7 @@ func (v *Validator) RequestHeaderSize() int {
 	return v.s.maxTokenSize + authorizationOverhead + headerRoom
 }
 
-// CheckHeaderLimit reports, through the middleware's logger ([WithLogger],
+// For adapter authors: CheckHeaderLimit reports, through the middleware's logger ([WithLogger],
 // else Config.Logger, else [slog.Default]), when a server that accepts at most
 // limit bytes of request head cannot carry a token of Config.MaxTokenSize,
 // and returns false then. setting names the fix in the framework's own
@@ -64,7 +49,7 @@ func (a *Authenticator) CheckHeaderLimit(ctx context.Context, limit int, setting
 	return false
 }
 
-// ContextKey returns the key under which the middleware stores what it
+// For adapter authors: ContextKey returns the key under which the middleware stores what it
 // learnt of a request (its claims, and the options that shape later
 // answers) in the request's context. Adapters for frameworks whose request
 // object is itself a context.Context with a value store of its own (Fiber

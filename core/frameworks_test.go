@@ -14,17 +14,17 @@ import (
 	"github.com/entraguard/entraguard/core/entratest"
 )
 
-// TestErrorResponse checks that an *entra.Error returned by a handler, bare
+// TestResponseFor checks that an *entra.Error returned by a handler, bare
 // or wrapped, maps to the very answer the middleware gives for it, with the
-// middleware's options, and that any other error is left to the app.
-func TestErrorResponse(t *testing.T) {
+// middleware's options, and that any other error is a 500 that reveals nothing.
+func TestResponseFor(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := newValidator(t, srv.Config())
 	var got *entra.Response
 	var handlerErr error
 	h := entra.Middleware(v, entra.WithRealm("orders"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = entra.ErrorResponse(r.Context(), handlerErr)
+		got = entra.ResponseFor(r.Context(), handlerErr)
 	}))
 	ref := entra.Middleware(v, entra.WithRealm("orders"))(entra.RequireRole("Admin").Middleware(http.NotFoundHandler()))
 	tok := srv.AppToken("Reader")
@@ -59,12 +59,40 @@ func TestErrorResponse(t *testing.T) {
 			}
 		})
 	}
-	for _, err := range []error{nil, errors.New("database down"), fmt.Errorf("wrapped: %w", errors.New("x"))} {
-		handlerErr, got = err, &entra.Response{}
+	for _, err := range []error{nil, errors.New("database down"), fmt.Errorf("wrapped: %w", errors.New("database down"))} {
+		handlerErr, got = err, nil
 		get(t, h, "/", http.Header{"Authorization": {"Bearer " + tok}})
-		if got != nil {
-			t.Errorf("ErrorResponse(%v) = %d, want nil (the app's own error)", err, got.Status)
+		if got == nil || got.Status != http.StatusInternalServerError || got.Err.Code != entra.CodeInternal ||
+			strings.Contains(string(got.Body), "database") {
+			t.Errorf("ResponseFor(%v) = %+v, want a 500 %q that reveals nothing", err, got, entra.CodeInternal)
 		}
+	}
+}
+
+// TestAuthenticateTokenResponseFor checks that the context AuthenticateToken
+// returns on refusal makes ResponseFor answer with the Authenticator's
+// options, and that the refusal is reported to its hook once, not twice.
+func TestAuthenticateTokenResponseFor(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	var reported int
+	a := entra.NewAuthenticator(v, entra.WithRealm("orders"), entra.OnRejected(func(context.Context, *entra.Error) { reported++ }))
+	ctx, c, err := a.AuthenticateToken(context.Background(), "")
+	if c != nil || !errors.Is(err, entra.ErrTokenMissing) {
+		t.Fatalf("AuthenticateToken(\"\") = %v, %v", c, err)
+	}
+	r := entra.ResponseFor(ctx, err)
+	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Header.Get("WWW-Authenticate"), `realm="orders"`) {
+		t.Errorf("answer %d %q, want 401 with realm orders", r.Status, r.Header.Get("WWW-Authenticate"))
+	}
+	if reported != 1 {
+		t.Errorf("OnRejected called %d times, want 1", reported)
+	}
+	// A refusal of the app's own, through the same context, is reported.
+	entra.ResponseFor(ctx, entra.ErrForbidden)
+	if reported != 2 {
+		t.Errorf("OnRejected called %d times after the app's refusal, want 2", reported)
 	}
 }
 

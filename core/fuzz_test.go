@@ -263,7 +263,7 @@ func checkRefusal(t *testing.T, c *entra.Claims, err error) {
 	if !errors.As(err, &e) || e.Code == "" || e.Description == "" {
 		t.Fatalf("error is not a described *entra.Error: %#v", err)
 	}
-	if r := entra.ResponseFor(err); r.Status != http.StatusUnauthorized && r.Status != http.StatusServiceUnavailable {
+	if r := entra.ResponseFor(context.Background(), err); r.Status != http.StatusUnauthorized && r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("refusal %v answered %d", e.Code, r.Status)
 	}
 }

@@ -71,7 +71,7 @@ func TestMutatingRendererDoesNotChangeTheGuard(t *testing.T) {
 	mine := &entra.Error{Code: entra.CodeForbidden, Description: "no", Scopes: []string{"a"}}
 	renderer := entra.NewAuthenticator(v, entra.WithErrorRenderer(func(e *entra.Error, _ *entra.Response) { rename(e.Scopes) }))
 	for range 2 {
-		if r := renderer.Response(mine); !strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="a"`) {
+		if r := entra.ResponseFor(renderer.Skipped(ctxT(t)), mine); !strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="a"`) {
 			t.Fatalf("answer to the application's error: %q", r.Header.Get("WWW-Authenticate"))
 		}
 	}
@@ -80,7 +80,7 @@ func TestMutatingRendererDoesNotChangeTheGuard(t *testing.T) {
 	}
 }
 
-// SkipPaths compares the escaped path: "/health%2Flive", which ServeMux
+// WithSkipPaths compares the escaped path: "/health%2Flive", which ServeMux
 // routes to the protected /{id} (its single segment decodes to
 // "health/live"), is authenticated, while "/health/live" is skipped.
 func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
@@ -90,7 +90,7 @@ func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("live")) })
 	mux.HandleFunc("GET /{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("secret " + r.PathValue("id"))) })
-	h := entra.Middleware(v, entra.SkipPaths("/health/live", "/a%20b"))(mux)
+	h := entra.Middleware(v, entra.WithSkipPaths("/health/live", "/a%20b"))(mux)
 	if rec := get(t, h, "/health/live", nil); rec.Code != http.StatusOK || rec.Body.String() != "live" {
 		t.Errorf("/health/live: %d %q, want 200 live", rec.Code, rec.Body)
 	}
@@ -106,21 +106,21 @@ func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	}
 }
 
-// SkipPaths refuses at set-up a path that could never match an escaped
+// WithSkipPaths refuses at set-up a path that could never match an escaped
 // request path, or would match one it does not name.
 func TestSkipPathsPanicsOnUnescapedPaths(t *testing.T) {
 	for _, p := range []string{"", "healthz", "/a b", "/x?y=1", "/x?", "/x#y", "http://host/x", "/%zz"} {
 		func() {
 			defer func() {
-				if r := recover(); r == nil || !strings.Contains(r.(string), "SkipPaths") {
-					t.Errorf("SkipPaths(%q): panic %v, want one naming SkipPaths", p, r)
+				if r := recover(); r == nil || !strings.Contains(r.(string), "WithSkipPaths") {
+					t.Errorf("WithSkipPaths(%q): panic %v, want one naming WithSkipPaths", p, r)
 				}
 			}()
-			entra.SkipPaths(p)
+			entra.WithSkipPaths(p)
 		}()
 	}
 	for _, p := range []string{"/", "/healthz", "/health/live", "/a%20b", "/health%2Flive"} {
-		entra.SkipPaths(p) // must not panic
+		entra.WithSkipPaths(p) // must not panic
 	}
 }
 
@@ -163,8 +163,8 @@ func TestKeysReturnsCopies(t *testing.T) {
 		}
 	}
 	for _, tok := range []string{w.otherRS, w.otherES} {
-		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrSignature) {
-			t.Errorf("a token of the key written into the copies: %v, want %v", err, entra.ErrSignature)
+		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrSignatureInvalid) {
+			t.Errorf("a token of the key written into the copies: %v, want %v", err, entra.ErrSignatureInvalid)
 		}
 	}
 	for _, k := range v.Keys() {

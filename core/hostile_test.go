@@ -152,7 +152,7 @@ func checkUnavailable(t *testing.T, c *entra.Claims, err error, srv *entratest.S
 	if c != nil || !errors.Is(err, entra.ErrKeysUnavailable) {
 		t.Fatalf("cold validator: got %v (%v), want %v", entra.CodeOf(err), err, entra.CodeKeysUnavailable)
 	}
-	r := entra.ResponseFor(err)
+	r := entra.ResponseFor(context.Background(), err)
 	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("answer %d, Retry-After %q; want 503 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
@@ -614,14 +614,14 @@ func TestHostileKeySets(t *testing.T) {
 		{"alg HS256", edit(func(k map[string]any) { k["alg"] = "HS256" }), entra.ErrUnknownKey},
 		{"alg none", edit(func(k map[string]any) { k["alg"] = "none" }), entra.ErrUnknownKey},
 		{"alg ES256 on an RSA key", edit(func(k map[string]any) { k["alg"] = "ES256" }), entra.ErrUnknownKey},
-		{"alg RS384 (tokens say RS256)", edit(func(k map[string]any) { k["alg"] = "RS384" }), entra.ErrAlgorithm},
+		{"alg RS384 (tokens say RS256)", edit(func(k map[string]any) { k["alg"] = "RS384" }), entra.ErrAlgorithmNotAllowed},
 		{"alg RS256", edit(func(k map[string]any) { k["alg"] = "RS256" }), nil},
 		{"e of 1", edit(func(k map[string]any) { k["e"] = b64u([]byte{1}); delete(k, "x5c"); delete(k, "x5t") }), entra.ErrUnknownKey},
 		{"even e", edit(func(k map[string]any) { k["e"] = b64u([]byte{1, 0, 0}); delete(k, "x5c"); delete(k, "x5t") }), entra.ErrUnknownKey},
 		{"e of 5 bytes", edit(func(k map[string]any) { k["e"] = b64u([]byte{1, 0, 0, 0, 1}); delete(k, "x5c"); delete(k, "x5t") }), entra.ErrUnknownKey},
 		{"1024-bit modulus", edit(func(k map[string]any) { k["n"] = b64u(small.N.Bytes()); delete(k, "x5c"); delete(k, "x5t") }), entra.ErrUnknownKey},
 		{"kid missing", edit(func(k map[string]any) { delete(k, "kid") }), entra.ErrUnknownKey},
-		{"issuer of another tenant", edit(func(k map[string]any) { k["issuer"] = srv.Issuer("2.0", "6babcaad-604b-40ac-a9d7-9fd97c0b779f") }), entra.ErrIssuer},
+		{"issuer of another tenant", edit(func(k map[string]any) { k["issuer"] = srv.Issuer("2.0", "6babcaad-604b-40ac-a9d7-9fd97c0b779f") }), entra.ErrIssuerInvalid},
 		{"duplicate kid, same key", func() []map[string]any { return []map[string]any{curJWK, maps.Clone(curJWK)} }, nil},
 		{"duplicate kid, another key (both dropped)", func() []map[string]any {
 			k := maps.Clone(curJWK)

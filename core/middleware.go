@@ -82,35 +82,35 @@ func WithTokenFromQuery() Option {
 	return optionFunc(func(o *options) { addSource(o, tokenSource{kind: sourceQuery}) })
 }
 
-// Optional lets requests without a token through as anonymous (no claims in
+// WithOptionalToken lets requests without a token through as anonymous (no claims in
 // the context); a request with a token that fails validation is still
 // refused. Guards still refuse anonymous requests. Default: a token is required.
-func Optional() Option {
+func WithOptionalToken() Option {
 	return optionFunc(func(o *options) { o.optional = true })
 }
 
-// AllowNoScopeOrRole admits tokens that carry neither scp nor roles (ID
+// WithoutScopeOrRoleCheck admits tokens that carry neither scp nor roles (ID
 // tokens, apps authorized by an access list). Default: such tokens are
-// refused with [CodeNoPermissions], as Microsoft.Identity.Web does (IDW10201).
+// refused with [CodeNoScopeOrRole], as Microsoft.Identity.Web does (IDW10201).
 //
 // It is also the API's opt-in to ID tokens: without it, a payload with a
 // nonce claim (which only ID tokens carry; no Entra access token does) is
 // refused with [CodeIDTokenNotAccepted], even when it carries roles.
-func AllowNoScopeOrRole() Option {
+func WithoutScopeOrRoleCheck() Option {
 	return optionFunc(func(o *options) { o.allowNoPermissions = true })
 }
 
-// SkipPaths lets requests for exactly these paths through without any check
+// WithSkipPaths lets requests for exactly these paths through without any check
 // (health probes). Prefer mounting the middleware on a route group where the
 // framework allows it.
 //
 // A path matches only the escaped path the request carries ([Request.Path]),
-// byte for byte: SkipPaths("/health/live") skips "/health/live" but not
+// byte for byte: WithSkipPaths("/health/live") skips "/health/live" but not
 // "/health%2Flive", "/health/liv%65", "/health/live/" or "//health/live",
 // which routers may send to other (protected) handlers. Write paths as
-// they appear on the request line ("/a%20b", not "/a b"); SkipPaths panics
+// they appear on the request line ("/a%20b", not "/a b"); WithSkipPaths panics
 // at set-up on a path that is not in that form or has a query.
-func SkipPaths(paths ...string) Option {
+func WithSkipPaths(paths ...string) Option {
 	for _, p := range paths {
 		checkSkipPath(p)
 	}
@@ -197,10 +197,10 @@ func NewAuthenticator(v *Validator, opts ...Option) *Authenticator {
 	return a
 }
 
-// Authenticate authenticates req. On success it returns ctx carrying the
+// For adapter authors: Authenticate authenticates req. On success it returns ctx carrying the
 // claims (see [ClaimsFromContext]) and a nil Response; on refusal, the
 // Response to write. Skipped paths and anonymous requests allowed by
-// [Optional] get a context without claims.
+// [WithOptionalToken] get a context without claims.
 func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.Context, *Response) {
 	if len(a.o.skip) > 0 && slices.Contains(a.o.skip, req.Path()) {
 		return newSkippedContext(ctx, a), nil
@@ -241,7 +241,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, req Request) (context.
 // accept applies the default policy and the hooks to validated claims.
 func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context, *Response) {
 	if !a.o.allowNoPermissions && len(c.scopes) == 0 && len(c.roles) == 0 {
-		return ctx, a.rejectClaims(ctx, c, &Error{Code: CodeNoPermissions, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
+		return ctx, a.rejectClaims(ctx, c, &Error{Code: CodeNoScopeOrRole, Description: "the token carries neither scp nor roles (an ID token, or an app without permissions): request an access token for this API's scopes or app roles"})
 	}
 	if err := a.shapePolicy(c); err != nil {
 		return ctx, a.rejectClaims(ctx, c, err)
@@ -254,12 +254,12 @@ func (a *Authenticator) accept(ctx context.Context, c *Claims) (context.Context,
 
 // Authorize checks the claims in ctx against reqs (all must be met) and
 // returns nil, or the Response to write: 401 when the request is anonymous
-// (no token, under [Optional]), 403 when a requirement is not met, and 500
+// (no token, under [WithOptionalToken]), 403 when a requirement is not met, and 500
 // when the guard runs on a request the middleware never read.
 //
 // A guard reached by a request that never passed through the middleware is
 // a set-up mistake (the guard is mounted before Authenticate, on a router
-// without it, or on a path listed in [SkipPaths]). The guard stays closed
+// without it, or on a path listed in [WithSkipPaths]). The guard stays closed
 // but cannot say anything true about the token, which nothing read: it
 // answers 500 (server_error, code "internal") and tells the client nothing
 // of the cause. The first such request of each route is logged once, to
@@ -270,7 +270,7 @@ func Authorize(ctx context.Context, reqs ...Requirement) *Response {
 	return AuthorizeRoute(ctx, "", reqs...)
 }
 
-// AuthorizeRoute is [Authorize] for a guard on route (the router's pattern,
+// For adapter authors: AuthorizeRoute is [Authorize] for a guard on route (the router's pattern,
 // such as "/api/orders/:id" or "GET /orders/{id}"), which names the route in
 // the one log line written when the guard runs without the middleware in
 // front of it. The answer never says so: it is a 500 revealing nothing.
@@ -283,7 +283,7 @@ func AuthorizeRoute(ctx context.Context, route string, reqs ...Requirement) *Res
 			warnOnce(&unguarded, route, "entra: a guard ran on a request that did not pass through the authentication middleware, so it refuses every request (500, nothing of the cause): mount Authenticate (or entra.Middleware) in front of the guard, on the same router or group")
 		} else {
 			a = val.auth
-			warnOnce(&skippedGuards, route, "entra: a guard ran on a path listed in SkipPaths, whose token the middleware does not read, so it refuses every request (500, nothing of the cause): remove the path from SkipPaths or the guard from the route")
+			warnOnce(&skippedGuards, route, "entra: a guard ran on a path listed in WithSkipPaths, whose token the middleware does not read, so it refuses every request (500, nothing of the cause): remove the path from WithSkipPaths or the guard from the route")
 		}
 		return a.reject(ctx, errGuardUnauthenticated)
 	}
@@ -377,27 +377,30 @@ func setupLogger() *slog.Logger {
 // AuthenticateToken is what the middleware does, for a caller that has the
 // token already (an OpenAPI framework's security handler, a queue consumer,
 // a WebSocket upgrade): it validates token (the compact JWS, without
-// "Bearer "), applies the default policy ([AllowNoScopeOrRole] and the
+// "Bearer "), applies the default policy ([WithoutScopeOrRoleCheck] and the
 // other options of a) and the hooks, and returns ctx carrying the claims
 // (see [ClaimsFromContext]), the claims, and nil. On refusal it returns ctx
-// unchanged, nil claims and the *Error; [Authenticator.Response] maps it to
-// the HTTP answer. Unlike [Validator.Validate], a token with neither scp nor
-// roles is refused with [CodeNoPermissions], an ID token (payload nonce)
-// with [CodeIDTokenNotAccepted], and, under [RefuseAgents], an agent's with
+// carrying a (no claims), nil claims and the *Error, already reported to
+// a's logger and hooks; [ResponseFor](ctx, err), with that ctx, maps it to
+// the HTTP answer shaped by a's options. Unlike [Validator.Validate], a token with neither scp nor
+// roles is refused with [CodeNoScopeOrRole], an ID token (payload nonce)
+// with [CodeIDTokenNotAccepted], and, under [WithoutAgents], an agent's with
 // [CodeAgentNotAllowed], as the middleware refuses them.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (context.Context, *Claims, error) {
+	var resp *Response
 	if token == "" {
-		return ctx, nil, a.reject(ctx, errNoToken).Err
+		resp = a.reject(ctx, errNoToken)
+	} else if c, err := a.v.Validate(ctx, token); err != nil {
+		resp = a.reject(ctx, err)
+	} else if out, r := a.accept(ctx, c); r != nil {
+		resp = r
+	} else {
+		return out, c, nil
 	}
-	c, err := a.v.Validate(ctx, token)
-	if err != nil {
-		return ctx, nil, a.reject(ctx, err).Err
-	}
-	out, resp := a.accept(ctx, c)
-	if resp != nil {
-		return ctx, nil, resp.Err
-	}
-	return out, c, nil
+	// Reported already: ResponseFor(refused, err) renders it with a's
+	// options and does not report it again.
+	resp.Err.reported = true
+	return newContext(ctx, nil, a), nil, resp.Err
 }
 
 func (a *Authenticator) reject(ctx context.Context, err error) *Response {
@@ -407,7 +410,10 @@ func (a *Authenticator) reject(ctx context.Context, err error) *Response {
 // rejectClaims is reject for a request whose claims c (nil if none) are
 // known but not yet in ctx.
 func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) *Response {
-	r := a.Response(err)
+	r := a.response(err)
+	if e := (*Error)(nil); errors.As(err, &e) && e != nil && e.reported {
+		return r
+	}
 	if a.o.logger != nil {
 		if id := c.agentLogID(); id != "" {
 			// For auditing, as Entra's sign-in logs do; never for authorization.
@@ -425,7 +431,7 @@ func (a *Authenticator) rejectClaims(ctx context.Context, c *Claims, err error) 
 	if a.v != nil && a.v.s.observer != nil {
 		code := r.Err.Code
 		if r.Status == http.StatusInternalServerError {
-			code = "internal"
+			code = CodeInternal
 		}
 		a.v.s.observer.ObserveRefusal(ctx, RefusalEvent{Code: code, Status: r.Status})
 	}

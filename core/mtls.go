@@ -151,7 +151,7 @@ func WithMTLSBinding(b MTLSBinding) Option {
 // connection's peer ([ContextWithPeer]) do it only then.
 func (a *Authenticator) VerifiesCertificateBinding() bool { return a.o.mtls != nil }
 
-// Peer is the direct peer of a request: the other end of its connection.
+// For adapter authors: Peer is the direct peer of a request: the other end of its connection.
 type Peer struct {
 	// Addr is the peer's network address: "ip:port" (net/http's
 	// RemoteAddr, net.Addr.String()) or a bare IP.
@@ -161,7 +161,7 @@ type Peer struct {
 	TLS *tls.ConnectionState
 }
 
-// PeerRequest is an optional interface of a [Request] that knows its
+// For adapter authors: PeerRequest is an optional interface of a [Request] that knows its
 // connection: [WithMTLSBinding] reads the client certificate from it.
 // [HTTPRequest] implements it, and so do the adapters' requests where the
 // framework exposes the connection.
@@ -175,7 +175,7 @@ func (h HTTPRequest) Peer() Peer { return Peer{Addr: h.R.RemoteAddr, TLS: h.R.TL
 
 type peerKey struct{}
 
-// ContextWithPeer returns a copy of ctx carrying p, the peer of the
+// For adapter authors: ContextWithPeer returns a copy of ctx carrying p, the peer of the
 // request ctx belongs to, for a [Request] that cannot tell it (the gRPC
 // adapter puts the call's peer there; [PeerMiddleware] does so for
 // Connect).

@@ -117,8 +117,8 @@ func TestMTLSBindingOverTLS(t *testing.T) {
 		{"unbound token as MTLS_POP", alice, "MTLS_POP " + unbound, 401, entra.CodeTokenBindingInvalid},
 		{"unbound token as Bearer still passes", anonymous, "Bearer " + unbound, 200, ""},
 		{"MTLS_POP without a token", alice, "MTLS_POP ", 401, entra.CodeTokenMissing},
-		{"expired bound token", alice, "MTLS_POP " + expired, 401, entra.CodeExpired},
-		{"tampered bound token", alice, "MTLS_POP " + f.aliceToken[:len(f.aliceToken)-4] + "AAAA", 401, entra.CodeSignature},
+		{"expired bound token", alice, "MTLS_POP " + expired, 401, entra.CodeTokenExpired},
+		{"tampered bound token", alice, "MTLS_POP " + f.aliceToken[:len(f.aliceToken)-4] + "AAAA", 401, entra.CodeSignatureInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

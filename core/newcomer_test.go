@@ -93,8 +93,8 @@ func TestConfigFromEnvRefusesWorkloadIdentityValues(t *testing.T) {
 	t.Setenv("AZURE_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
 	t.Setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/")
 	_, err := entra.NewValidator(entra.ConfigFromEnv())
-	if !errors.Is(err, entra.ErrConfig) {
-		t.Fatalf("NewValidator = %v, want ErrConfig", err)
+	if !errors.Is(err, entra.ErrConfigInvalid) {
+		t.Fatalf("NewValidator = %v, want ErrConfigInvalid", err)
 	}
 	for _, want := range []string{"ENTRA_CLIENT_ID", "ENTRA_AUTHORITY_HOST", "workload identity"} {
 		if !strings.Contains(err.Error(), want) {
@@ -144,8 +144,8 @@ func TestSetupMistakesNameTheFix(t *testing.T) {
 				v.Close()
 				t.Fatal("NewValidator accepted the mistake")
 			}
-			if !errors.Is(err, entra.ErrConfig) {
-				t.Fatalf("error %v, want ErrConfig", err)
+			if !errors.Is(err, entra.ErrConfigInvalid) {
+				t.Fatalf("error %v, want ErrConfigInvalid", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -211,8 +211,8 @@ func TestAudienceURIAcceptsTrailingSlashTwin(t *testing.T) {
 			}
 		}
 		tok := srv.Mint(entratest.Token{Audience: "https://api.contoso.com.evil/", Scopes: []string{"Orders.Read"}})
-		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrAudience) {
-			t.Errorf("configured %q, look-alike audience: %v, want ErrAudience", configured, err)
+		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrAudienceInvalid) {
+			t.Errorf("configured %q, look-alike audience: %v, want ErrAudienceInvalid", configured, err)
 		}
 	}
 }
@@ -306,11 +306,11 @@ func TestGuardWithoutMiddlewareIsLoggedOnce(t *testing.T) {
 		t.Fatal("the token reached the log")
 	}
 
-	// Anonymous requests under Optional passed through the middleware: not
+	// Anonymous requests under WithOptionalToken passed through the middleware: not
 	// a mistake, nothing logged.
 	v := newValidator(t, srv.Config())
 	mux2 := http.NewServeMux()
-	mux2.Handle("GET /optional-orders", entra.Middleware(v, entra.Optional())(entra.RequireScope("Orders.Read").Middleware(http.HandlerFunc(okHandler))))
+	mux2.Handle("GET /optional-orders", entra.Middleware(v, entra.WithOptionalToken())(entra.RequireScope("Orders.Read").Middleware(http.HandlerFunc(okHandler))))
 	if rec := get(t, mux2, "/optional-orders", nil); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("anonymous: status %d, want 401", rec.Code)
 	}
@@ -332,14 +332,14 @@ func TestAuthenticateTokenAppliesThePolicy(t *testing.T) {
 		t.Fatalf("Validate of a token without scp or roles: %v (Validate applies no policy)", err)
 	}
 	ctx, c, err := a.AuthenticateToken(ctxT(t), noPerms)
-	if !errors.Is(err, entra.ErrNoPermissions) || c != nil {
-		t.Fatalf("AuthenticateToken without scp or roles = %v, %v; want ErrNoPermissions", c, err)
+	if !errors.Is(err, entra.ErrNoScopeOrRole) || c != nil {
+		t.Fatalf("AuthenticateToken without scp or roles = %v, %v; want ErrNoScopeOrRole", c, err)
 	}
 	if _, ok := entra.ClaimsFromContext(ctx); ok {
 		t.Fatal("a refused token's context carries claims")
 	}
-	if resp := a.Response(err); resp.Status != http.StatusUnauthorized {
-		t.Fatalf("Response status %d, want 401", resp.Status)
+	if resp := entra.ResponseFor(ctx, err); resp.Status != http.StatusUnauthorized {
+		t.Fatalf("ResponseFor status %d, want 401", resp.Status)
 	}
 	if _, _, err := a.AuthenticateToken(ctxT(t), ""); !errors.Is(err, entra.ErrTokenMissing) {
 		t.Fatalf("empty token: %v, want ErrTokenMissing", err)
@@ -359,9 +359,9 @@ func TestAuthenticateTokenAppliesThePolicy(t *testing.T) {
 		t.Fatalf("a guard after AuthenticateToken refused: %d", resp.Status)
 	}
 
-	// The same options as the middleware: AllowNoScopeOrRole admits it.
-	if _, _, err := entra.NewAuthenticator(v, entra.AllowNoScopeOrRole()).AuthenticateToken(context.Background(), noPerms); err != nil {
-		t.Fatalf("with AllowNoScopeOrRole: %v", err)
+	// The same options as the middleware: WithoutScopeOrRoleCheck admits it.
+	if _, _, err := entra.NewAuthenticator(v, entra.WithoutScopeOrRoleCheck()).AuthenticateToken(context.Background(), noPerms); err != nil {
+		t.Fatalf("with WithoutScopeOrRoleCheck: %v", err)
 	}
 }
 
@@ -377,8 +377,8 @@ func TestExpiredTokenWithinAndPastTheSkew(t *testing.T) {
 		t.Fatalf("a token expired a minute ago (within the 5-minute skew): %v", err)
 	}
 	expired := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-10 * time.Minute)})
-	if _, err := v.Validate(ctxT(t), expired); !errors.Is(err, entra.ErrExpired) {
-		t.Fatalf("a token expired 10 minutes ago: %v, want ErrExpired", err)
+	if _, err := v.Validate(ctxT(t), expired); !errors.Is(err, entra.ErrTokenExpired) {
+		t.Fatalf("a token expired 10 minutes ago: %v, want ErrTokenExpired", err)
 	}
 }
 

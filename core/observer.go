@@ -127,7 +127,7 @@ func (v *Validator) observeValidation(ctx context.Context, c *Claims, err error,
 	if err != nil {
 		ev.Code = CodeOf(err)
 		if ev.Code == "" {
-			ev.Code = "internal"
+			ev.Code = CodeInternal
 		}
 	} else if c != nil {
 		ev.TenantID = c.tenantID

@@ -137,7 +137,7 @@ func TestMTLSPoPSchemeWithoutBinding(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
 	v := newValidator(t, srv.Config())
-	h := entra.Middleware(v, entra.Optional())(http.HandlerFunc(okHandler))
+	h := entra.Middleware(v, entra.WithOptionalToken())(http.HandlerFunc(okHandler))
 	rec := get(t, h, "/", http.Header{"Authorization": {"MTLS_POP " + boundToken(srv)}})
 	if rec.Code != http.StatusUnauthorized {
 		t.Fatalf("status %d, want 401", rec.Code)

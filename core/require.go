@@ -321,13 +321,13 @@ func RequireMember() Requirement {
 	return r
 }
 
-// Require builds a requirement from a function: nil allows, an error
+// RequireFunc builds a requirement from a function: nil allows, an error
 // refuses. An *Error is used as it is (choose its Code); any other error
 // becomes a [CodeForbidden] error whose description is the error's text, so
 // write it for the caller. desc names the rule in logs. Panics if fn is nil.
-func Require(desc string, fn func(*Claims) error) Requirement {
+func RequireFunc(desc string, fn func(*Claims) error) Requirement {
 	if fn == nil {
-		panic("entra: Require needs a function")
+		panic("entra: RequireFunc needs a function")
 	}
 	if desc == "" {
 		desc = "a custom rule"

@@ -78,14 +78,14 @@ func TestRequirements(t *testing.T) {
 		{"member, member", entra.RequireMember(), user, nil},
 		{"member, guest", entra.RequireMember(), guest, entra.ErrForbidden},
 		{"member, app", entra.RequireMember(), app, nil},
-		{"custom allows", entra.Require("has oid", func(c *entra.Claims) error {
+		{"custom allows", entra.RequireFunc("has oid", func(c *entra.Claims) error {
 			if c.ObjectID() == "" {
 				return errors.New("no oid")
 			}
 			return nil
 		}), user, nil},
-		{"custom refuses", entra.Require("never", func(*entra.Claims) error { return errors.New("the caller may not do this") }), user, entra.ErrForbidden},
-		{"custom picks its code", entra.Require("cae", func(*entra.Claims) error {
+		{"custom refuses", entra.RequireFunc("never", func(*entra.Claims) error { return errors.New("the caller may not do this") }), user, entra.ErrForbidden},
+		{"custom picks its code", entra.RequireFunc("cae", func(*entra.Claims) error {
 			return entra.ClaimsChallenge(`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`)
 		}), user, entra.ErrInsufficientClaims},
 		{"all of, met", entra.AllOf(entra.RequireScope("Orders.Read"), entra.RequireMember()), user, nil},
@@ -148,7 +148,7 @@ func TestEmptyRequirementsPanicAtSetup(t *testing.T) {
 		"RequireScopeOrAppRole 2": func() { entra.RequireScopeOrAppRole([]string{"a"}, nil) },
 		"empty name":              func() { entra.RequireRole("") },
 		"padded name":             func() { entra.RequireScope(" Orders.Read") },
-		"Require nil":             func() { entra.Require("x", nil) },
+		"Require nil":             func() { entra.RequireFunc("x", nil) },
 		"AllOf":                   func() { entra.AllOf() },
 		"AnyOf":                   func() { entra.AnyOf() },
 	} {

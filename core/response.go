@@ -45,15 +45,7 @@ type responseBody struct {
 	Code        Code   `json:"code"`
 }
 
-// ResponseFor maps any error to its HTTP answer with default options (empty
-// realm, no authorization_uri). Errors that are not *Error become a 500
-// whose body reveals nothing. Adapters use [Authenticator.Response], which
-// applies the configured options.
-func ResponseFor(err error) *Response {
-	return defaultAuthenticator.Response(err)
-}
-
-// Response maps err to its HTTP answer with a's options:
+// response maps err to its HTTP answer with a's options:
 //   - no token: 401, WWW-Authenticate with the realm and no error code;
 //   - a bad request (two Authorization headers): 400, invalid_request;
 //   - an invalid token: 401, error="invalid_token";
@@ -63,10 +55,10 @@ func ResponseFor(err error) *Response {
 //   - a requirement not met: 403, error="insufficient_scope" (and scope);
 //   - keys unavailable: 503 with Retry-After;
 //   - anything else: 500, "server_error", nothing of the cause.
-func (a *Authenticator) Response(err error) *Response {
+func (a *Authenticator) response(err error) *Response {
 	var e *Error
 	if !errors.As(err, &e) || e == nil {
-		e = &Error{Code: "internal", Description: "the request could not be authenticated", Err: err}
+		e = &Error{Code: CodeInternal, Description: "the request could not be authenticated", Err: err}
 	} else {
 		// A deep copy: renderers and hooks get an Error they may change
 		// without changing a value shared between requests (a sentinel, a
@@ -127,7 +119,7 @@ func (a *Authenticator) Response(err error) *Response {
 	}
 	code := e.Code
 	if status == http.StatusInternalServerError {
-		code = "internal"
+		code = CodeInternal
 	}
 	r.Body = marshalBody(responseBody{Error: oauth, Description: desc, Code: code})
 	if a.o.render != nil {
@@ -147,10 +139,10 @@ func statusOf(c Code) (int, string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case CodeInvalidRequest:
 		return http.StatusBadRequest, "invalid_request"
-	case CodeTokenMalformed, CodeTokenUnsupported, CodeAlgorithm, CodeFirstPartyToken,
-		CodeUnknownKey, CodeSignature, CodeExpired, CodeNotYetValid, CodeMissingClaim,
-		CodeIssuer, CodeAudience, CodeTenant, CodeTokenVersion, CodeNoPermissions,
-		CodeObjectIDMissing, CodeIDTokenNotAccepted, CodeUserFlow, CodeRevoked:
+	case CodeTokenMalformed, CodeTokenUnsupported, CodeAlgorithmNotAllowed, CodeFirstPartyToken,
+		CodeUnknownKey, CodeSignatureInvalid, CodeTokenExpired, CodeTokenNotYetValid, CodeClaimMissing,
+		CodeIssuerInvalid, CodeAudienceInvalid, CodeTenantNotAllowed, CodeTokenVersionNotAllowed, CodeNoScopeOrRole,
+		CodeOIDMissing, CodeIDTokenNotAccepted, CodeUserFlowNotAllowed, CodeTokenRevoked:
 		return http.StatusUnauthorized, "invalid_token"
 	case CodeTokenBound, CodeTokenBindingInvalid:
 		return http.StatusUnauthorized, "invalid_token"
@@ -169,7 +161,7 @@ func statusOf(c Code) (int, string) {
 // code's own status: a missing authentication context and a revocation,
 // for clients that declared they handle challenges.
 func challengeable(c Code) bool {
-	return c == CodeInsufficientClaims || c == CodeAuthContextRequired || c == CodeRevoked
+	return c == CodeInsufficientClaims || c == CodeAuthContextRequired || c == CodeTokenRevoked
 }
 
 // headerSafe makes s fit a quoted-string: printable ASCII only, with
@@ -205,14 +197,34 @@ func ClaimsChallenge(claims string) *Error {
 // reports it to that middleware's logger and OnRejected hook. Use it in
 // handlers, e.g. for a [ClaimsChallenge].
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	ResponseFromContext(r.Context(), err).Write(w)
+	ResponseFor(r.Context(), err).Write(w)
 }
 
-// ResponseFromContext is [WriteError] for any framework: it returns the
-// answer to err shaped by the options of the middleware that authenticated
-// the request whose context is ctx, for the caller to write (Gin: set the
-// headers, then c.Data; Echo: c.Blob; Fiber: c.Set, c.Status, c.Send).
-func ResponseFromContext(ctx context.Context, err error) *Response {
+// For adapter authors: ResponseFor is [WriteError] for any framework: it
+// returns the answer to err shaped by the options of the middleware that
+// authenticated the request whose context is ctx (realm,
+// authorization_uri, rendering), and reports it to that middleware's logger
+// and OnRejected hook, for the caller to write (Gin: set the headers, then
+// c.Data; Echo: c.Blob; Fiber: c.Set, c.Status, c.Send). With no
+// middleware in ctx (context.Background(), a test) it uses the default
+// options and reports nothing.
+//
+// The answer, by err:
+//   - no token: 401, WWW-Authenticate with the realm and no error code;
+//   - a bad request (two Authorization headers): 400, invalid_request;
+//   - an invalid token: 401, error="invalid_token";
+//   - a claims challenge: 401, error="insufficient_claims" and claims;
+//   - a requirement not met: 403, error="insufficient_scope" (and scope);
+//   - keys or revocations unavailable: 503 with Retry-After;
+//   - an error that is not, and does not wrap, an *Error: 500
+//     ([CodeInternal]), "server_error", nothing of the cause. A framework's
+//     error handler that must leave the app's own errors to the app tests
+//     errors.As(err, new(*entra.Error)) first.
+//
+// An error returned by [Authenticator.AuthenticateToken] was reported
+// already: ResponseFor(ctx, err), with the ctx it returned, renders it with
+// that Authenticator's options and does not report it twice.
+func ResponseFor(ctx context.Context, err error) *Response {
 	return authFromContext(ctx).reject(ctx, err)
 }
 

@@ -20,7 +20,7 @@ import (
 // too (set it in [Config.Revocations]).
 //
 // Revoked returns nil when the token may pass. Otherwise it returns the
-// refusal: an *Error with Code [CodeRevoked] (401) for a revoked token, or
+// refusal: an *Error with Code [CodeTokenRevoked] (401) for a revoked token, or
 // [CodeRevocationsUnavailable] (503) when the list cannot vouch for itself
 // (a mirror that is too stale, when its owner chose to refuse then). now is
 // the Validator's clock ([Config.Now]). Revoked runs on every request: it
@@ -110,7 +110,7 @@ type Revocation struct {
 }
 
 // Key is the entry's identity in a list, e.g. "user:<tid>:<oid>". Adding an
-// entry whose key is already listed merges the two (see [RevocationList.Add]).
+// entry whose key is already listed merges the two (see [RevocationList.Revoke]).
 func (r Revocation) Key() string {
 	switch r.Kind {
 	case RevocationToken:
@@ -129,14 +129,14 @@ func revocationError(format string, args ...any) error {
 	return configError("revocation: "+format, args...)
 }
 
-// Complete checks r and fills its defaults as [RevocationList.Add] does:
+// Complete checks r and fills its defaults as [RevocationList.Revoke] does:
 // identifiers lowercased (token IDs excepted), IssuedBefore (now when zero)
 // and Expires rounded up to whole seconds, Expires defaulted from
 // maxTokenLifetime ([DefaultMaxTokenLifetime] when zero). An entry no token
 // can match is refused: TenantID, ObjectID and AppID must be GUIDs, as the
 // tid, oid and azp/appid claims are (not in braces, not a domain name or
 // "common", not an application ID URI), and a TokenID must not be a whole
-// token. Errors are *Error with Code [CodeConfig] and say which field to fix
+// token. Errors are *Error with Code [CodeConfigInvalid] and say which field to fix
 // and how. Stores that share a list
 // (entraredis) call it before writing, so that every replica holds the same
 // entry.
@@ -598,38 +598,47 @@ var revokedDescriptions = [kinds]string{
 	kTenant: "the tokens of this tenant issued before a revocation are refused",
 }
 
-// RevokedError is the cause (Err) of a [CodeRevoked] refusal: which entry
-// matched, for logs. It is never sent to callers.
-type RevokedError struct {
-	// Kind and Key identify the entry; Reason is its reason.
-	Kind   RevocationKind
-	Key    string
-	Reason string
-	// IssuedBefore is the entry's cut-off (user, app and tenant kinds).
-	IssuedBefore time.Time
+// revokedError is the cause (Err) of a [CodeTokenRevoked] refusal: which
+// entry matched, for logs ([RevocationOf]). It is never sent to callers.
+type revokedError struct {
+	r   Revocation
+	key string
 }
 
 // Error says which entry matched, for logs: its key (which names a tenant,
 // a user's or app's object ID, or a token ID) and reason. It is never part
 // of an answer to a caller.
-func (e *RevokedError) Error() string {
-	if e.Reason == "" {
-		return "revoked by " + e.Key
+func (e *revokedError) Error() string {
+	if e.r.Reason == "" {
+		return "revoked by " + e.key
 	}
-	return "revoked by " + e.Key + ": " + e.Reason
+	return "revoked by " + e.key + ": " + e.r.Reason
+}
+
+// RevocationOf returns the revocation entry that refused a token, for logs
+// and audits, when err is, or wraps, a [CodeTokenRevoked] *Error of a
+// [RevocationList] (its Kind, identifiers, IssuedBefore cut-off, Expires and
+// Reason; Key() names it), and false for any other error. The entry is
+// never part of an answer to a caller.
+func RevocationOf(err error) (Revocation, bool) {
+	var re *revokedError
+	if !errors.As(err, &re) {
+		return Revocation{}, false
+	}
+	return re.r, true
 }
 
 func (e *revEntry) refusal() error {
-	return &Error{Code: CodeRevoked, Description: revokedDescriptions[e.kind],
-		Err: &RevokedError{Kind: e.r.Kind, Key: e.key, Reason: e.r.Reason, IssuedBefore: e.r.IssuedBefore}}
+	return &Error{Code: CodeTokenRevoked, Description: revokedDescriptions[e.kind],
+		Err: &revokedError{r: e.r, key: e.key}}
 }
 
-// Add lists r (see [Revocation.Complete] for its checks and defaults) and
+// Revoke lists r (see [Revocation.Complete] for its checks and defaults) and
 // returns the entry as listed. If an entry with the same key is listed, the
 // two merge: the later cut-off and the later expiry win, so that a second
 // revocation never weakens the first; to shorten one, [RevocationList.Lift]
-// it first. Errors are *Error with Code [CodeConfig].
-func (l *RevocationList) Add(r Revocation) (Revocation, error) {
+// it first. Errors are *Error with Code [CodeConfigInvalid].
+func (l *RevocationList) Revoke(r Revocation) (Revocation, error) {
 	now := l.now()
 	r, err := r.Complete(now, l.maxLifetime)
 	if err != nil {
@@ -647,7 +656,7 @@ func (l *RevocationList) Add(r Revocation) (Revocation, error) {
 // given: an entry with the same key is replaced, not merged, so that r may
 // be weaker than it. It is for a list that copies another, authoritative
 // one (a mirror applying what its store holds); to revoke, use
-// [RevocationList.Add], which never weakens an entry.
+// [RevocationList.Revoke], which never weakens an entry.
 func (l *RevocationList) Put(r Revocation) (Revocation, error) {
 	now := l.now()
 	r, err := r.Complete(now, l.maxLifetime)
@@ -665,26 +674,26 @@ func (l *RevocationList) Put(r Revocation) (Revocation, error) {
 // RevokeToken refuses the token whose uti (or jti) is tokenID until
 // expires (zero: the default, see [Revocation.Expires]).
 func (l *RevocationList) RevokeToken(tokenID, reason string, expires time.Time) (Revocation, error) {
-	return l.Add(Revocation{Kind: RevocationToken, TokenID: tokenID, Reason: reason, Expires: expires})
+	return l.Revoke(Revocation{Kind: RevocationToken, TokenID: tokenID, Reason: reason, Expires: expires})
 }
 
 // RevokeUser refuses the tokens of principal objectID in tenant tenantID
 // issued before issuedBefore (zero: now).
 func (l *RevocationList) RevokeUser(tenantID, objectID string, issuedBefore time.Time, reason string) (Revocation, error) {
-	return l.Add(Revocation{Kind: RevocationUser, TenantID: tenantID, ObjectID: objectID, IssuedBefore: issuedBefore, Reason: reason})
+	return l.Revoke(Revocation{Kind: RevocationUser, TenantID: tenantID, ObjectID: objectID, IssuedBefore: issuedBefore, Reason: reason})
 }
 
 // RevokeApp refuses the tokens issued to the calling application appID
 // (azp or appid) before issuedBefore (zero: now), in every tenant, and the
 // Agent ID tokens whose blueprint (xms_par_app_azp) is appID.
 func (l *RevocationList) RevokeApp(appID string, issuedBefore time.Time, reason string) (Revocation, error) {
-	return l.Add(Revocation{Kind: RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
+	return l.Revoke(Revocation{Kind: RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 }
 
 // RevokeTenant refuses the tokens of tenant tenantID issued before
 // issuedBefore (zero: now).
 func (l *RevocationList) RevokeTenant(tenantID string, issuedBefore time.Time, reason string) (Revocation, error) {
-	return l.Add(Revocation{Kind: RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
+	return l.Revoke(Revocation{Kind: RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
 }
 
 // Lift removes the entry with r's key (only Kind and the identifiers of r
@@ -962,7 +971,7 @@ func (l *RevocationList) Replace(rs []Revocation) error {
 	l.cur.Store(&s)
 	l.mu.Unlock()
 	if len(bad) > 0 {
-		return &Error{Code: CodeConfig, Description: "revocation list: some entries were invalid and left out", Err: errors.Join(bad...)}
+		return &Error{Code: CodeConfigInvalid, Description: "revocation list: some entries were invalid and left out", Err: errors.Join(bad...)}
 	}
 	return nil
 }

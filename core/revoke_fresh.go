@@ -44,7 +44,7 @@ func issuedAfter(c *Claims, before int64) bool {
 }
 
 // Revoked implements [Revocations]: it returns an *Error with Code
-// [CodeRevoked] (401) when an unexpired entry matches c, else nil.
+// [CodeTokenRevoked] (401) when an unexpired entry matches c, else nil.
 //
 // A refusal by a user, app or tenant entry tells the caller when a new
 // token passes:
@@ -79,16 +79,16 @@ var freshWords = map[RevocationKind]struct{ who, then string }{
 // other error is returned as it is.
 func freshSignIn(c *Claims, now time.Time, err error) error {
 	var e *Error
-	var re *RevokedError
-	if !errors.As(err, &e) || e.Code != CodeRevoked || !errors.As(e.Err, &re) || re.IssuedBefore.IsZero() {
+	var re *revokedError
+	if !errors.As(err, &e) || e.Code != CodeTokenRevoked || !errors.As(e.Err, &re) || re.r.IssuedBefore.IsZero() {
 		return err
 	}
-	w, ok := freshWords[re.Kind]
+	w, ok := freshWords[re.r.Kind]
 	if !ok {
 		return err
 	}
-	cut := re.IssuedBefore.UTC()
-	out := &Error{Code: CodeRevoked, Err: e.Err}
+	cut := re.r.IssuedBefore.UTC()
+	out := &Error{Code: CodeTokenRevoked, Err: e.Err}
 	switch {
 	case cut.Sub(now) > time.Minute:
 		out.Description = w.who + " are refused until " + cut.Format(time.RFC3339) + ": a token Entra issues from " +

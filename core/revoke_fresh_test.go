@@ -3,7 +3,6 @@ package entra_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -158,7 +157,7 @@ func TestFreshSignInAfterRevocation(t *testing.T) {
 				if tc.status == 200 {
 					continue
 				}
-				if a.code != string(entra.CodeRevoked) || a.oauth != tc.oauth || a.claims != tc.claims || !strings.Contains(a.desc, tc.desc) {
+				if a.code != string(entra.CodeTokenRevoked) || a.oauth != tc.oauth || a.claims != tc.claims || !strings.Contains(a.desc, tc.desc) {
 					t.Errorf("%+v; want error %q, claims %q, description with %q", a, tc.oauth, tc.claims, tc.desc)
 				}
 			}
@@ -183,8 +182,7 @@ func TestFreshSignInKinds(t *testing.T) {
 		t.Errorf("app kind: %+v", a)
 	}
 	_, err := e.v.Validate(ctxT(t), app)
-	var re *entra.RevokedError
-	if !errors.As(err, &re) || re.Kind != entra.RevocationApp || !re.IssuedBefore.Equal(T) {
+	if re, ok := entra.RevocationOf(err); !ok || re.Kind != entra.RevocationApp || !re.IssuedBefore.Equal(T) {
 		t.Errorf("cause %#v", re)
 	}
 
@@ -198,7 +196,7 @@ func TestFreshSignInKinds(t *testing.T) {
 
 	// A cut-off an hour ahead blocks until then, even cp1 clients.
 	ahead := T.Add(time.Hour)
-	if _, err := e.list.Add(entra.Revocation{Kind: entra.RevocationUser, TenantID: e.srv.TenantID, ObjectID: e.srv.UserObjectID, IssuedBefore: ahead}); err != nil {
+	if _, err := e.list.Revoke(entra.Revocation{Kind: entra.RevocationUser, TenantID: e.srv.TenantID, ObjectID: e.srv.UserObjectID, IssuedBefore: ahead}); err != nil {
 		t.Fatal(err)
 	}
 	e.list.LiftKey("tenant:" + strings.ToLower(e.srv.TenantID))

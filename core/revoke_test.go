@@ -49,7 +49,7 @@ func revSetup(t *testing.T, cacheSize int) (*entratest.Server, *entra.Revocation
 func wantRevoked(t *testing.T, v *entra.Validator, tok, why string) {
 	t.Helper()
 	_, err := v.Validate(ctxT(t), tok)
-	if !errors.Is(err, entra.ErrRevoked) {
+	if !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("%s: got %v, want token_revoked", why, err)
 	}
 }
@@ -97,7 +97,7 @@ func TestRevocationKinds(t *testing.T) {
 					tc.r.IssuedBefore = now
 				}
 				tc.r.Reason = "test " + tc.name
-				if _, err := list.Add(tc.r); err != nil {
+				if _, err := list.Revoke(tc.r); err != nil {
 					t.Fatalf("%s: Add: %v", tc.name, err)
 				}
 				for _, tok := range tc.refused {
@@ -174,7 +174,7 @@ func TestRevocationExpiry(t *testing.T) {
 	if !u.Expires.Equal(u.IssuedBefore.Add(entra.DefaultMaxTokenLifetime)) {
 		t.Fatalf("user Expires %v, want cut-off %v + %v", u.Expires, u.IssuedBefore, entra.DefaultMaxTokenLifetime)
 	}
-	short, err := list.Add(entra.Revocation{Kind: entra.RevocationApp, AppID: srv.CallerID, Expires: clk.Now().Add(time.Minute)})
+	short, err := list.Revoke(entra.Revocation{Kind: entra.RevocationApp, AppID: srv.CallerID, Expires: clk.Now().Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestRevocationComplete(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := tc.r.Complete(now, 0); !errors.Is(err, entra.ErrConfig) {
+			if _, err := tc.r.Complete(now, 0); !errors.Is(err, entra.ErrConfigInvalid) {
 				t.Fatalf("got %v, want config_invalid", err)
 			}
 		})
@@ -252,8 +252,8 @@ func TestRevokedResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := v.Validate(ctxT(t), tok)
-	var rev *entra.RevokedError
-	if !errors.As(err, &rev) || rev.Kind != entra.RevocationUser || rev.Reason != "ticket 4711" {
+	if rev, ok := entra.RevocationOf(err); !ok || !errors.Is(err, entra.ErrTokenRevoked) || rev.Kind != entra.RevocationUser || rev.Reason != "ticket 4711" ||
+		rev.Key() != "user:"+strings.ToLower(c.TenantID())+":"+strings.ToLower(c.ObjectID()) {
 		t.Fatalf("cause %v", err)
 	}
 	h := entra.Middleware(v)(http.HandlerFunc(okHandler))
@@ -267,7 +267,7 @@ func TestRevokedResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	body.Error, body.Description, body.Code = raw["error"], raw["error_description"], raw["code"]
-	if body.Error != "invalid_token" || body.Code != string(entra.CodeRevoked) {
+	if body.Error != "invalid_token" || body.Code != string(entra.CodeTokenRevoked) {
 		t.Fatalf("body %s", rec.Body)
 	}
 	// The challenge's authorization_uri names the API's own tenant, as it
@@ -299,7 +299,7 @@ func TestRevokedLentBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, resp := a.Authenticate(ctxT(t), req)
-	if resp == nil || resp.Status != 401 || resp.Err.Code != entra.CodeRevoked {
+	if resp == nil || resp.Status != 401 || resp.Err.Code != entra.CodeTokenRevoked {
 		t.Fatalf("cached token lent as bytes after revocation: %+v", resp)
 	}
 }
@@ -342,7 +342,7 @@ func TestRevocationReplace(t *testing.T) {
 		{Kind: entra.RevocationApp, AppID: "01d01d01-0000-4000-8000-000000000001", IssuedBefore: now.Add(-48 * time.Hour)},
 		{Kind: entra.RevocationTenant, TenantID: "not-a-guid"},
 	})
-	if !errors.Is(err, entra.ErrConfig) {
+	if !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("Replace with an invalid entry: %v", err)
 	}
 	got := list.List()
@@ -387,7 +387,7 @@ func TestRevocationConcurrent(t *testing.T) {
 		})
 	}
 	for range 2000 {
-		if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrRevoked) {
+		if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrTokenRevoked) {
 			t.Fatalf("while writers run: %v", err)
 		}
 	}
@@ -475,11 +475,11 @@ func TestRevocationThatCannotMatchIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, try := range []func() error{
 				func() error { _, err := tc.r.Complete(time.Now(), 0); return err },
-				func() error { _, err := list.Add(tc.r); return err },
+				func() error { _, err := list.Revoke(tc.r); return err },
 				func() error { _, err := list.Put(tc.r); return err },
 			} {
 				err := try()
-				if !errors.Is(err, entra.ErrConfig) {
+				if !errors.Is(err, entra.ErrConfigInvalid) {
 					t.Fatalf("got %v, want config_invalid", err)
 				}
 				for _, w := range tc.want {
@@ -493,13 +493,13 @@ func TestRevocationThatCannotMatchIsRefused(t *testing.T) {
 			}
 		})
 	}
-	if _, err := list.RevokeUser(tid, "{"+oid+"}", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+	if _, err := list.RevokeUser(tid, "{"+oid+"}", time.Time{}, ""); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("RevokeUser with braces: %v", err)
 	}
-	if _, err := list.RevokeApp("api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+	if _, err := list.RevokeApp("api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("RevokeApp with a URI: %v", err)
 	}
-	if _, err := list.RevokeTenant("contoso.com", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+	if _, err := list.RevokeTenant("contoso.com", time.Time{}, ""); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("RevokeTenant with a domain: %v", err)
 	}
 	if list.Len() != 0 {
@@ -512,7 +512,7 @@ func TestRevocationThatCannotMatchIsRefused(t *testing.T) {
 		{Kind: entra.RevocationTenant, TenantID: tid},
 		{Kind: entra.RevocationToken, TokenID: "AbC-_0123456789abcdefgh"},
 	} {
-		if _, err := list.Add(r); err != nil {
+		if _, err := list.Revoke(r); err != nil {
 			t.Fatalf("%+v: %v", r, err)
 		}
 	}
@@ -524,10 +524,10 @@ func TestRevocationPut(t *testing.T) {
 	now := time.Now()
 	list := entra.NewRevocationList(entra.RevocationListOptions{})
 	app := "0f5c0b4e-0000-4000-8000-000000000002"
-	if _, err := list.Add(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now.Add(time.Hour), Reason: "a"}); err != nil {
+	if _, err := list.Revoke(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now.Add(time.Hour), Reason: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	merged, err := list.Add(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now})
+	merged, err := list.Revoke(entra.Revocation{Kind: entra.RevocationApp, AppID: app, IssuedBefore: now})
 	if err != nil || merged.IssuedBefore.Before(now.Add(time.Hour)) {
 		t.Fatalf("Add weakened the entry: %+v %v", merged, err)
 	}
@@ -583,8 +583,7 @@ func TestRevokeAppCoversAgentBlueprint(t *testing.T) {
 			}
 			for name, tok := range before {
 				_, err := v.Validate(ctxT(t), tok)
-				var re *entra.RevokedError
-				if !errors.Is(err, entra.ErrRevoked) || !errors.As(err, &re) || re.Key != rev.Key() {
+				if re, ok := entra.RevocationOf(err); !errors.Is(err, entra.ErrTokenRevoked) || !ok || re.Key() != rev.Key() {
 					t.Fatalf("%s after the blueprint's revocation: %v", name, err)
 				}
 			}

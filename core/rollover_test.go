@@ -229,7 +229,7 @@ func TestTenantKeyObeysIssuerChecks(t *testing.T) {
 	srv.SetKeyIssuer(kid, srv.Issuer(entra.Version2, tenantB))
 	for _, ver := range []string{entra.Version2, entra.Version1} {
 		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenantA, KeyID: kid, Version: ver, Scopes: []string{"a"}}))
-		wantCode(t, err, entra.ErrIssuer)
+		wantCode(t, err, entra.ErrIssuerInvalid)
 	}
 }
 
@@ -297,10 +297,10 @@ func TestV1TokenKeyIssuerMatchesV2Form(t *testing.T) {
 		{"template of this authority", srv.URL + "/{tenantid}/v2.0", nil},
 		{"this tenant's v2.0 issuer", srv.Issuer(entra.Version2, tenantA), nil},
 		{"the token's own v1.0 issuer", srv.Issuer(entra.Version1, tenantA), nil},
-		{"personal-account key", srv.Issuer(entra.Version2, entratest.ConsumersTenantID), entra.ErrIssuer},
-		{"another tenant's key", srv.Issuer(entra.Version2, tenantB), entra.ErrIssuer},
-		{"this tenant on another host", "https://login.example.com/" + tenantA + "/v2.0", entra.ErrIssuer},
-		{"template on another host", "https://login.example.com/{tenantid}/v2.0", entra.ErrIssuer},
+		{"personal-account key", srv.Issuer(entra.Version2, entratest.ConsumersTenantID), entra.ErrIssuerInvalid},
+		{"another tenant's key", srv.Issuer(entra.Version2, tenantB), entra.ErrIssuerInvalid},
+		{"this tenant on another host", "https://login.example.com/" + tenantA + "/v2.0", entra.ErrIssuerInvalid},
+		{"template on another host", "https://login.example.com/{tenantid}/v2.0", entra.ErrIssuerInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -499,7 +499,7 @@ func TestIssuerChangeFlushesCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := v.Validate(ctxT(t), v1)
-	wantCode(t, err, entra.ErrIssuer)
+	wantCode(t, err, entra.ErrIssuerInvalid)
 }
 
 // Microsoft.IdentityModel accepts "{tid}/v1.1" issuers. Entra's v2.0 and
@@ -512,7 +512,7 @@ func TestV11IssuerOnlyWhereMetadataNamesIt(t *testing.T) {
 	tok := srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"iss": v11}})
 
 	_, err := newValidator(t, srv.Config()).Validate(ctxT(t), tok)
-	wantCode(t, err, entra.ErrIssuer)
+	wantCode(t, err, entra.ErrIssuerInvalid)
 
 	srv.SetFault(entratest.EndpointMetadataV2, rewriteFault(func(m map[string]any) { m["issuer"] = v11 }))
 	srv.SetKeyIssuer(srv.CurrentKeyID(), v11)
@@ -589,7 +589,7 @@ func TestTokenOfAnotherCloudNamesTheClouds(t *testing.T) {
 		"https://login.sovcloud-identity.fr/" + tenantA + "/v2.0": "Bleu",
 	} {
 		_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"a"}, Claims: map[string]any{"iss": iss}}))
-		wantCode(t, err, entra.ErrIssuer)
+		wantCode(t, err, entra.ErrIssuerInvalid)
 		if !strings.Contains(err.Error(), cloud) || !strings.Contains(err.Error(), "public") {
 			t.Errorf("issuer of the %s cloud: %v", cloud, err)
 		}
@@ -627,7 +627,7 @@ func TestV1Metadata404ForADayDropsV1(t *testing.T) {
 			break
 		}
 	}
-	wantCode(t, err, entra.ErrIssuer)
+	wantCode(t, err, entra.ErrIssuerInvalid)
 	if _, err := v.Validate(ctxT(t), srv.UserToken("a")); err != nil {
 		t.Fatalf("v2.0 token: %v", err)
 	}
@@ -692,7 +692,7 @@ func TestRealKeySetKeysOfAnotherCloudSkipped(t *testing.T) {
 // MaxTenantKeySets is bounded; NewValidator names the field.
 func TestMaxTenantKeySetsConfig(t *testing.T) {
 	_, err := entra.NewValidator(entra.Config{TenantID: entra.TenantOrganizations, AnyTenant: true, ClientID: "api", MaxTenantKeySets: 1 << 30})
-	wantCode(t, err, entra.ErrConfig)
+	wantCode(t, err, entra.ErrConfigInvalid)
 	if !strings.Contains(err.Error(), "MaxTenantKeySets") {
 		t.Fatalf("error does not name the field: %v", err)
 	}

@@ -134,7 +134,7 @@ func (m *MethodRules) lookup(full string) (methodRule, bool) {
 
 // Check compares the rules with what the server serves and returns an
 // error naming each rule, public ones included, whose service or method is
-// not served, with the fix (one *Error of Code [CodeConfig] per rule,
+// not served, with the fix (one *Error of Code [CodeConfigInvalid] per rule,
 // joined with errors.Join); nil when every rule names something served. Call it at start-up, once every service is registered:
 // a rule with a typo in its name covers nothing, so the calls it was meant
 // for are refused as having no rule.
@@ -180,7 +180,7 @@ func (m *MethodRules) Check(served ...string) error {
 	}
 	var problems []error
 	problem := func(msg string) {
-		problems = append(problems, &Error{Code: CodeConfig, Description: "MethodRules: " + msg + ": correct the name in the rule (names are case-sensitive, \"/package.Service/Method\" and \"package.Service\" as on the wire), or register the service before checking"})
+		problems = append(problems, &Error{Code: CodeConfigInvalid, Description: "MethodRules: " + msg + ": correct the name in the rule (names are case-sensitive, \"/package.Service/Method\" and \"package.Service\" as on the wire), or register the service before checking"})
 	}
 	for _, svc := range slices.Sorted(maps.Keys(m.services)) {
 		if services[svc] == nil {
@@ -200,7 +200,7 @@ func (m *MethodRules) Check(served ...string) error {
 	return errors.Join(problems...)
 }
 
-// CheckRules is [MethodRules.Check] for the interceptors: it also logs each
+// For adapter authors: CheckRules is [MethodRules.Check] for the interceptors: it also logs each
 // rule that names nothing served, at Warn, to a's logger ([WithLogger],
 // else Config.Logger, else [slog.Default]).
 func (a *Authenticator) CheckRules(rules *MethodRules, served ...string) error {
@@ -213,13 +213,13 @@ func (a *Authenticator) CheckRules(rules *MethodRules, served ...string) error {
 	return err
 }
 
-// Metadata is the request metadata of an RPC: gRPC's metadata.MD
+// For adapter authors: Metadata is the request metadata of an RPC: gRPC's metadata.MD
 // satisfies it. Get returns every value of a key (given in lower case).
 type Metadata interface {
 	Get(key string) []string
 }
 
-// HeaderMetadata adapts an http.Header (a Connect request's headers) to
+// For adapter authors: HeaderMetadata adapts an http.Header (a Connect request's headers) to
 // [Metadata].
 type HeaderMetadata http.Header
 
@@ -249,7 +249,7 @@ var noRuleMethods onceSet
 // errNoRule is the refusal of a method no rule covers.
 var errNoRule = &Error{Code: CodeForbidden, Description: "this method has no access rule on the server, so every call is refused"}
 
-// AuthenticateRPC authenticates and authorizes one call of fullMethod
+// For adapter authors: AuthenticateRPC authenticates and authorizes one call of fullMethod
 // ("/package.Service/Method") presenting md, by rules: a method no rule
 // covers is refused; a public one passes without claims; otherwise the
 // token in the "authorization" metadata (exactly one value, "Bearer
@@ -280,7 +280,7 @@ func (a *Authenticator) AuthenticateRPC(ctx context.Context, fullMethod string, 
 	return ctx, nil
 }
 
-// WatchCall watches a long-lived call (a gRPC or Connect stream) that a
+// For adapter authors: WatchCall watches a long-lived call (a gRPC or Connect stream) that a
 // authenticated, whose context ctx carries the caller's claims: the
 // returned context is cancelled when the caller's token expires, at exp +
 // ClockSkew on the Validator's clock ([Config.Now]), or when
@@ -315,7 +315,7 @@ func (a *Authenticator) WatchCall(ctx context.Context) (watched context.Context,
 			now := a.v.s.now()
 			err := error(nil)
 			if !now.Before(deadline) {
-				err = &Error{Code: CodeExpired, Description: "token expired at " + c.expires.UTC().Format(time.RFC3339) + " during the call: open a new call with a new token"}
+				err = &Error{Code: CodeTokenExpired, Description: "token expired at " + c.expires.UTC().Format(time.RFC3339) + " during the call: open a new call with a new token"}
 			} else {
 				err = a.v.revoked(c, now)
 			}
@@ -358,7 +358,7 @@ func (c *watchContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// CallStatus returns the refusal that ended the call whose context (from
+// For adapter authors: CallStatus returns the refusal that ended the call whose context (from
 // [Authenticator.WatchCall], or derived from it) is ctx: its token expired
 // or its caller was revoked. It returns nil while the call may go on.
 func CallStatus(ctx context.Context) *RPCStatus {
@@ -381,7 +381,7 @@ const (
 	RPCUnauthenticated  RPCCode = 16
 )
 
-// RPCStatus is the RPC answer to a refused call, the transport-neutral
+// For adapter authors: RPCStatus is the RPC answer to a refused call, the transport-neutral
 // twin of [Response] (from which it is made, so that HTTP, gRPC and Connect
 // callers read the same reason):
 //   - no token, an invalid token, a claims challenge: Unauthenticated;
@@ -425,7 +425,7 @@ func (r *Response) RPCStatus() *RPCStatus {
 		st.RetryAfter = time.Duration(max(secs, 1)) * time.Second
 	default:
 		st.Code = RPCInternal
-		st.Reason = "internal"
+		st.Reason = CodeInternal
 		st.Message = "the request could not be authenticated"
 	}
 	if st.Code != RPCInternal && st.Code != RPCUnavailable {
@@ -434,10 +434,10 @@ func (r *Response) RPCStatus() *RPCStatus {
 	return st
 }
 
-// RPCStatusFromContext is [ResponseFromContext] for RPC handlers: the
+// For adapter authors: RPCStatusFromContext is [ResponseFor] for RPC handlers: the
 // status answering err, shaped by the options of the interceptor that
 // authenticated the call whose context is ctx. The refusal is logged and
 // observed like the interceptor's own.
 func RPCStatusFromContext(ctx context.Context, err error) *RPCStatus {
-	return ResponseFromContext(ctx, err).RPCStatus()
+	return ResponseFor(ctx, err).RPCStatus()
 }

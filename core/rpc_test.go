@@ -55,7 +55,7 @@ func TestAuthenticateRPC(t *testing.T) {
 		{"Basic is no token", "/demo.Orders/Me", md{"authorization": {"Basic dXNlcjpwYXNz"}}, entra.RPCUnauthenticated, entra.CodeTokenMissing, "", false},
 		{"garbage token", "/demo.Orders/Me", md{"authorization": {"Bearer not-a-jwt"}}, entra.RPCUnauthenticated, entra.CodeTokenMalformed, `error="invalid_token"`, false},
 		{"two authorization values", "/demo.Orders/Me", md{"authorization": {"Bearer a", "Bearer b"}}, entra.RPCInvalidArgument, entra.CodeInvalidRequest, `error="invalid_request"`, false},
-		{"token without scp or roles", "/demo.Orders/Me", md{"authorization": {"Bearer " + srv.Mint(entratest.Token{})}}, entra.RPCUnauthenticated, entra.CodeNoPermissions, "", false},
+		{"token without scp or roles", "/demo.Orders/Me", md{"authorization": {"Bearer " + srv.Mint(entratest.Token{})}}, entra.RPCUnauthenticated, entra.CodeNoScopeOrRole, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +113,7 @@ func TestAuthenticateRPCKeysUnavailable(t *testing.T) {
 }
 
 func TestRPCStatusInternal(t *testing.T) {
-	st := entra.ResponseFor(errors.New("dial tcp 10.0.0.1: secret detail")).RPCStatus()
+	st := entra.ResponseFor(context.Background(), errors.New("dial tcp 10.0.0.1: secret detail")).RPCStatus()
 	if st.Code != entra.RPCInternal || st.Reason != "internal" || strings.Contains(st.Message, "secret") || st.Challenge != "" {
 		t.Fatalf("got %+v", st)
 	}
@@ -171,7 +171,7 @@ func TestMethodRulesCheck(t *testing.T) {
 		Method("/orders.v1.Orders/get").                               // wrong case
 		Method("/billing.v1.Billing/Pay")
 	err := bad.Check(served...)
-	if !errors.Is(err, entra.ErrConfig) {
+	if !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("Check = %v, want a config error", err)
 	}
 	msg := err.Error()
@@ -266,7 +266,7 @@ func TestWatchCallEndsAtExpiry(t *testing.T) {
 	case <-time.After(30 * time.Second): // bounds a failure only
 		t.Fatal("the call outlived its token")
 	}
-	if got := entra.CallStatus(watched); got == nil || got.Code != entra.RPCUnauthenticated || got.Reason != entra.CodeExpired {
+	if got := entra.CallStatus(watched); got == nil || got.Code != entra.RPCUnauthenticated || got.Reason != entra.CodeTokenExpired {
 		t.Fatalf("CallStatus = %+v, want Unauthenticated token_expired", got)
 	}
 

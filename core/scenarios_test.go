@@ -132,7 +132,7 @@ func runScenarios(t *testing.T, cases []scenario) {
 			}
 			// A token is never answered with a server error; only the
 			// authority's outage is a 503 (set-up errors are no answers).
-			if r := entra.ResponseFor(err); r.Status >= 500 && !errors.Is(err, entra.ErrKeysUnavailable) && !errors.Is(err, entra.ErrConfig) {
+			if r := entra.ResponseFor(context.Background(), err); r.Status >= 500 && !errors.Is(err, entra.ErrKeysUnavailable) && !errors.Is(err, entra.ErrConfigInvalid) {
 				t.Fatalf("answered %d", r.Status)
 			}
 		})
@@ -256,16 +256,16 @@ func scenariosFastAPI(t *testing.T) {
 			return validate(v, srv.UserToken("user_impersonation"))(t)
 		}},
 		{"test_no_valid_keys_for_token", entra.ErrUnknownKey, validate(st, mint(entratest.Token{KeyID: unpublished}))},
-		{"test_invalid_token_claims", entra.ErrAudience, validate(st, mint(entratest.Token{Audience: "Jonas"}))},
+		{"test_invalid_token_claims", entra.ErrAudienceInvalid, validate(st, mint(entratest.Token{Audience: "Jonas"}))},
 		// exp = iat - 1 with iat = nbf = now: upstream has no leeway. With
 		// the 5-minute clock skew this exp alone is still acceptable, but a
 		// token that expires before it becomes valid is never valid
 		// (Microsoft.IdentityModel's IDX10224 too).
-		{"test_expired_token", entra.ErrExpired, validate(st, mint(entratest.Token{IssuedAt: scNow, NotBefore: scNow, ExpiresAt: scNow.Add(-time.Second)}))},
-		{"test_expired_token (beyond the clock skew)", entra.ErrExpired, validate(st, mint(entratest.Token{
+		{"test_expired_token", entra.ErrTokenExpired, validate(st, mint(entratest.Token{IssuedAt: scNow, NotBefore: scNow, ExpiresAt: scNow.Add(-time.Second)}))},
+		{"test_expired_token (beyond the clock skew)", entra.ErrTokenExpired, validate(st, mint(entratest.Token{
 			IssuedAt: scNow.Add(-2 * time.Hour), ExpiresAt: scNow.Add(-entra.DefaultClockSkew - time.Second)}))},
 		// Header kid names key B, the signature is key A's.
-		{"test_evil_token", entra.ErrSignature, validate(st, mint(entratest.Token{KeyID: keyA, Header: map[string]any{"kid": cur}}))},
+		{"test_evil_token", entra.ErrSignatureInvalid, validate(st, mint(entratest.Token{KeyID: keyA, Header: map[string]any{"kid": cur}}))},
 		{"test_malformed_token", entra.ErrTokenMalformed, validate(st, b64(`{"typ":"JWT","alg":"RS256","kid":"`+cur+`"`))},
 		{"test_only_header", entra.ErrTokenMalformed, validate(st, b64(map[string]any{"typ": "JWT", "alg": "RS256", "kid": cur, "x5t": keyA}))},
 		{"test_none_token", entra.ErrTokenMissing, authorize(stAuth, "")},
@@ -345,7 +345,7 @@ func scenariosFastAPI(t *testing.T) {
 		// scp present but not a string: the token can't be read as Entra's.
 		{"test_no_valid_invalid_formatted_scope (scp null)", entra.ErrTokenMalformed, validate(st, mint(entratest.Token{Claims: map[string]any{"scp": json.RawMessage("null")}}))},
 		// The tenant allow-list of a multi-tenant API, keyed on tid.
-		{"test_iss_callable_raise_error", entra.ErrTenant, func(t *testing.T) error {
+		{"test_iss_callable_raise_error", entra.ErrTenantNotAllowed, func(t *testing.T) error {
 			v := scValidator(t, with(cfg, func(c *entra.Config) {
 				c.TenantID, c.AllowedTenants = entra.TenantOrganizations, []string{scOtherTenant}
 			}))
@@ -355,10 +355,10 @@ func scenariosFastAPI(t *testing.T) {
 		// multi-tenant API accepts every tenant's issuer...
 		{"test_skip_iss_validation", nil, validate(org, mint(entratest.Token{TenantID: scOtherTenant}))},
 		// ... and never an issuer outside the authority's template.
-		{"test_skip_iss_validation (foreign issuer)", entra.ErrIssuer, validate(org, mint(entratest.Token{Claims: map[string]any{"iss": "https://evil.example/" + scTenant + "/v2.0"}}))},
+		{"test_skip_iss_validation (foreign issuer)", entra.ErrIssuerInvalid, validate(org, mint(entratest.Token{Claims: map[string]any{"iss": "https://evil.example/" + scTenant + "/v2.0"}}))},
 		// The WebSocket handshake is an HTTP request: the refusal is its
 		// 401, before any upgrade (upstream closes with 1008).
-		{"test_websocket (expired token)", entra.ErrExpired, func(t *testing.T) error {
+		{"test_websocket (expired token)", entra.ErrTokenExpired, func(t *testing.T) error {
 			called := false
 			h := entra.Middleware(st)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 			req := httptest.NewRequest(http.MethodGet, "/ws", nil)
@@ -513,55 +513,55 @@ func scenariosIssuer(t *testing.T) {
 		{"IsValidIssuer/V1_Template_Matches_V1_Issuer_Success", nil, validate(v1Template, v1)},
 		{"IsValidIssuer/V2_Template_Matches_V2_Issuer_Success", nil, validate(v2Template, v2)},
 		{"IsValidIssuer/IssuerTemplate_WithTenantId_TokenIssuer_Match_Success", nil, validate(concrete, v2)},
-		{"IsValidIssuer/V1_Template_With_V2_Issuer_Failure", entra.ErrIssuer, validate(v1Template, v2)},
-		{"IsValidIssuer/V2_Template_With_V1_Issuer_Failure", entra.ErrIssuer, validate(v2Template, v1)},
+		{"IsValidIssuer/V1_Template_With_V2_Issuer_Failure", entra.ErrIssuerInvalid, validate(v1Template, v2)},
+		{"IsValidIssuer/V2_Template_With_V1_Issuer_Failure", entra.ErrIssuerInvalid, validate(v2Template, v1)},
 		// An empty iss is no iss.
-		{"IsValidIssuer/Null_TokenIssuer_Failure", entra.ErrMissingClaim, validate(v1Template, tok(iss("")))},
+		{"IsValidIssuer/Null_TokenIssuer_Failure", entra.ErrClaimMissing, validate(v1Template, tok(iss("")))},
 		// A template needs the token's tenant: an empty tid matches none.
-		{"IsValidIssuer/Null_TenantId_Failure", entra.ErrIssuer, validate(v1Template, tok(entratest.Token{Claims: map[string]any{"tid": ""}}))},
+		{"IsValidIssuer/Null_TenantId_Failure", entra.ErrIssuerInvalid, validate(v1Template, tok(entratest.Token{Claims: map[string]any{"tid": ""}}))},
 		// Signed by the PPE authority's own key, with a production issuer.
-		{"IsValidIssuer/PPE_Template_With_V1_Issuer_Failure", entra.ErrIssuer, validate(ppeTemplate, ppe.Mint(entratest.Token{
+		{"IsValidIssuer/PPE_Template_With_V1_Issuer_Failure", entra.ErrIssuerInvalid, validate(ppeTemplate, ppe.Mint(entratest.Token{
 			Scopes: []string{"a"}, Claims: map[string]any{"iss": "https://" + scPublicHost + "/" + scTenant + "/"}}))},
-		{"IsValidIssuer/Malformed_V2_TokenIssuer_Failure", entra.ErrIssuer, validate(v2Template, tok(iss("https://"+scPublicHost+"/{tenantid}/v2.0")))},
-		{"IsValidIssuer/IssuerTemplate_WithTenantId_TokenIssuer_NoMatch_Failure", entra.ErrIssuer, validate(ppeConcrete, ppe.Mint(entratest.Token{
+		{"IsValidIssuer/Malformed_V2_TokenIssuer_Failure", entra.ErrIssuerInvalid, validate(v2Template, tok(iss("https://"+scPublicHost+"/{tenantid}/v2.0")))},
+		{"IsValidIssuer/IssuerTemplate_WithTenantId_TokenIssuer_NoMatch_Failure", entra.ErrIssuerInvalid, validate(ppeConcrete, ppe.Mint(entratest.Token{
 			Scopes: []string{"a"}, Claims: map[string]any{"iss": ms.Issuer(entra.Version2, scTenant)}}))},
 
 		// MicrosoftIdentityIssuerValidatorTest
-		{"GetIssuerValidator_NullOrEmptyAuthority_ThrowsException", entra.ErrConfig, func(*testing.T) error {
+		{"GetIssuerValidator_NullOrEmptyAuthority_ThrowsException", entra.ErrConfigInvalid, func(*testing.T) error {
 			_, err := entra.NewValidator(entra.Config{ClientID: ms.ClientID, Now: scClock})
 			return err
 		}},
 		// No fallback authority: a host without a scheme is refused at
 		// set-up, with the fix.
-		{"GetIssuerValidator_InvalidAuthority_ReturnsValidatorBasedOnFallbackAuthority", entra.ErrConfig, func(*testing.T) error {
+		{"GetIssuerValidator_InvalidAuthority_ReturnsValidatorBasedOnFallbackAuthority", entra.ErrConfigInvalid, func(*testing.T) error {
 			_, err := entra.NewValidator(with(cfg, func(c *entra.Config) { c.AuthorityHost = scPublicHost }))
 			return err
 		}},
 		{"GetIssuerValidator_V1Authority", nil, validate(st, v1)},
 		{"GetIssuerValidator_TwoTenants (own tenant)", nil, validate(other, tok(entratest.Token{TenantID: scOtherTenant}))},
-		{"GetIssuerValidator_TwoTenants (other tenant)", entra.ErrIssuer, validate(st, tok(entratest.Token{TenantID: scOtherTenant}))},
+		{"GetIssuerValidator_TwoTenants (other tenant)", entra.ErrIssuerInvalid, validate(st, tok(entratest.Token{TenantID: scOtherTenant}))},
 		{"GetIssuerValidator_CommonAuthorityInAliases", nil, validate(common, tok(entratest.Token{TenantID: scOtherTenant}))},
 		{"GetIssuerValidator_OrganizationsAuthorityInAliases", nil, validate(org, tok(entratest.Token{TenantID: scOtherTenant}))},
 		{"GetIssuerValidator_B2cAuthorityNotInAliases", nil, validate(b2cV, b2cTok(nil))},
 		// An Entra ID validator of the B2C tenant's authority refuses the
 		// B2C issuer.
-		{"GetIssuerValidator_B2cAuthorityNotInAliases (Entra ID validator)", entra.ErrIssuer, func(t *testing.T) error {
+		{"GetIssuerValidator_B2cAuthorityNotInAliases (Entra ID validator)", entra.ErrIssuerInvalid, func(t *testing.T) error {
 			return validate(scValidator(t, with(b2cSrv.Config(), func(c *entra.Config) { c.Now, c.Logger = scClock, quiet })), b2cTok(nil))(t)
 		}},
 		{"Validate_NullOrEmptyParameters_ThrowsException (no token)", entra.ErrTokenMissing, validate(st, "")},
-		{"Validate_NullOrEmptyParameters_ThrowsException (empty issuer)", entra.ErrMissingClaim, validate(st, tok(iss("")))},
-		{"Validate_NullOrEmptyParameters_ThrowsException (no issuer)", entra.ErrMissingClaim, validate(st, tok(entratest.Token{Claims: map[string]any{"iss": nil}}))},
+		{"Validate_NullOrEmptyParameters_ThrowsException (empty issuer)", entra.ErrClaimMissing, validate(st, tok(iss("")))},
+		{"Validate_NullOrEmptyParameters_ThrowsException (no issuer)", entra.ErrClaimMissing, validate(st, tok(entratest.Token{Claims: map[string]any{"iss": nil}}))},
 		// IDX40003. Single-tenant: the issuer matches, the tid is missing.
-		{"Validate_NullOrEmptyTenantId_ThrowsException", entra.ErrMissingClaim, validate(st, noTid)},
+		{"Validate_NullOrEmptyTenantId_ThrowsException", entra.ErrClaimMissing, validate(st, noTid)},
 		// Multi-tenant: no issuer of the {tenantid} template can match
 		// without a tid, so the issuer is the refusal.
-		{"Validate_NullOrEmptyTenantId_ThrowsException (multi-tenant)", entra.ErrIssuer, validate(org, noTid)},
+		{"Validate_NullOrEmptyTenantId_ThrowsException (multi-tenant)", entra.ErrIssuerInvalid, validate(org, noTid)},
 		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (tid)", nil, validate(st, v2)},
 		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (tenantid claim)", nil, validate(st, legacy)},
 		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (tenantid claim, multi-tenant)", nil, validate(org, legacy)},
 		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (US Gov)", nil, validate(govST, gov.Mint(entratest.Token{Scopes: []string{"a"}}))},
 		// The US-Gov issuer on the public cloud's validator.
-		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (US Gov token, public authority)", entra.ErrIssuer, validate(st, tok(iss("https://"+scUSGovHost+"/"+scTenant+"/v2.0")))},
+		{"Validate_IssuerMatchedInValidIssuer_ReturnsIssuer (US Gov token, public authority)", entra.ErrIssuerInvalid, validate(st, tok(iss("https://"+scUSGovHost+"/"+scTenant+"/v2.0")))},
 		{"Validate_NoHttpclientFactory_ReturnsIssuer (v1)", nil, validate(st, v1)},
 		{"Validate_NoHttpclientFactory_ReturnsIssuer (v2)", nil, validate(st, v2)},
 		{"Validate_IssuerMatchedInValidV1Issuer_ReturnsIssuer", nil, validate(st, v1)},
@@ -572,30 +572,30 @@ func scenariosIssuer(t *testing.T) {
 		{"Validate_V1IssuerNotInTokenValidationParameters_ReturnsV1Issuer", nil, validate(org, v1)},
 		// Upstream reads the tenant from iss. entraguard does not: without
 		// tid, only a MetadataURL validator accepts, on its exact issuer.
-		{"Validate_TenantIdInIssuerNotInToken_ReturnsIssuer", entra.ErrMissingClaim, validate(st, noTid)},
+		{"Validate_TenantIdInIssuerNotInToken_ReturnsIssuer", entra.ErrClaimMissing, validate(st, noTid)},
 		{"Validate_TenantIdInIssuerNotInToken_ReturnsIssuer (MetadataURL)", nil, validate(concrete, noTid)},
 		{"Validate_TidClaimInToken_ReturnsIssuer", nil, validate(st, v2)},
-		{"Validate_InvalidIssuerToValidate_ThrowsException", entra.ErrIssuer, validate(st, tok(iss("https://badissuer/"+scTenant+"/v2.0")))},
-		{"Validate_InvalidIssuerToValidate_ThrowsException (multi-tenant)", entra.ErrIssuer, validate(org, tok(iss("https://badissuer/"+scTenant+"/v2.0")))},
+		{"Validate_InvalidIssuerToValidate_ThrowsException", entra.ErrIssuerInvalid, validate(st, tok(iss("https://badissuer/"+scTenant+"/v2.0")))},
+		{"Validate_InvalidIssuerToValidate_ThrowsException (multi-tenant)", entra.ErrIssuerInvalid, validate(org, tok(iss("https://badissuer/"+scTenant+"/v2.0")))},
 		{"Validate_FromB2CAuthority_WithNoTidClaim", nil, validate(b2cV, b2cTok(nil))},
 		{"Validate_FromB2CAuthority_WithTidClaim", nil, validate(b2cV, b2cTok(map[string]any{"tid": b2cSrv.TenantID}))},
 		// A tid beside the B2C issuer must be the issuer's tenant.
-		{"Validate_FromB2CAuthority_WithTidClaim (another tenant's tid)", entra.ErrTenant, validate(b2cV, b2cTok(map[string]any{"tid": scOtherTenant}))},
+		{"Validate_FromB2CAuthority_WithTidClaim (another tenant's tid)", entra.ErrTenantNotAllowed, validate(b2cV, b2cTok(map[string]any{"tid": scOtherTenant}))},
 		{"Validate_FromB2CAuthority_WithTokenValidateParametersValidIssuersUnspecified", nil, validate(b2cV, b2cTok(nil))},
-		{"Validate_FromB2CAuthority_InvalidIssuer_Fails", entra.ErrIssuer, validate(b2cV, b2cTok(map[string]any{"iss": "https://fabrikamb2c.b2clogin.com/" + b2cSrv.TenantID + "/v2.0/"}))},
-		{"Validate_FromB2CAuthority_InvalidIssuerTid_Fails", entra.ErrIssuer, validate(b2cV, b2cTok(map[string]any{"iss": "http://" + b2cHost + "/" + scOtherTenant + "/v2.0/"}))},
+		{"Validate_FromB2CAuthority_InvalidIssuer_Fails", entra.ErrIssuerInvalid, validate(b2cV, b2cTok(map[string]any{"iss": "https://fabrikamb2c.b2clogin.com/" + b2cSrv.TenantID + "/v2.0/"}))},
+		{"Validate_FromB2CAuthority_InvalidIssuerTid_Fails", entra.ErrIssuerInvalid, validate(b2cV, b2cTok(map[string]any{"iss": "http://" + b2cHost + "/" + scOtherTenant + "/v2.0/"}))},
 		// The fake B2C authority's host is not b2clogin.com: a custom domain.
 		{"Validate_FromCustomB2CAuthority_ValidateSuccessfully", nil, validate(b2cV, b2cTok(nil))},
 		// Upstream refuses tfp issuers (IDX40002); entraguard accepts only
 		// the metadata's exact issuer, which is not the tfp form here.
-		{"Validate_FromB2CAuthority_WithTfpIssuer_ThrowsException", entra.ErrIssuer, validate(b2cV, b2cTok(map[string]any{"iss": b2c.URL + "/tfp/" + b2cSrv.TenantID + "/b2c_1_signin/v2.0/"}))},
+		{"Validate_FromB2CAuthority_WithTfpIssuer_ThrowsException", entra.ErrIssuerInvalid, validate(b2cV, b2cTok(map[string]any{"iss": b2c.URL + "/tfp/" + b2cSrv.TenantID + "/b2c_1_signin/v2.0/"}))},
 		// A validator reads both the v2.0 and the v1.0 metadata whatever
 		// its authority's form, so the authority dimension of upstream's 9
 		// combinations is one; v1.1 issuers are accepted only where the
 		// metadata names them, and Entra's does not (rollover_test.go).
 		{"Validate_WithAuthorityUsingConfigurationProvider (v1 token)", nil, validate(st, v1)},
 		{"Validate_WithAuthorityUsingConfigurationProvider (v2 token)", nil, validate(st, v2)},
-		{"Validate_WithAuthorityUsingConfigurationProvider (v1.1 token)", entra.ErrIssuer, validate(st, tok(iss("https://"+scPublicHost+"/"+scTenant+"/v1.1")))},
+		{"Validate_WithAuthorityUsingConfigurationProvider (v1.1 token)", entra.ErrIssuerInvalid, validate(st, tok(iss("https://"+scPublicHost+"/"+scTenant+"/v1.1")))},
 		{"Validate_UsesLKGWithoutConfigurationProvider", nil, func(t *testing.T) error {
 			srv, cfg := loopAuthority(t)
 			v := scValidator(t, cfg)
@@ -684,23 +684,23 @@ func scenariosSigningKey(t *testing.T) {
 		// authority host is never loaded, so it is an unknown key.
 		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_SigningKeyIssuer", entra.ErrUnknownKey, validate(org, signed(govIssuer))},
 		// The same-cloud form of the mismatch: another tenant's key.
-		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_SigningKeyIssuer (same cloud)", entra.ErrIssuer, validate(org, signed(otherTenantIssuer))},
-		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_SigningKeyIssuer (v1 token)", entra.ErrIssuer, validate(st, tok(entratest.Token{Version: entra.Version1, KeyID: otherTenantIssuer}))},
+		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_SigningKeyIssuer (same cloud)", entra.ErrIssuerInvalid, validate(org, signed(otherTenantIssuer))},
+		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_SigningKeyIssuer (v1 token)", entra.ErrIssuerInvalid, validate(st, tok(entratest.Token{Version: entra.Version1, KeyID: otherTenantIssuer}))},
 		{"ValidateIssuerSigningKey/HappyPath_TokenIssuer_Matches_SigningKeyIssuer", nil, validate(org, good)},
 		{"ValidateIssuerSigningKey/HappyPath_TokenIssuer_Matches_SigningKeyIssuer (v1 token)", nil, validate(org, tok(entratest.Token{Version: entra.Version1}))},
 		// IDX40009 for the single-tenant validator; a multi-tenant one
 		// refuses the issuer, whose template needs the tid.
-		{"ValidateIssuerSigningKey/MissingTenantIdClaimInToken", entra.ErrMissingClaim, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
-		{"ValidateIssuerSigningKey/MissingTenantIdClaimInToken (multi-tenant)", entra.ErrIssuer, validate(org, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
+		{"ValidateIssuerSigningKey/MissingTenantIdClaimInToken", entra.ErrClaimMissing, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
+		{"ValidateIssuerSigningKey/MissingTenantIdClaimInToken (multi-tenant)", entra.ErrIssuerInvalid, validate(org, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
 		// A SAML assertion sent as a bearer token.
 		{"ValidateIssuerSigningKey/WrongSecurityKeyType", entra.ErrTokenMalformed, validate(st, base64.StdEncoding.EncodeToString(
 			[]byte(`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_1" Version="2.0"></saml:Assertion>`)))},
 		// IDX40004: iss of one tenant, tid of another.
-		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_TenantIdInToken", entra.ErrIssuer, validate(org, tok(entratest.Token{Claims: map[string]any{"tid": scOtherTenant}}))},
-		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_TenantIdInToken (single tenant)", entra.ErrTenant, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": scOtherTenant}}))},
+		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_TenantIdInToken", entra.ErrIssuerInvalid, validate(org, tok(entratest.Token{Claims: map[string]any{"tid": scOtherTenant}}))},
+		{"ValidateIssuerSigningKey/JST_JWT_TokenIssuer_MismatchesWith_TenantIdInToken (single tenant)", entra.ErrTenantNotAllowed, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": scOtherTenant}}))},
 		// There is no compatibility switch: a token without tid is refused.
-		{"ValidateIssuerSigningKey/Doesnt_Fail_With_Switch", entra.ErrMissingClaim, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
-		{"ValidateIssuerSigningKey/Fail_With_Switch_False", entra.ErrMissingClaim, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
+		{"ValidateIssuerSigningKey/Doesnt_Fail_With_Switch", entra.ErrClaimMissing, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
+		{"ValidateIssuerSigningKey/Fail_With_Switch_False", entra.ErrClaimMissing, validate(st, tok(entratest.Token{Claims: map[string]any{"tid": nil}}))},
 		// IDX40011: tid and TID, in both orders.
 		{"ValidateIssuerSigningKey/Fails_With_Multiple_tids", entra.ErrTokenMalformed, validate(org, tok(entratest.Token{Claims: map[string]any{"TID": scTenant}}))},
 		{"ValidateIssuerSigningKey/Fails_With_Multiple_tids_alternate_order", entra.ErrTokenMalformed, func(t *testing.T) error {
@@ -727,14 +727,14 @@ func scenariosSigningKey(t *testing.T) {
 		// A developer rule that accepts everything never runs: the token
 		// is refused while it is authenticated.
 		{"ValidateSigningKeyCloudInstance/CloudInstanceNameIsNotMatched_CustomDelegateIsSet_ValidationFailed", entra.ErrUnknownKey,
-			authorize(entra.NewAuthenticator(org), signed(usCloud), entra.Require("anything", func(*entra.Claims) error { return nil }))},
+			authorize(entra.NewAuthenticator(org), signed(usCloud), entra.RequireFunc("anything", func(*entra.Claims) error { return nil }))},
 
 		// ValidateIssuerSigningKeyCertificate. Unsigned tokens are never
 		// accepted: there is no option to allow them.
-		{"ValidateIssuerSigningKeyCertificate/SecurityKeyIsNull", entra.ErrAlgorithm, validate(st, none)},
-		{"ValidateIssuerSigningKeyCertificate/SecurityKeyIsNull_RequireSignedTokensFalse", entra.ErrAlgorithm, validate(st, none)},
-		{"ValidateIssuerSigningKeyCertificate/ServiceAcceptsUnsignedTokens", entra.ErrAlgorithm, validate(st, none)},
-		{"ValidateIssuerSigningKeyCertificate/SkipValidaingIssuerSigningKey", entra.ErrSignature, validate(st, h+"."+p+".")},
+		{"ValidateIssuerSigningKeyCertificate/SecurityKeyIsNull", entra.ErrAlgorithmNotAllowed, validate(st, none)},
+		{"ValidateIssuerSigningKeyCertificate/SecurityKeyIsNull_RequireSignedTokensFalse", entra.ErrAlgorithmNotAllowed, validate(st, none)},
+		{"ValidateIssuerSigningKeyCertificate/ServiceAcceptsUnsignedTokens", entra.ErrAlgorithmNotAllowed, validate(st, none)},
+		{"ValidateIssuerSigningKeyCertificate/SkipValidaingIssuerSigningKey", entra.ErrSignatureInvalid, validate(st, h+"."+p+".")},
 		{"ValidateIssuerSigningKeyCertificate/CertificateLifeTimeValidated", nil, validate(st, good)},
 		// Upstream checks the x5c certificate's lifetime when asked to.
 		// entraguard does not: Entra's certificates are self-signed

@@ -27,8 +27,8 @@ func TestMissingObjectID(t *testing.T) {
 		"empty": srv.Mint(entratest.Token{App: true, Roles: []string{"R"}, Claims: map[string]any{"oid": ""}}),
 	} {
 		_, err := v.Validate(ctxT(t), tok)
-		wantCode(t, err, entra.ErrObjectIDMissing)
-		if r := entra.ResponseFor(err); r.Status != 401 {
+		wantCode(t, err, entra.ErrOIDMissing)
+		if r := entra.ResponseFor(context.Background(), err); r.Status != 401 {
 			t.Errorf("%s: status %d", name, r.Status)
 		}
 	}
@@ -36,7 +36,7 @@ func TestMissingObjectID(t *testing.T) {
 	mustValidate(t, allow, srv.Mint(entratest.Token{App: true, Roles: []string{"R"}, Claims: map[string]any{"oid": nil}}))
 	// The audience is checked first: a token for another API says so.
 	_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Audience: "other", Claims: map[string]any{"oid": nil}}))
-	wantCode(t, err, entra.ErrAudience)
+	wantCode(t, err, entra.ErrAudienceInvalid)
 }
 
 // A payload whose claim names differ only in letter case from a claim the
@@ -83,13 +83,13 @@ func TestLegacyTenantClaim(t *testing.T) {
 	mustValidate(t, v, srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{legacy: srv.TenantID}}))
 
 	_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"tid": nil, legacy: other}}))
-	wantCode(t, err, entra.ErrTenant)
+	wantCode(t, err, entra.ErrTenantNotAllowed)
 	_, err = v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{legacy: other}}))
 	wantCode(t, err, entra.ErrTokenMalformed)
 	_, err = v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"tid": "", legacy: srv.TenantID}}))
 	wantCode(t, err, entra.ErrTokenMalformed)
 	_, err = v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"tid": nil, legacy: "contoso"}}))
-	wantCode(t, err, entra.ErrTenant)
+	wantCode(t, err, entra.ErrTenantNotAllowed)
 
 	// Multi-tenant: the legacy tenant fills the issuer template and meets
 	// AllowedTenants.
@@ -100,7 +100,7 @@ func TestLegacyTenantClaim(t *testing.T) {
 	})
 	mustValidate(t, mt, srv.Mint(entratest.Token{TenantID: tenant, Scopes: []string{"S"}, Claims: map[string]any{"tid": nil, legacy: tenant}}))
 	_, err = mt.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: other, Scopes: []string{"S"}, Claims: map[string]any{"tid": nil, legacy: other}}))
-	wantCode(t, err, entra.ErrTenant)
+	wantCode(t, err, entra.ErrTenantNotAllowed)
 	_, err = mt.Validate(ctxT(t), srv.Mint(entratest.Token{TenantID: tenant, Scopes: []string{"S"}, Claims: map[string]any{"tid": nil, legacy: other}}))
 	if err == nil {
 		t.Error("legacy tenant that is not the issuer's accepted")
@@ -115,7 +115,7 @@ func TestIDTokensAndPayloadNonce(t *testing.T) {
 	defer srv.Close()
 	v := readyValidator(t, srv, nil)
 	strict := entra.NewAuthenticator(v)
-	optIn := entra.NewAuthenticator(v, entra.AllowNoScopeOrRole())
+	optIn := entra.NewAuthenticator(v, entra.WithoutScopeOrRoleCheck())
 	idToken := func(roles []string, nonce any) string {
 		return srv.Mint(entratest.Token{Roles: roles, Claims: map[string]any{"nonce": nonce, "azp": nil, "aio": nil, "rh": nil, "uti": nil}})
 	}
@@ -132,7 +132,7 @@ func TestIDTokensAndPayloadNonce(t *testing.T) {
 	check(strict, idToken([]string{"Admin"}, nil), "")                                      // roles, no nonce
 	check(strict, idToken([]string{"Admin"}, "n-0S6_WzA2Mj"), entra.CodeIDTokenNotAccepted) // roles and a nonce
 	check(strict, idToken([]string{"Admin"}, ""), entra.CodeIDTokenNotAccepted)             // an empty nonce is a nonce
-	check(strict, idToken(nil, "n"), entra.CodeNoPermissions)
+	check(strict, idToken(nil, "n"), entra.CodeNoScopeOrRole)
 	check(optIn, idToken([]string{"Admin"}, "n"), "")
 	check(optIn, idToken(nil, "n"), "")
 	// A nonce of the wrong type is malformed.
@@ -213,8 +213,8 @@ func TestB2CUserFlow(t *testing.T) {
 		"tfp and acr disagree":   b2c.Mint("B2C_1_signin", entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"acr": "B2C_1_signup"}}),
 	} {
 		_, err := v.Validate(ctxT(t), tok)
-		if !errors.Is(err, entra.ErrUserFlow) {
-			t.Errorf("%s: %v, want %s", name, err, entra.CodeUserFlow)
+		if !errors.Is(err, entra.ErrUserFlowNotAllowed) {
+			t.Errorf("%s: %v, want %s", name, err, entra.CodeUserFlowNotAllowed)
 		}
 	}
 
@@ -224,7 +224,7 @@ func TestB2CUserFlow(t *testing.T) {
 	pv := newValidator(t, cfg)
 	mustValidate(t, pv, signin)
 	_, err := pv.Validate(ctxT(t), b2c.Mint("B2C_1_signup", entratest.Token{Scopes: []string{"S"}}))
-	wantCode(t, err, entra.ErrUserFlow)
+	wantCode(t, err, entra.ErrUserFlowNotAllowed)
 
 	// Told otherwise: any flow, or a list.
 	cfg = b2c.Config("B2C_1_signin")
@@ -236,7 +236,7 @@ func TestB2CUserFlow(t *testing.T) {
 	mustValidate(t, lv, b2c.Mint("B2C_1_signup", entratest.Token{Scopes: []string{"S"}}))
 	mustValidate(t, lv, b2c.Mint("b2c_1a_CUSTOM", entratest.Token{Scopes: []string{"S"}}))
 	_, err = lv.Validate(ctxT(t), signin)
-	wantCode(t, err, entra.ErrUserFlow)
+	wantCode(t, err, entra.ErrUserFlowNotAllowed)
 
 	for _, bad := range []entra.Config{
 		func() entra.Config {
@@ -249,7 +249,7 @@ func TestB2CUserFlow(t *testing.T) {
 		func() entra.Config { c := b2c.Config("B2C_1_signin"); c.B2CUserFlows = []string{"signin"}; return c }(),
 	} {
 		_, err := entra.NewValidator(bad)
-		wantCode(t, err, entra.ErrConfig)
+		wantCode(t, err, entra.ErrConfigInvalid)
 	}
 }
 
@@ -263,5 +263,5 @@ func TestCustomMetadataWithoutUserFlow(t *testing.T) {
 	})
 	mustValidate(t, v, srv.UserToken("S"))
 	_, err := v.Validate(ctxT(t), srv.Mint(entratest.Token{Scopes: []string{"S"}, Claims: map[string]any{"oid": nil}}))
-	wantCode(t, err, entra.ErrObjectIDMissing)
+	wantCode(t, err, entra.ErrOIDMissing)
 }

@@ -234,7 +234,7 @@ func TestAuthorityWithoutV1Metadata(t *testing.T) {
 	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
 		t.Fatalf("v2 token: %v", err)
 	}
-	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}})); !errors.Is(err, entra.ErrIssuer) {
+	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"a"}})); !errors.Is(err, entra.ErrIssuerInvalid) {
 		t.Fatalf("v1 token: got %v, want issuer_invalid", entra.CodeOf(err))
 	}
 	// Any other failure of the v1.0 document fails the load.
@@ -263,7 +263,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if e.RetryAfter < 110*time.Second || e.RetryAfter > 10*time.Minute {
 		t.Fatalf("RetryAfter = %v, want about the authority's 2m", e.RetryAfter)
 	}
-	if r := entra.ResponseFor(err); r.Header.Get("Retry-After") != fmt.Sprint(int(e.RetryAfter/time.Second)) {
+	if r := entra.ResponseFor(context.Background(), err); r.Header.Get("Retry-After") != fmt.Sprint(int(e.RetryAfter/time.Second)) {
 		t.Fatalf("503 Retry-After = %q", r.Header.Get("Retry-After"))
 	}
 	// Many requests meanwhile cause no further fetch.

@@ -1,6 +1,7 @@
 package entra_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -157,11 +158,11 @@ func TestRequireAuthContextCheck(t *testing.T) {
 	}
 	wantCode(t, r.Check(nil), entra.ErrTokenMissing)
 	// A claims challenge written by hand keeps its own code.
-	if resp := entra.ResponseFor(entra.ClaimsChallenge(`{}`)); resp.Status != 401 || resp.Err.Code != entra.CodeInsufficientClaims {
+	if resp := entra.ResponseFor(context.Background(), entra.ClaimsChallenge(`{}`)); resp.Status != 401 || resp.Err.Code != entra.CodeInsufficientClaims {
 		t.Errorf("ClaimsChallenge: %d %q", resp.Status, resp.Err.Code)
 	}
 	// Without Claims, the code answers 403 whatever the client.
-	if resp := entra.ResponseFor(&entra.Error{Code: entra.CodeAuthContextRequired, Description: "x"}); resp.Status != 403 || strings.Contains(resp.Header.Get("WWW-Authenticate"), "claims=") {
+	if resp := entra.ResponseFor(context.Background(), &entra.Error{Code: entra.CodeAuthContextRequired, Description: "x"}); resp.Status != 403 || strings.Contains(resp.Header.Get("WWW-Authenticate"), "claims=") {
 		t.Errorf("without Claims: %d %q", resp.Status, resp.Header.Get("WWW-Authenticate"))
 	}
 }

@@ -34,7 +34,7 @@ type Validator struct {
 // NewValidator checks cfg and returns a Validator. It starts loading the
 // authority's metadata and keys in the background and returns without
 // waiting; use [Validator.Ready] to wait for them (e.g. in a readiness
-// probe). Errors are *Error with Code [CodeConfig] and say what to fix.
+// probe). Errors are *Error with Code [CodeConfigInvalid] and say what to fix.
 func NewValidator(cfg Config) (*Validator, error) {
 	s, err := cfg.settings()
 	if err != nil {
@@ -157,7 +157,7 @@ func (v *Validator) AuthorizationURL() string {
 // it never waits for the refresh rate limit.
 //
 // Validate does not apply the middleware's default policy (a token must
-// carry scp or roles; see [AllowNoScopeOrRole]) nor its hooks.
+// carry scp or roles; see [WithoutScopeOrRoleCheck]) nor its hooks.
 //
 // A token bound to a certificate or key (a cnf claim: Entra's mTLS
 // proof-of-possession tokens) is refused with [CodeTokenBound]: Validate
@@ -384,11 +384,11 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 		return nil, nil, newError(CodeTokenUnsupported, "token is encrypted (JWE): encrypted tokens are not supported")
 	}
 	if h.alg == "" {
-		return nil, nil, newError(CodeAlgorithm, "token header has no alg")
+		return nil, nil, newError(CodeAlgorithmNotAllowed, "token header has no alg")
 	}
 	a := jose.AlgByName(h.alg)
 	if !v.s.algs.Has(a) {
-		return nil, nil, newError(CodeAlgorithm, "token algorithm "+quote(h.alg)+" is not accepted; this API accepts "+v.s.algs.String())
+		return nil, nil, newError(CodeAlgorithmNotAllowed, "token algorithm "+quote(h.alg)+" is not accepted; this API accepts "+v.s.algs.String())
 	}
 	if h.embedded {
 		return nil, nil, newError(CodeTokenUnsupported, "token header carries "+h.embeddedName+": keys named or embedded in a token are never trusted")
@@ -430,11 +430,11 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 		}
 	}
 	if !key.allows(a) {
-		return nil, nil, newError(CodeAlgorithm, "token algorithm "+a.String()+" does not fit its signing key "+quote(h.kid))
+		return nil, nil, newError(CodeAlgorithmNotAllowed, "token algorithm "+a.String()+" does not fit its signing key "+quote(h.kid))
 	}
 
 	if dot2 == len(token)-1 {
-		return nil, nil, newError(CodeSignature, "token has no signature")
+		return nil, nil, newError(CodeSignatureInvalid, "token has no signature")
 	}
 	sig := sigB[:sn]
 	// The signing input is read in place: the hash functions only read it.
@@ -453,7 +453,7 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 	}
 	ok = key.verify(a, digB[:dn], sig)
 	if !ok {
-		return nil, nil, newError(CodeSignature, "token signature is not valid")
+		return nil, nil, newError(CodeSignatureInvalid, "token signature is not valid")
 	}
 
 	c, err := parseClaims(v.ownedPayload(token, payB[:pn], kept))
@@ -474,26 +474,26 @@ func (v *Validator) validate(ctx context.Context, token string, now time.Time, k
 
 func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now time.Time) error {
 	if c.expires.IsZero() {
-		return newError(CodeMissingClaim, "token has no exp claim")
+		return newError(CodeClaimMissing, "token has no exp claim")
 	}
 	// Valid while now is before exp + skew: RFC 7519 §4.1.4 says a token
 	// is expired "on or after" exp, so at exp + skew exactly it is refused.
 	if !now.Before(c.expires.Add(v.s.skew)) {
-		return newError(CodeExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
+		return newError(CodeTokenExpired, "token expired at "+c.expires.Format(time.RFC3339)+": get a new token")
 	}
 	if !c.notBefore.IsZero() && c.notBefore.After(c.expires) {
 		// Never valid at any instant, whatever the clock skew allows.
-		return newError(CodeExpired, "token expires (exp "+c.expires.Format(time.RFC3339)+") before it becomes valid (nbf "+c.notBefore.Format(time.RFC3339)+"): it is never valid")
+		return newError(CodeTokenExpired, "token expires (exp "+c.expires.Format(time.RFC3339)+") before it becomes valid (nbf "+c.notBefore.Format(time.RFC3339)+"): it is never valid")
 	}
 	if !c.notBefore.IsZero() && now.Add(v.s.skew).Before(c.notBefore) {
-		return newError(CodeNotYetValid, "token is not valid before "+c.notBefore.Format(time.RFC3339)+": check the clocks")
+		return newError(CodeTokenNotYetValid, "token is not valid before "+c.notBefore.Format(time.RFC3339)+": check the clocks")
 	}
 	if c.issuer == "" {
-		return newError(CodeMissingClaim, "token has no iss claim")
+		return newError(CodeClaimMissing, "token has no iss claim")
 	}
 	tid := c.tenantID
 	if tid != "" && !guid.Is(tid) {
-		return newError(CodeTenant, "token tid is not a tenant GUID")
+		return newError(CodeTenantNotAllowed, "token tid is not a tenant GUID")
 	}
 	var m *issuer
 	for i := range snap.issuers {
@@ -508,14 +508,14 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 	if !m.templated {
 		switch {
 		case tid == "" && !v.s.custom:
-			return newError(CodeMissingClaim, "token has no tid claim")
+			return newError(CodeClaimMissing, "token has no tid claim")
 		case tid != "" && m.tenant != "" && !strings.EqualFold(tid, m.tenant):
-			return newError(CodeTenant, "token tid "+tid+" is not the tenant of its issuer")
+			return newError(CodeTenantNotAllowed, "token tid "+tid+" is not the tenant of its issuer")
 		}
 	}
 	if v.s.allowedTenants != nil {
 		if _, ok := v.s.allowedTenants[strings.ToLower(tid)]; !ok {
-			return newError(CodeTenant, "tenant "+quote(tid)+" is not allowed to call this API")
+			return newError(CodeTenantNotAllowed, "tenant "+quote(tid)+" is not allowed to call this API")
 		}
 	}
 	if v.s.b2cFlows != nil {
@@ -524,16 +524,16 @@ func (v *Validator) checkClaims(c *Claims, key *verifyKey, snap *snapshot, now t
 		}
 	}
 	if !keyIssuerOK(key, c.issuer, tid, snap) {
-		return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
+		return newError(CodeIssuerInvalid, "token issuer "+quote(c.issuer)+" is not the issuer of its signing key")
 	}
 	if !v.audienceOK(c.audience) {
 		return v.audienceError(c)
 	}
 	if c.objectID == "" && !v.s.allowNoOID {
-		return newError(CodeObjectIDMissing, "token has no oid claim: it comes from service-principal-less authentication, which Entra no longer allows; create a service principal for the calling app in the tenant (or set Config.AllowMissingObjectID)")
+		return newError(CodeOIDMissing, "token has no oid claim: it comes from service-principal-less authentication, which Entra no longer allows; create a service principal for the calling app in the tenant (or set Config.AllowMissingObjectID)")
 	}
 	if len(v.s.versions) > 0 && !slices.Contains(v.s.versions, c.version) {
-		return newError(CodeTokenVersion, "token version "+quote(c.version)+" is not accepted; this API accepts "+strings.Join(v.s.versions, ", ")+" (set accessTokenAcceptedVersion in the app manifest)")
+		return newError(CodeTokenVersionNotAllowed, "token version "+quote(c.version)+" is not accepted; this API accepts "+strings.Join(v.s.versions, ", ")+" (set accessTokenAcceptedVersion in the app manifest)")
 	}
 	return nil
 }
@@ -553,24 +553,24 @@ const graphAppID = "00000003-0000-0000-c000-000000000000"
 
 func (v *Validator) audienceError(c *Claims) error {
 	if len(c.audience) == 0 {
-		return newError(CodeAudience, "token has no aud claim")
+		return newError(CodeAudienceInvalid, "token has no aud claim")
 	}
 	for _, a := range c.audience {
 		if a == graphAppID || strings.HasPrefix(a, "https://graph.microsoft.") {
-			return newError(CodeAudience, "token is for Microsoft Graph, not for this API: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
+			return newError(CodeAudienceInvalid, "token is for Microsoft Graph, not for this API: request a token for this API's scope instead (e.g. api://"+v.s.clientID+"/.default)")
 		}
 	}
 	for _, a := range c.audience {
 		for _, ok := range v.s.audiences {
 			if asciiEqualFold(a, ok) && guidAudience(ok) {
-				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: Config.ClientID and the GUIDs of Config.Audiences may be written in any case, but Entra issues them in lower case and a token is compared exactly, so this token was not issued as Entra issues them")
+				return newError(CodeAudienceInvalid, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: Config.ClientID and the GUIDs of Config.Audiences may be written in any case, but Entra issues them in lower case and a token is compared exactly, so this token was not issued as Entra issues them")
 			}
 			if asciiEqualFold(a, ok) {
-				return newError(CodeAudience, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: App ID URIs are compared exactly; write the audience in Config.Audiences as the token carries it (the App ID URI as registered)")
+				return newError(CodeAudienceInvalid, "token audience "+quote(a)+" differs from the accepted "+quote(ok)+" only in letter case: App ID URIs are compared exactly; write the audience in Config.Audiences as the token carries it (the App ID URI as registered)")
 			}
 		}
 	}
-	return newError(CodeAudience, "token audience "+quote(strings.Join(c.audience, " "))+" is not accepted by this API; accepted: "+strings.Join(v.s.audiences, ", "))
+	return newError(CodeAudienceInvalid, "token audience "+quote(strings.Join(c.audience, " "))+" is not accepted by this API; accepted: "+strings.Join(v.s.audiences, ", "))
 }
 
 func (v *Validator) issuerError(c *Claims, snap *snapshot) error {
@@ -584,11 +584,11 @@ func (v *Validator) issuerError(c *Claims, snap *snapshot) error {
 	if !v.s.multiTenant && c.tenantID != "" {
 		for _, is := range snap.issuers {
 			if is.tenant != "" && !strings.EqualFold(is.tenant, c.tenantID) {
-				return newError(CodeIssuer, "token was issued by tenant "+c.tenantID+", but this API accepts tokens of tenant "+is.tenant+" only")
+				return newError(CodeIssuerInvalid, "token was issued by tenant "+c.tenantID+", but this API accepts tokens of tenant "+is.tenant+" only")
 			}
 		}
 	}
-	return newError(CodeIssuer, "token issuer "+quote(c.issuer)+" is not accepted; accepted: "+strings.Join(want, ", "))
+	return newError(CodeIssuerInvalid, "token issuer "+quote(c.issuer)+" is not accepted; accepted: "+strings.Join(want, ", "))
 }
 
 // quote makes a value taken from a token safe to show: quoted, ASCII,

@@ -117,32 +117,32 @@ func TestValidateTable(t *testing.T) {
 		{"v1 delegated token, api:// audience", srv.Mint(entratest.Token{Version: "1.0", Scopes: []string{"Orders.Read"}}), nil},
 		{"v1 app-only token", srv.Mint(entratest.Token{Version: "1.0", App: true, Roles: []string{"Admin"}}), nil},
 		{"App ID URI audience", srv.Mint(entratest.Token{Audience: "api://contoso-orders", Scopes: []string{"x"}}), nil},
-		{"unknown audience", srv.Mint(entratest.Token{Audience: "api://someone-else", Scopes: []string{"x"}}), entra.ErrAudience},
-		{"Graph audience", srv.Mint(entratest.Token{Audience: "00000003-0000-0000-c000-000000000000", Scopes: []string{"User.Read"}}), entra.ErrAudience},
+		{"unknown audience", srv.Mint(entratest.Token{Audience: "api://someone-else", Scopes: []string{"x"}}), entra.ErrAudienceInvalid},
+		{"Graph audience", srv.Mint(entratest.Token{Audience: "00000003-0000-0000-c000-000000000000", Scopes: []string{"User.Read"}}), entra.ErrAudienceInvalid},
 		{"audience array with ours", srv.Mint(entratest.Token{Claims: map[string]any{"aud": []string{"x", srv.ClientID}}, Scopes: []string{"a"}}), nil},
-		{"no audience", srv.Mint(entratest.Token{Claims: map[string]any{"aud": nil}}), entra.ErrAudience},
+		{"no audience", srv.Mint(entratest.Token{Claims: map[string]any{"aud": nil}}), entra.ErrAudienceInvalid},
 		{"audience as object", srv.Mint(entratest.Token{Claims: map[string]any{"aud": map[string]any{"a": 1}}}), entra.ErrTokenMalformed},
 		{"expired within skew", srv.Mint(entratest.Token{ExpiresAt: now.Add(-4 * time.Minute), IssuedAt: now.Add(-time.Hour), NotBefore: now.Add(-time.Hour)}), nil},
-		{"expired beyond skew", srv.Mint(entratest.Token{ExpiresAt: now.Add(-6 * time.Minute), IssuedAt: now.Add(-time.Hour), NotBefore: now.Add(-time.Hour)}), entra.ErrExpired},
+		{"expired beyond skew", srv.Mint(entratest.Token{ExpiresAt: now.Add(-6 * time.Minute), IssuedAt: now.Add(-time.Hour), NotBefore: now.Add(-time.Hour)}), entra.ErrTokenExpired},
 		{"not yet valid within skew", srv.Mint(entratest.Token{NotBefore: now.Add(4 * time.Minute)}), nil},
-		{"not yet valid beyond skew", srv.Mint(entratest.Token{NotBefore: now.Add(10 * time.Minute)}), entra.ErrNotYetValid},
-		{"exp before nbf, both within skew", srv.Mint(entratest.Token{IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(-time.Second)}), entra.ErrExpired},
-		{"missing exp", srv.Mint(entratest.Token{Claims: map[string]any{"exp": nil}}), entra.ErrMissingClaim},
+		{"not yet valid beyond skew", srv.Mint(entratest.Token{NotBefore: now.Add(10 * time.Minute)}), entra.ErrTokenNotYetValid},
+		{"exp before nbf, both within skew", srv.Mint(entratest.Token{IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(-time.Second)}), entra.ErrTokenExpired},
+		{"missing exp", srv.Mint(entratest.Token{Claims: map[string]any{"exp": nil}}), entra.ErrClaimMissing},
 		{"exp as string", srv.Mint(entratest.Token{Claims: map[string]any{"exp": "9999999999"}}), entra.ErrTokenMalformed},
 		{"exp huge", srv.Mint(entratest.Token{Claims: map[string]any{"exp": 1e300}}), entra.ErrTokenMalformed},
-		{"other tenant (single-tenant API)", srv.Mint(entratest.Token{TenantID: "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}), entra.ErrIssuer},
-		{"tid not matching issuer", srv.Mint(entratest.Token{Claims: map[string]any{"tid": "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}}), entra.ErrTenant},
-		{"tid not a GUID", srv.Mint(entratest.Token{Claims: map[string]any{"tid": "contoso"}}), entra.ErrTenant},
-		{"missing tid", srv.Mint(entratest.Token{Claims: map[string]any{"tid": nil}}), entra.ErrMissingClaim},
-		{"missing iss", srv.Mint(entratest.Token{Claims: map[string]any{"iss": nil}}), entra.ErrMissingClaim},
-		{"foreign issuer", srv.Mint(entratest.Token{Claims: map[string]any{"iss": "https://evil.example/" + srv.TenantID + "/v2.0"}}), entra.ErrIssuer},
-		{"alg none", splice(good, b64(map[string]any{"alg": "none", "typ": "JWT"}), "") + "", entra.ErrAlgorithm},
-		{"alg none, no signature", strings.Join(strings.Split(splice(good, b64(map[string]any{"alg": "none"}), ""), ".")[:2], ".") + ".", entra.ErrAlgorithm},
-		{"alg None", splice(good, b64(map[string]any{"alg": "None", "kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithm},
-		{"alg rs256 lowercase", splice(good, b64(map[string]any{"alg": "rs256", "kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithm},
-		{"no alg", splice(good, b64(map[string]any{"kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithm},
-		{"HS256 with the public key (DER) as secret", hsWithPublicKey(pubDER), entra.ErrAlgorithm},
-		{"HS256 with the modulus as secret", hsWithPublicKey(pub.N.Bytes()), entra.ErrAlgorithm},
+		{"other tenant (single-tenant API)", srv.Mint(entratest.Token{TenantID: "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}), entra.ErrIssuerInvalid},
+		{"tid not matching issuer", srv.Mint(entratest.Token{Claims: map[string]any{"tid": "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}}), entra.ErrTenantNotAllowed},
+		{"tid not a GUID", srv.Mint(entratest.Token{Claims: map[string]any{"tid": "contoso"}}), entra.ErrTenantNotAllowed},
+		{"missing tid", srv.Mint(entratest.Token{Claims: map[string]any{"tid": nil}}), entra.ErrClaimMissing},
+		{"missing iss", srv.Mint(entratest.Token{Claims: map[string]any{"iss": nil}}), entra.ErrClaimMissing},
+		{"foreign issuer", srv.Mint(entratest.Token{Claims: map[string]any{"iss": "https://evil.example/" + srv.TenantID + "/v2.0"}}), entra.ErrIssuerInvalid},
+		{"alg none", splice(good, b64(map[string]any{"alg": "none", "typ": "JWT"}), "") + "", entra.ErrAlgorithmNotAllowed},
+		{"alg none, no signature", strings.Join(strings.Split(splice(good, b64(map[string]any{"alg": "none"}), ""), ".")[:2], ".") + ".", entra.ErrAlgorithmNotAllowed},
+		{"alg None", splice(good, b64(map[string]any{"alg": "None", "kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithmNotAllowed},
+		{"alg rs256 lowercase", splice(good, b64(map[string]any{"alg": "rs256", "kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithmNotAllowed},
+		{"no alg", splice(good, b64(map[string]any{"kid": srv.CurrentKeyID()}), ""), entra.ErrAlgorithmNotAllowed},
+		{"HS256 with the public key (DER) as secret", hsWithPublicKey(pubDER), entra.ErrAlgorithmNotAllowed},
+		{"HS256 with the modulus as secret", hsWithPublicKey(pub.N.Bytes()), entra.ErrAlgorithmNotAllowed},
 		{"embedded jwk", srv.Mint(entratest.Token{Header: map[string]any{"jwk": map[string]any{"kty": "RSA", "n": "AQAB", "e": "AQAB"}}}), entra.ErrTokenUnsupported},
 		{"jku elsewhere", srv.Mint(entratest.Token{Header: map[string]any{"jku": "https://evil.example/keys"}}), entra.ErrTokenUnsupported},
 		{"x5u elsewhere", srv.Mint(entratest.Token{Header: map[string]any{"x5u": "https://evil.example/cert"}}), entra.ErrTokenUnsupported},
@@ -153,13 +153,13 @@ func TestValidateTable(t *testing.T) {
 		{"no kid", srv.Mint(entratest.Token{Header: map[string]any{"kid": nil}}), entra.ErrUnknownKey},
 		{"kid path injection", srv.Mint(entratest.Token{Header: map[string]any{"kid": "../../../../etc/passwd"}}), entra.ErrUnknownKey},
 		{"kid SQL-ish injection", srv.Mint(entratest.Token{Header: map[string]any{"kid": "' OR '1'='1"}}), entra.ErrUnknownKey},
-		{"signed by another authority's key", other.Mint(entratest.Token{TenantID: srv.TenantID, Audience: srv.ClientID, Header: map[string]any{"kid": srv.CurrentKeyID()}}), entra.ErrSignature},
-		{"tampered payload", splice(good, "", b64(func() map[string]any { m := payloadOf(t, good); m["scp"] = "Orders.Write"; return m }())), entra.ErrSignature},
-		{"payload swap from another token", splice(good, "", strings.Split(srv.AppToken("Admin"), ".")[1]), entra.ErrSignature},
-		{"signature stripped", strings.Join(strings.Split(good, ".")[:2], ".") + ".", entra.ErrSignature},
-		{"signature truncated", good[:len(good)-10], entra.ErrSignature},
+		{"signed by another authority's key", other.Mint(entratest.Token{TenantID: srv.TenantID, Audience: srv.ClientID, Header: map[string]any{"kid": srv.CurrentKeyID()}}), entra.ErrSignatureInvalid},
+		{"tampered payload", splice(good, "", b64(func() map[string]any { m := payloadOf(t, good); m["scp"] = "Orders.Write"; return m }())), entra.ErrSignatureInvalid},
+		{"payload swap from another token", splice(good, "", strings.Split(srv.AppToken("Admin"), ".")[1]), entra.ErrSignatureInvalid},
+		{"signature stripped", strings.Join(strings.Split(good, ".")[:2], ".") + ".", entra.ErrSignatureInvalid},
+		{"signature truncated", good[:len(good)-10], entra.ErrSignatureInvalid},
 		{"duplicate alg in header", splice(good, b64(`{"alg":"RS256","alg":"none","kid":"`+srv.CurrentKeyID()+`"}`), ""), entra.ErrTokenMalformed},
-		{"duplicate claim, unsigned", splice(good, "", b64(`{"aud":"`+srv.ClientID+`","aud":"x"}`)), entra.ErrSignature},
+		{"duplicate claim, unsigned", splice(good, "", b64(`{"aud":"`+srv.ClientID+`","aud":"x"}`)), entra.ErrSignatureInvalid},
 		{"duplicate claim, signed", srv.SignBytes(srv.CurrentKeyID(), []byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`),
 			[]byte(`{"aud":"x","iss":"`+srv.Issuer("2.0", srv.TenantID)+`","tid":"`+srv.TenantID+`","exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`,"scp":"a","aud":"`+srv.ClientID+`"}`)), entra.ErrTokenMalformed},
 		{"signed payload not JSON", srv.SignBytes(srv.CurrentKeyID(), []byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), []byte(`hello`)), entra.ErrTokenMalformed},
@@ -331,11 +331,11 @@ func TestMultiTenant(t *testing.T) {
 			}
 			// The issuer must carry the token's own tid.
 			tok := srv.Mint(entratest.Token{TenantID: tenantA, Claims: map[string]any{"tid": tenantB}})
-			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrIssuer) {
+			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrIssuerInvalid) {
 				t.Errorf("tid substituted into another tenant's issuer: got %v", entra.CodeOf(err))
 			}
 			tok = srv.Mint(entratest.Token{TenantID: tenantA, Claims: map[string]any{"tid": nil}})
-			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrIssuer) {
+			if _, err := v.Validate(ctx, tok); !errors.Is(err, entra.ErrIssuerInvalid) {
 				t.Errorf("no tid: got %v", entra.CodeOf(err))
 			}
 		})
@@ -346,7 +346,7 @@ func TestMultiTenant(t *testing.T) {
 	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{TenantID: tenantA})); err != nil {
 		t.Errorf("allowed tenant: %v", err)
 	}
-	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{TenantID: tenantB})); !errors.Is(err, entra.ErrTenant) {
+	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{TenantID: tenantB})); !errors.Is(err, entra.ErrTenantNotAllowed) {
 		t.Errorf("tenant not allowed: got %v", entra.CodeOf(err))
 	}
 }
@@ -361,7 +361,7 @@ func TestTokenVersions(t *testing.T) {
 	if _, err := v.Validate(ctx, srv.UserToken("a")); err != nil {
 		t.Errorf("v2: %v", err)
 	}
-	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0"})); !errors.Is(err, entra.ErrTokenVersion) {
+	if _, err := v.Validate(ctx, srv.Mint(entratest.Token{Version: "1.0"})); !errors.Is(err, entra.ErrTokenVersionNotAllowed) {
 		t.Errorf("v1 with only v2 accepted: got %v", entra.CodeOf(err))
 	}
 }
@@ -375,7 +375,7 @@ func TestClockInjected(t *testing.T) {
 	cfg := srv.Config()
 	cfg.Now = func() time.Time { return at }
 	v := newValidator(t, cfg)
-	if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrExpired) {
+	if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrTokenExpired) {
 		t.Fatalf("got %v, want token_expired", entra.CodeOf(err))
 	}
 	cfg.ClockSkew = 10 * time.Second
@@ -414,7 +414,7 @@ func TestConfigErrors(t *testing.T) {
 			if v != nil {
 				v.Close()
 			}
-			if !errors.Is(err, entra.ErrConfig) {
+			if !errors.Is(err, entra.ErrConfigInvalid) {
 				t.Fatalf("got %v, want config_invalid", err)
 			}
 			if !strings.HasPrefix(err.Error(), "entra: Config.") {

@@ -127,7 +127,7 @@ func TestRealEntraTokens(t *testing.T) {
 			defer cancel()
 			c, err := v.Validate(ctx, strings.TrimSpace(string(raw)))
 			if !valid {
-				want := entra.ErrSignature
+				want := entra.ErrSignatureInvalid
 				switch {
 				case strings.Contains(name, "GRAPH_header-nonce"):
 					want = entra.ErrFirstPartyToken
@@ -161,8 +161,8 @@ func TestRealEntraTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer v2.Close()
-			if _, err := v2.Validate(ctx, strings.TrimSpace(string(raw))); !errors.Is(err, entra.ErrExpired) {
-				t.Fatalf("expired token: got %v, want %v", entra.CodeOf(err), entra.CodeExpired)
+			if _, err := v2.Validate(ctx, strings.TrimSpace(string(raw))); !errors.Is(err, entra.ErrTokenExpired) {
+				t.Fatalf("expired token: got %v, want %v", entra.CodeOf(err), entra.CodeTokenExpired)
 			}
 		})
 		seen++

@@ -156,7 +156,7 @@ func TestClaims(t *testing.T) {
 		return c.NoContent(http.StatusNoContent)
 	}
 	e.GET("/api/me", handler, entraecho.Authenticate(v))
-	e.GET("/anon", handler, entraecho.Authenticate(v, entra.Optional()))
+	e.GET("/anon", handler, entraecho.Authenticate(v, entra.WithOptionalToken()))
 
 	serve(e, "GET", "/api/me", srv.UserToken("Orders.Read"))
 	if !gotOK || !ctxOK || got == nil || got != fromCtx {
@@ -167,7 +167,7 @@ func TestClaims(t *testing.T) {
 	}
 
 	if rec := serve(e, "GET", "/anon", ""); rec.Code != http.StatusNoContent {
-		t.Fatalf("anonymous request under Optional: status %d", rec.Code)
+		t.Fatalf("anonymous request under WithOptionalToken: status %d", rec.Code)
 	}
 	if gotOK || got != nil || ctxOK {
 		t.Errorf("anonymous request: Claims = %v, %v; want nil, false", got, gotOK)

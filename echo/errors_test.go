@@ -104,7 +104,7 @@ func TestHandlerErrorAfterWrite(t *testing.T) {
 	e.GET("/late", func(c echo.Context) error {
 		_ = c.String(http.StatusOK, "written")
 		return entra.ClaimsChallenge(`{}`)
-	}, entraecho.Authenticate(v, entra.Optional()))
+	}, entraecho.Authenticate(v, entra.WithOptionalToken()))
 	rec := serve(e, "GET", "/late", "")
 	if rec.Code != http.StatusOK || rec.Body.String() != "written" || rec.Header().Get("Www-Authenticate") != "" {
 		t.Errorf("answer %d %q %q, want the handler's 200 written", rec.Code, rec.Header().Get("Www-Authenticate"), rec.Body)

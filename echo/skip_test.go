@@ -9,13 +9,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// SkipPaths skips only the escaped path the request carries: Echo routes
+// WithSkipPaths skips only the escaped path the request carries: Echo routes
 // "/health%2Flive" on its raw path to the protected /:id, and the core must
 // not take it for the skipped "/health/live".
 func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	_, v := setup(t)
 	e := echo.New()
-	e.Use(entraecho.Authenticate(v, entra.SkipPaths("/health/live")))
+	e.Use(entraecho.Authenticate(v, entra.WithSkipPaths("/health/live")))
 	e.GET("/health/live", func(c echo.Context) error { return c.String(http.StatusOK, "live") })
 	e.GET("/:id", func(c echo.Context) error { return c.String(http.StatusOK, "secret "+c.Param("id")) })
 	if rec := serve(e, "GET", "/health/live", ""); rec.Code != http.StatusOK || rec.Body.String() != "live" {

@@ -63,7 +63,7 @@ func TestSuccessBodies(t *testing.T) {
 		{name: "health", method: "GET", path: "/healthz"},
 		{name: "me as a user", method: "GET", path: "/api/me", token: srv.UserToken("Orders.Read")},
 		{name: "me as an app", method: "GET", path: "/api/me", token: srv.AppToken("Orders.Read.All")},
-		{name: "me anonymous under Optional", method: "GET", path: "/api/me", opts: []entra.Option{entra.Optional()}},
+		{name: "me anonymous under WithOptionalToken", method: "GET", path: "/api/me", opts: []entra.Option{entra.WithOptionalToken()}},
 		{name: "orders", method: "GET", path: "/api/orders", token: srv.UserToken("Orders.Read")},
 		{name: "create order", method: "POST", path: "/api/orders", token: srv.UserToken("Orders.Write")},
 		{name: "admin", method: "GET", path: "/api/admin", token: srv.AppToken("Admin")},

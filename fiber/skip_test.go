@@ -10,14 +10,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// SkipPaths skips only the escaped path the request carries, also when
+// WithSkipPaths skips only the escaped path the request carries, also when
 // Fiber decodes c.Path() (Config.UnescapePath): "/health%2Flive" is not the
 // skipped "/health/live", and never reaches a protected route unchecked.
 func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	_, v := authority(t)
 	for _, unescape := range []bool{false, true} {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true, UnescapePath: unescape})
-		app.Use(entrafiber.Authenticate(v, entra.SkipPaths("/health/live")))
+		app.Use(entrafiber.Authenticate(v, entra.WithSkipPaths("/health/live")))
 		app.Get("/health/live", func(c *fiber.Ctx) error { return c.SendString("live") })
 		app.Get("/:id", func(c *fiber.Ctx) error { return c.SendString("secret " + c.Params("id")) })
 		if resp := get(t, app, "/health/live"); resp.StatusCode != http.StatusOK || string(body(t, resp)) != "live" {

@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// TestAgentGuards checks RequireAgent, DenyAgents and the RefuseAgents
+// TestAgentGuards checks RequireAgent, DenyAgents and the WithoutAgents
 // option against the net/http reference, answer for answer.
 func TestAgentGuards(t *testing.T) {
 	srv, v := setup(t)
@@ -19,7 +19,7 @@ func TestAgentGuards(t *testing.T) {
 	api.GET("/agent-users", entragin.RequireAgent(entra.AgentUserAccount), ok)
 	api.GET("/humans", entragin.DenyAgents(), ok)
 	noAgents := gin.New()
-	noAgents.GET("/api/me", entragin.Authenticate(v, entra.RefuseAgents()), ok)
+	noAgents.GET("/api/me", entragin.Authenticate(v, entra.WithoutAgents()), ok)
 
 	okH := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	refs := map[string]http.Handler{
@@ -27,7 +27,7 @@ func TestAgentGuards(t *testing.T) {
 		"/api/agent-users": entra.Middleware(v)(entra.RequireAgent(entra.AgentUserAccount).Middleware(okH)),
 		"/api/humans":      entra.Middleware(v)(entra.DenyAgents().Middleware(okH)),
 	}
-	refNoAgents := entra.Middleware(v, entra.RefuseAgents())(okH)
+	refNoAgents := entra.Middleware(v, entra.WithoutAgents())(okH)
 
 	agent, agentUser, human := srv.AgentAppToken("R"), srv.AgentUserToken("S"), srv.UserToken("S")
 	tests := []struct {

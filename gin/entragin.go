@@ -12,7 +12,7 @@ import (
 // their RFC 6750 answer: a 401 or 400 with WWW-Authenticate, or a 503 with
 // Retry-After when the signing keys cannot be fetched. It is fail-closed:
 // a request goes on only with validated claims, or anonymously under
-// [entra.Optional].
+// [entra.WithOptionalToken].
 //
 // On success the claims are put in the request's context, where [Claims],
 // [entra.ClaimsFromContext] and the Require guards find them. opts are the
@@ -137,7 +137,7 @@ func RequireAgent(kinds ...entra.AgentKind) gin.HandlerFunc {
 
 // DenyAgents is [Require] of [entra.DenyAgents](): no Microsoft Entra Agent
 // ID agent (403, code agent_not_allowed). Refuse agents on the whole API
-// with the option [entra.RefuseAgents] instead.
+// with the option [entra.WithoutAgents] instead.
 func DenyAgents() gin.HandlerFunc {
 	return Require(entra.DenyAgents())
 }

@@ -157,7 +157,7 @@ func TestClaims(t *testing.T) {
 		c.Status(http.StatusNoContent)
 	}
 	r.GET("/api/me", entragin.Authenticate(v), handler)
-	r.GET("/anon", entragin.Authenticate(v, entra.Optional()), handler)
+	r.GET("/anon", entragin.Authenticate(v, entra.WithOptionalToken()), handler)
 
 	serve(r, "GET", "/api/me", srv.UserToken("Orders.Read"))
 	if !gotOK || !ctxOK || got == nil || got != fromCtx {
@@ -168,7 +168,7 @@ func TestClaims(t *testing.T) {
 	}
 
 	if rec := serve(r, "GET", "/anon", ""); rec.Code != http.StatusNoContent {
-		t.Fatalf("anonymous request under Optional: status %d", rec.Code)
+		t.Fatalf("anonymous request under WithOptionalToken: status %d", rec.Code)
 	}
 	if gotOK || got != nil || ctxOK {
 		t.Errorf("anonymous request: Claims = %v, %v; want nil, false", got, gotOK)

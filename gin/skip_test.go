@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// SkipPaths skips only the escaped path the request carries: an encoded
+// WithSkipPaths skips only the escaped path the request carries: an encoded
 // slash does not turn "/health%2Flive" into the skipped "/health/live",
 // whichever handler Gin routes it to (with UseRawPath, the protected /:id).
 func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
@@ -17,7 +17,7 @@ func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	for _, raw := range []bool{false, true} {
 		r := gin.New()
 		r.UseRawPath = raw
-		r.Use(entragin.Authenticate(v, entra.SkipPaths("/health/live")))
+		r.Use(entragin.Authenticate(v, entra.WithSkipPaths("/health/live")))
 		r.GET("/health/live", func(c *gin.Context) { c.String(http.StatusOK, "live") })
 		r.GET("/:id", func(c *gin.Context) { c.String(http.StatusOK, "secret "+c.Param("id")) })
 		if rec := serve(r, "GET", "/health/live", ""); rec.Code != http.StatusOK || rec.Body.String() != "live" {

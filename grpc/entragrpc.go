@@ -57,7 +57,7 @@ type Guard struct {
 }
 
 // New returns the interceptors' Guard. opts are the middleware's options
-// that apply to RPCs (WithRealm, Optional, AllowNoScopeOrRole,
+// that apply to RPCs (WithRealm, WithOptionalToken, WithoutScopeOrRoleCheck,
 // WithTokenFromHeader for another metadata key, OnAuthenticated,
 // OnRejected, WithLogger); cookie and query sources never match. A nil
 // rules refuses every method. New panics at set-up if v is nil.
@@ -99,7 +99,7 @@ func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func
 	if tr := Trailer(st); len(tr) > 0 {
 		setTrailer(tr)
 	}
-	return ctx, Status(st).Err()
+	return ctx, FromStatus(st).Err()
 }
 
 // Unary returns the unary server interceptor.
@@ -155,7 +155,7 @@ func (s *stream) end(st *entra.RPCStatus) error {
 			s.SetTrailer(tr)
 		}
 	}
-	return Status(st).Err()
+	return FromStatus(st).Err()
 }
 
 func (s *stream) Context() context.Context { return s.ctx }
@@ -183,7 +183,7 @@ func (s *stream) RecvMsg(m any) error {
 
 // Claims returns the claims the interceptors put in a handler's context,
 // and whether there are any (false for public methods and anonymous calls
-// under [entra.Optional]). It is [entra.ClaimsFromContext], but a read in a
+// under [entra.WithOptionalToken]). It is [entra.ClaimsFromContext], but a read in a
 // handler the interceptors never ran for (the server was given the Unary
 // interceptor but not the Stream one, or none) is reported once per method
 // through the validator's logger, naming the method (see
@@ -193,7 +193,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 	return entra.ClaimsForRoute(ctx, method)
 }
 
-// Status returns the gRPC status of a refusal: its code, the safe
+// FromStatus returns the gRPC status of a refusal: its code, the safe
 // description as message, and details every gRPC client can read:
 //   - google.rpc.ErrorInfo with Reason the entraguard Code (e.g.
 //     "token_expired"), Domain [ErrorDomain], and, when a scope would
@@ -202,7 +202,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 //     client with xms_cc "cp1"), Metadata "claims", the challenge's base64
 //     claims request ([entra.RPCStatus.ChallengeClaims]);
 //   - google.rpc.RetryInfo with the delay, for Unavailable.
-func Status(st *entra.RPCStatus) *status.Status {
+func FromStatus(st *entra.RPCStatus) *status.Status {
 	s := status.New(codes.Code(st.Code), st.Message)
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
@@ -244,5 +244,5 @@ func Error(ctx context.Context, err error) error {
 	if tr := Trailer(st); len(tr) > 0 {
 		_ = grpc.SetTrailer(ctx, tr)
 	}
-	return Status(st).Err()
+	return FromStatus(st).Err()
 }

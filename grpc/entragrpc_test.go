@@ -182,10 +182,10 @@ func TestUnary(t *testing.T) {
 		{"no token", "empty", nil, codes.Unauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
 		{"Basic is no token", "empty", []string{"Basic dXNlcjpwYXNz"}, codes.Unauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
 		{"garbage token", "empty", []string{"Bearer not-a-jwt"}, codes.Unauthenticated, entra.CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments", `error="invalid_token"`, ""},
-		{"expired token", "empty", []string{"Bearer " + expired}, codes.Unauthenticated, entra.CodeExpired, expiredErr.(*entra.Error).Description, `error_description="token expired at`, ""},
-		{"alg none", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}})}, codes.Unauthenticated, entra.CodeAlgorithm, "", `error="invalid_token"`, ""},
-		{"wrong audience", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Audience: "api://another"})}, codes.Unauthenticated, entra.CodeAudience, "", `error="invalid_token"`, ""},
-		{"no scp or roles", "empty", []string{"Bearer " + srv.Mint(entratest.Token{})}, codes.Unauthenticated, entra.CodeNoPermissions, "", `error="invalid_token"`, ""},
+		{"expired token", "empty", []string{"Bearer " + expired}, codes.Unauthenticated, entra.CodeTokenExpired, expiredErr.(*entra.Error).Description, `error_description="token expired at`, ""},
+		{"alg none", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}})}, codes.Unauthenticated, entra.CodeAlgorithmNotAllowed, "", `error="invalid_token"`, ""},
+		{"wrong audience", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Audience: "api://another"})}, codes.Unauthenticated, entra.CodeAudienceInvalid, "", `error="invalid_token"`, ""},
+		{"no scp or roles", "empty", []string{"Bearer " + srv.Mint(entratest.Token{})}, codes.Unauthenticated, entra.CodeNoScopeOrRole, "", `error="invalid_token"`, ""},
 		{"two authorization values", "empty", []string{"Bearer " + srv.UserToken("Orders.Read"), "Bearer " + srv.UserToken("Orders.Read")}, codes.InvalidArgument, entra.CodeInvalidRequest, "", `error="invalid_request"`, ""},
 		{"any valid token", "empty", []string{"Bearer " + srv.UserToken("User.Read")}, codes.OK, "", "", "", ""},
 		{"app token", "empty", []string{"Bearer " + srv.AppToken("Orders.Read.All")}, codes.OK, "", "", "", ""},
@@ -276,7 +276,7 @@ func TestStreams(t *testing.T) {
 		tok := srv.Mint(entratest.Token{Scopes: []string{"Orders.Write"}, IssuedAt: time.Now().Add(-3 * time.Hour), NotBefore: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)})
 		_, tr, err := upload("Bearer " + tok)
 		r := read(t, err, tr)
-		if r.code != codes.Unauthenticated || r.reason != string(entra.CodeExpired) || !strings.Contains(r.challenge, `error="invalid_token"`) {
+		if r.code != codes.Unauthenticated || r.reason != string(entra.CodeTokenExpired) || !strings.Contains(r.challenge, `error="invalid_token"`) {
 			t.Fatalf("got %+v", r)
 		}
 	})
@@ -373,7 +373,7 @@ func TestServiceRule(t *testing.T) {
 // Options of the middleware apply: another metadata key, anonymous calls.
 func TestOptions(t *testing.T) {
 	srv, v := authority(t)
-	conn := serve(t, v, entra.WithTokenFromHeader("x-api-token"), entra.Optional())
+	conn := serve(t, v, entra.WithTokenFromHeader("x-api-token"), entra.WithOptionalToken())
 	client := testpb.NewTestServiceClient(conn)
 	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-api-token", srv.UserToken("Orders.Read"))
 	if r, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil || r.Username != srv.UserPrincipalName {
@@ -386,10 +386,10 @@ func TestOptions(t *testing.T) {
 	// Optional: an anonymous call passes a rule without requirements (the
 	// handler sees no claims) but not one with requirements.
 	if _, err := client.EmptyCall(t.Context(), &testpb.Empty{}); status.Code(err) != codes.Internal || status.Convert(err).Message() != "no claims" {
-		t.Errorf("anonymous EmptyCall under Optional: %v", err)
+		t.Errorf("anonymous EmptyCall under WithOptionalToken: %v", err)
 	}
 	if _, err := client.UnaryCall(t.Context(), &testpb.SimpleRequest{}); status.Code(err) != codes.Unauthenticated {
-		t.Errorf("anonymous UnaryCall under Optional: %v", err)
+		t.Errorf("anonymous UnaryCall under WithOptionalToken: %v", err)
 	}
 }
 

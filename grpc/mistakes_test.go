@@ -154,7 +154,7 @@ func TestRuleTyposAreReported(t *testing.T) {
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 
 	err := g.Check(srv)
-	if !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), `"`+strings.Replace(svc, "TestService", "TestServce", 1)+`" names no service the server serves`) {
+	if !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), `"`+strings.Replace(svc, "TestService", "TestServce", 1)+`" names no service the server serves`) {
 		t.Fatalf("Check = %v, want the typo named", err)
 	}
 	if strings.Contains(err.Error(), "UnaryCall") || strings.Contains(err.Error(), `"grpc.health.v1.Health"`) {

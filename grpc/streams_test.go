@@ -115,7 +115,7 @@ func TestStreamEndsWhenTheTokenExpires(t *testing.T) {
 	}
 	clock.Advance(time.Second)
 	r := waitEnd(t, s)
-	if r.code != codes.Unauthenticated || r.reason != string(entra.CodeExpired) || r.challenge == "" {
+	if r.code != codes.Unauthenticated || r.reason != string(entra.CodeTokenExpired) || r.challenge == "" {
 		t.Errorf("ended with %+v, want Unauthenticated, token_expired and a challenge", r)
 	}
 }
@@ -148,7 +148,7 @@ func TestStreamEndsWhenTheCallerIsRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := waitEnd(t, s)
-	if r.code != codes.Unauthenticated || r.reason != string(entra.CodeRevoked) {
+	if r.code != codes.Unauthenticated || r.reason != string(entra.CodeTokenRevoked) {
 		t.Errorf("ended with %+v, want Unauthenticated and token_revoked", r)
 	}
 	time.Sleep(50 * time.Millisecond) // lets the other stream's checks run

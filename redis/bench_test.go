@@ -43,7 +43,7 @@ func BenchmarkPropagation(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, r := range reps[1:] {
-			for !errors.Is(validate(r, tok), entra.ErrRevoked) {
+			for !errors.Is(validate(r, tok), entra.ErrTokenRevoked) {
 				if time.Since(start) > 30*time.Second {
 					b.Fatal("a revocation did not arrive within 30s")
 				}
@@ -68,7 +68,7 @@ func BenchmarkSync100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := m.WaitSynced(ctxT(b)); err != nil {
+		if err := m.Ready(ctxT(b)); err != nil {
 			b.Fatal(err)
 		}
 		if m.Stats().Entries != 100_000 {
@@ -91,7 +91,7 @@ func BenchmarkRestart100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.WaitSynced(ctxT(b)); err != nil {
+	if err := m.Ready(ctxT(b)); err != nil {
 		b.Fatal(err)
 	}
 	if n := m.Stats().Entries; n != 100_000 {

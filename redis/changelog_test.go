@@ -52,7 +52,7 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 	}
 	t.Cleanup(v.Close)
 	r := &replica{rdb: rdb, mirror: m, v: v}
-	if err := m.WaitSynced(ctxT(t)); err != nil {
+	if err := m.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	store, err := entraredis.NewStore(admin, entraredis.StoreOptions{})
@@ -64,7 +64,7 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the mirror to refuse", func() bool { return errors.Is(validate(r, tok), entra.ErrRevoked) })
+	waitFor(t, "the mirror to refuse", func() bool { return errors.Is(validate(r, tok), entra.ErrTokenRevoked) })
 	before := m.Stats()
 
 	cut.Store(true)
@@ -79,7 +79,7 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < n; i += 4 {
-				if _, _, err := store.Revoke(ctx, entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID,
+				if _, err := store.Revoke(ctx, entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID,
 					ObjectID: fmt.Sprintf("6b3c1a52-0000-4000-8000-%012x", i)}); err != nil {
 					failed.Store(err)
 					return
@@ -91,7 +91,7 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 	if err, _ := failed.Load().(error); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := store.Lift(ctxT(t), rev); !ok || err != nil {
+	if ok, err := store.Lift(ctxT(t), rev); !ok || err != nil {
 		t.Fatalf("Lift: %v %v", ok, err)
 	}
 	if got := admin.ZCard(ctxT(t), "{"+entraredis.DefaultPrefix+"}:changes").Val(); got != 10_000 {
@@ -107,7 +107,7 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 		t.Fatalf("the lift made while cut off: %v", err)
 	}
 	last := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: fmt.Sprintf("6b3c1a52-0000-4000-8000-%012x", n-1)})
-	if err := validate(r, last); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(r, last); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("a revocation made while cut off: %v", err)
 	}
 }

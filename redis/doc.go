@@ -18,7 +18,8 @@
 //	cfg := entra.ConfigFromEnv()
 //	cfg.Revocations = mirror
 //	v, err := entra.NewValidator(cfg)
-//	// readiness probe: also check mirror.Ready()
+//	// start-up: mirror.Ready(ctx) waits for the first sync; a readiness
+//	// probe also checks mirror.Ready(ctx), with a short or expired ctx
 //
 // See docs/revocation.md for the kinds, the Redis set-up (single node,
 // Sentinel, Cluster, Azure Cache for Redis) and the staleness choice.

@@ -37,7 +37,10 @@ func Example() {
 	defer v.Close()
 
 	http.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if v.Ready(r.Context()) != nil || mirror.Ready() != nil {
+		// A probe does not wait: a short context.
+		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+		defer cancel()
+		if v.Ready(ctx) != nil || mirror.Ready(ctx) != nil {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}

@@ -90,7 +90,7 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 	}
 	t.Cleanup(v.Close)
 	r := &replica{rdb: rdb, mirror: m, v: v}
-	if err := m.WaitSynced(ctxT(t)); err != nil {
+	if err := m.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,7 +127,7 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the mirror to refuse the last revocation", func() bool {
-		return errors.Is(validate(r, lostTok), entra.ErrRevoked) && m.Stats().Version == masterVersion
+		return errors.Is(validate(r, lostTok), entra.ErrTokenRevoked) && m.Stats().Version == masterVersion
 	})
 	held := m.Stats()
 	if admin.HExists(ctxT(t), entries, lost.Key()).Val() {
@@ -148,7 +148,7 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, v, err := own.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID, ObjectID: ownOID}); err != nil || v != held.Version {
+		if _, v, err := own.RevokeVersion(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID, ObjectID: ownOID}); err != nil || v != held.Version {
 			t.Fatalf("write on the promoted replica: version %d (mirror's %d), %v", v, held.Version, err)
 		}
 		want = 3
@@ -162,7 +162,7 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 		return st.Regressions > 0 && !st.Stale && st.LastError == nil && admin.HExists(ctxT(t), entries, lost.Key()).Val()
 	})
 	for _, tok := range []string{lostTok, firstTok} {
-		if err := validate(r, tok); !errors.Is(err, entra.ErrRevoked) {
+		if err := validate(r, tok); !errors.Is(err, entra.ErrTokenRevoked) {
 			t.Fatalf("after the failover a revoked user: %v", err)
 		}
 	}
@@ -186,7 +186,7 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 	}
 	if movedOn {
 		own := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: ownOID})
-		waitFor(t, "the mirror to learn the promoted replica's own write", func() bool { return errors.Is(validate(r, own), entra.ErrRevoked) })
+		waitFor(t, "the mirror to learn the promoted replica's own write", func() bool { return errors.Is(validate(r, own), entra.ErrTokenRevoked) })
 	}
 	st := m.Stats()
 	if st.Entries != want || st.Reseeded == 0 {
@@ -207,5 +207,5 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 	if _, err := newStore.RevokeUser(ctxT(t), srv.TenantID, "6b3c1a52-0000-4000-8000-0000000000c3", time.Time{}, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a revocation on the new master", func() bool { return errors.Is(validate(r, later), entra.ErrRevoked) })
+	waitFor(t, "a revocation on the new master", func() bool { return errors.Is(validate(r, later), entra.ErrTokenRevoked) })
 }

@@ -80,7 +80,7 @@ func TestForgedMessagesAreOnlyHints(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the mirror to refuse the revoked user", func() bool {
-		return errors.Is(validate(r, victim), entra.ErrRevoked) && r.mirror.Stats().Version == 1
+		return errors.Is(validate(r, victim), entra.ErrTokenRevoked) && r.mirror.Stats().Version == 1
 	})
 	bystander := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: "6b3c1a52-0000-4000-8000-0000000000b1"})
 	if err := validate(r, bystander); err != nil {
@@ -117,13 +117,13 @@ func TestForgedMessagesAreOnlyHints(t *testing.T) {
 	if err := validate(r, next); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID,
+	if _, err := store.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: srv.TenantID,
 		ObjectID: "6b3c1a52-0000-4000-8000-0000000000b2"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the real revocation after the forged version", func() bool { return errors.Is(validate(r, next), entra.ErrRevoked) })
+	waitFor(t, "the real revocation after the forged version", func() bool { return errors.Is(validate(r, next), entra.ErrTokenRevoked) })
 
-	if err := validate(r, victim); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(r, victim); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("a forged lift let the revoked user through: %v", err)
 	}
 	if err := validate(r, bystander); err != nil {
@@ -141,8 +141,8 @@ func TestForgedMessagesAreOnlyHints(t *testing.T) {
 	if after.Resyncs != before.Resyncs || after.Gaps != before.Gaps {
 		t.Fatalf("forged messages caused full reads: resyncs %d→%d, gaps %d→%d", before.Resyncs, after.Resyncs, before.Gaps, after.Gaps)
 	}
-	if after.Stale || r.mirror.Ready() != nil {
-		t.Fatalf("mirror not ready: %v", r.mirror.Ready())
+	if after.Stale || readyNow(r.mirror) != nil {
+		t.Fatalf("mirror not ready: %v", readyNow(r.mirror))
 	}
 }
 
@@ -184,7 +184,7 @@ func TestMessageFloodIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "every message and the real revocation", func() bool {
-		return r.mirror.Stats().Events >= before.Events+n+1 && errors.Is(validate(r, tok), entra.ErrRevoked)
+		return r.mirror.Stats().Events >= before.Events+n+1 && errors.Is(validate(r, tok), entra.ErrTokenRevoked)
 	})
 	elapsed := time.Since(start)
 	after := r.mirror.Stats()

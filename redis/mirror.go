@@ -138,7 +138,7 @@ type counters struct {
 
 // New starts a mirror of the list in Redis at client (any
 // redis.UniversalClient: single node, Sentinel, Cluster). It returns at
-// once; the first sync runs in the background (use [Mirror.WaitSynced] or
+// once; the first sync runs in the background (wait for it with
 // [Mirror.Ready]). Close stops it; the client stays open (it is the
 // caller's).
 func New(client redis.UniversalClient, o Options) (*Mirror, error) {
@@ -206,17 +206,17 @@ func (m *Mirror) Local() *entra.RevocationList { return m.list }
 // Revoke stores r in Redis (see [Store.Revoke]) and applies it to this
 // mirror at once, so this replica refuses before the announcement is back.
 func (m *Mirror) Revoke(ctx context.Context, r entra.Revocation) (entra.Revocation, error) {
-	out, _, err := m.Store.Revoke(ctx, r)
+	out, err := m.Store.Revoke(ctx, r)
 	if err != nil {
 		return entra.Revocation{}, err
 	}
-	_, _ = m.list.Add(out)
+	_, _ = m.list.Revoke(out)
 	return out, nil
 }
 
 // Lift removes r's entry from Redis and from this mirror.
 func (m *Mirror) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
-	ok, _, err := m.Store.Lift(ctx, r)
+	ok, err := m.Store.Lift(ctx, r)
 	if err == nil && ok {
 		m.list.Lift(r)
 	}
@@ -247,13 +247,35 @@ func (m *Mirror) RevokeTenant(ctx context.Context, tenantID string, issuedBefore
 // ErrStale is the cause of [Mirror.Ready]'s error while the mirror is stale.
 var ErrStale = errors.New("entraredis: revocation mirror is stale")
 
-// Ready returns nil while the mirror is fresh, else an error wrapping
-// [ErrStale] that says since when and why. Wire it into the readiness
-// probe, so that a stale replica is drained.
-func (m *Mirror) Ready() error {
-	if !m.stale.Load() {
-		return nil
+// Ready waits until the mirror is fresh (synced with Redis: the first sync
+// done, and none missed for StaleAfter since) and returns nil, or, when
+// ctx is done first, returns an error wrapping [ErrStale] and ctx's error
+// that says since when and why, as [entra.Validator.Ready] does for keys.
+// At start-up, pass a context with the time to wait for the first sync. A
+// readiness probe, which must not wait, passes a short or already
+// expired context, so that a stale replica is drained:
+//
+//	ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+//	defer cancel()
+//	if err := mirror.Ready(ctx); err != nil { ... 503 ... }
+func (m *Mirror) Ready(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for m.stale.Load() {
+		select {
+		case <-ctx.Done():
+			if !m.stale.Load() {
+				return nil
+			}
+			return fmt.Errorf("%w (%w)", m.staleError(), ctx.Err())
+		case <-t.C:
+		}
 	}
+	return nil
+}
+
+// staleError says since when and why the mirror is stale.
+func (m *Mirror) staleError() error {
 	m.mu.Lock()
 	cause := m.lastErr
 	m.mu.Unlock()
@@ -267,20 +289,6 @@ func (m *Mirror) Ready() error {
 		return fmt.Errorf("%w: last synced %s", ErrStale, time.Unix(0, last).UTC().Format(time.RFC3339))
 	}
 	return fmt.Errorf("%w: last synced %s: %w", ErrStale, time.Unix(0, last).UTC().Format(time.RFC3339), cause)
-}
-
-// WaitSynced waits until the mirror is fresh (the first sync done), or ctx ends.
-func (m *Mirror) WaitSynced(ctx context.Context) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for m.stale.Load() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (%w)", m.Ready(), ctx.Err())
-		case <-t.C:
-		}
-	}
-	return nil
 }
 
 // Stats describe a mirror, for metrics and health checks.

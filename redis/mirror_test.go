@@ -45,7 +45,7 @@ func newReplica(t testing.TB, rs *redisServer, srv *entratest.Server, o entrared
 	if err := v.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.WaitSynced(ctx); err != nil {
+	if err := m.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return &replica{rdb: rdb, mirror: m, v: v}
@@ -60,6 +60,13 @@ func validate(r *replica, tok string) error {
 	defer cancel()
 	_, err := r.v.Validate(ctx, tok)
 	return err
+}
+
+// readyNow is m.Ready as a readiness probe calls it: it does not wait.
+func readyNow(m *entraredis.Mirror) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return m.Ready(ctx)
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -88,11 +95,11 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(reps[0], tok); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(reps[0], tok); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("revoking replica: %v", err)
 	}
 	for i, r := range reps[1:] {
-		waitFor(t, fmt.Sprintf("replica %d to refuse", i+1), func() bool { return errors.Is(validate(r, tok), entra.ErrRevoked) })
+		waitFor(t, fmt.Sprintf("replica %d to refuse", i+1), func() bool { return errors.Is(validate(r, tok), entra.ErrTokenRevoked) })
 	}
 	// Other users pass; the list in Redis says what was revoked.
 	other := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: "6b3c1a52-0000-4000-8000-000000000001"})
@@ -138,10 +145,10 @@ func TestStoreMerges(t *testing.T) {
 	if !second.IssuedBefore.Equal(first.IssuedBefore) || !second.Expires.Equal(first.Expires) || second.Reason != "leaked secret" {
 		t.Fatalf("merged %+v, want %+v", second, first)
 	}
-	if _, _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationTenant, TenantID: tid, Expires: now.Add(time.Second)}); err != nil {
+	if _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationTenant, TenantID: tid, Expires: now.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: "not-a-guid", ObjectID: "6b3c1a52-0000-4000-8000-000000000001"}); !errors.Is(err, entra.ErrConfig) {
+	if _, err := st.Revoke(ctxT(t), entra.Revocation{Kind: entra.RevocationUser, TenantID: "not-a-guid", ObjectID: "6b3c1a52-0000-4000-8000-000000000001"}); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("invalid entry: %v", err)
 	}
 	now = now.Add(2 * time.Second)
@@ -171,16 +178,16 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if _, err := a.mirror.RevokeToken(ctxT(t), c.TokenID(), "stolen", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to refuse", func() bool { return errors.Is(validate(b, tok), entra.ErrRevoked) })
+	waitFor(t, "b to refuse", func() bool { return errors.Is(validate(b, tok), entra.ErrTokenRevoked) })
 	epoch := b.mirror.Stats().Epoch
 
 	rs.kill()
 	waitFor(t, "b to go stale", func() bool { return b.mirror.Stats().Stale })
-	if !errors.Is(b.mirror.Ready(), entraredis.ErrStale) {
+	if !errors.Is(readyNow(b.mirror), entraredis.ErrStale) {
 		t.Fatal("Ready while Redis is down")
 	}
 	// Stale with ServeStale: the last list still refuses.
-	if err := validate(b, tok); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(b, tok); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("during the outage: %v", err)
 	}
 	rs.restart()
@@ -198,13 +205,13 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		t.Fatal("no mirror wrote its entries back")
 	}
 	for _, r := range []*replica{a, b} {
-		if err := validate(r, tok); !errors.Is(err, entra.ErrRevoked) {
+		if err := validate(r, tok); !errors.Is(err, entra.ErrTokenRevoked) {
 			t.Fatalf("after the restart: %v", err)
 		}
 	}
 	// A fresh replica started now learns it from Redis.
 	fresh := newReplica(t, rs, srv, fastOptions())
-	if err := validate(fresh, tok); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(fresh, tok); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("new replica after the restart: %v", err)
 	}
 	ac, err := a.v.Validate(ctxT(t), app)
@@ -214,7 +221,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if _, err := b.mirror.RevokeApp(ctxT(t), ac.AppID(), time.Time{}, "kill switch"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a to refuse a revocation made after the restart", func() bool { return errors.Is(validate(a, app), entra.ErrRevoked) })
+	waitFor(t, "a to refuse a revocation made after the restart", func() bool { return errors.Is(validate(a, app), entra.ErrTokenRevoked) })
 }
 
 // Redis paused with SIGSTOP longer than the staleness bound: a ServeStale
@@ -235,10 +242,10 @@ func TestRedisPaused(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "both in sync", func() bool {
-		return serve.mirror.Stats().Version == refuse.mirror.Stats().Version && refuse.mirror.Ready() == nil && serve.mirror.Ready() == nil
+		return serve.mirror.Stats().Version == refuse.mirror.Stats().Version && readyNow(refuse.mirror) == nil && readyNow(serve.mirror) == nil
 	})
 	old := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(time.Hour)})
-	if err := validate(serve, old); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(serve, old); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("before the pause: %v", err)
 	}
 
@@ -246,20 +253,20 @@ func TestRedisPaused(t *testing.T) {
 	defer rs.signal(syscall.SIGCONT)
 	waitFor(t, "serve to go stale", func() bool { return serve.mirror.Stats().Stale })
 	waitFor(t, "refuse to go stale", func() bool { return refuse.mirror.Stats().Stale })
-	if err := serve.mirror.Ready(); !errors.Is(err, entraredis.ErrStale) {
+	if err := readyNow(serve.mirror); !errors.Is(err, entraredis.ErrStale) {
 		t.Fatalf("Ready while paused: %v", err)
 	}
 	if err := validate(serve, tok); err != nil {
 		t.Fatalf("ServeStale while paused, a valid token: %v", err)
 	}
-	if err := validate(serve, old); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(serve, old); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("ServeStale while paused, a revoked token: %v", err)
 	}
 	err := validate(refuse, app)
 	if !errors.Is(err, entra.ErrRevocationsUnavailable) {
 		t.Fatalf("RefuseStale while paused: %v", err)
 	}
-	if resp := entra.ResponseFor(err); resp.Status != 503 || resp.Header.Get("Retry-After") == "" {
+	if resp := entra.ResponseFor(context.Background(), err); resp.Status != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("RefuseStale answer %d %v", resp.Status, resp.Header)
 	}
 	if st := refuse.mirror.Stats(); st.StaleTransitions == 0 || !st.Stale {
@@ -267,19 +274,19 @@ func TestRedisPaused(t *testing.T) {
 	}
 
 	rs.signal(syscall.SIGCONT)
-	waitFor(t, "serve to heal", func() bool { return serve.mirror.Ready() == nil })
-	waitFor(t, "refuse to heal", func() bool { return refuse.mirror.Ready() == nil })
+	waitFor(t, "serve to heal", func() bool { return readyNow(serve.mirror) == nil })
+	waitFor(t, "refuse to heal", func() bool { return readyNow(refuse.mirror) == nil })
 	if err := validate(refuse, app); err != nil {
 		t.Fatalf("RefuseStale after SIGCONT: %v", err)
 	}
-	if err := validate(refuse, old); !errors.Is(err, entra.ErrRevoked) {
+	if err := validate(refuse, old); !errors.Is(err, entra.ErrTokenRevoked) {
 		t.Fatalf("RefuseStale after SIGCONT, a revoked token: %v", err)
 	}
 	// And the channel works again.
 	if _, err := refuse.mirror.RevokeUser(ctxT(t), srv.TenantID, srv.UserObjectID, time.Time{}, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "serve to see a revocation made after the pause", func() bool { return errors.Is(validate(serve, tok), entra.ErrRevoked) })
+	waitFor(t, "serve to see a revocation made after the pause", func() bool { return errors.Is(validate(serve, tok), entra.ErrTokenRevoked) })
 }
 
 // Close closes every connection the mirror opened; the caller's client is
@@ -300,7 +307,7 @@ func TestCloseClosesConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.WaitSynced(ctxT(t)); err != nil {
+	if err := m.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := clients(); n <= base {
@@ -355,7 +362,7 @@ func TestMillionEntries(t *testing.T) {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := m.WaitSynced(ctx); err != nil {
+	if err := m.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
@@ -431,7 +438,7 @@ func TestUnmatchableEntriesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.WaitSynced(ctxT(t)); err != nil {
+	if err := m.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	tid := "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -444,14 +451,14 @@ func TestUnmatchableEntriesRefused(t *testing.T) {
 		{entra.Revocation{Kind: entra.RevocationTenant, TenantID: "contoso.com"}, "domain name"},
 		{entra.Revocation{Kind: entra.RevocationTenant, TenantID: "72f988bf86f141af91ab2d7cd011db47"}, "no dashes"},
 	} {
-		if _, _, err := m.Store.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+		if _, err := m.Store.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("Store.Revoke(%+v): %v", tc.r, err)
 		}
-		if _, err := m.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+		if _, err := m.Revoke(ctxT(t), tc.r); !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("Mirror.Revoke(%+v): %v", tc.r, err)
 		}
 	}
-	if _, err := m.RevokeApp(ctxT(t), "api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfig) {
+	if _, err := m.RevokeApp(ctxT(t), "api://orders-api", time.Time{}, ""); !errors.Is(err, entra.ErrConfigInvalid) {
 		t.Fatalf("Mirror.RevokeApp with a URI: %v", err)
 	}
 	if list, err := m.List(ctxT(t)); err != nil || len(list) != 0 || m.Stats().Entries != 0 {

@@ -278,8 +278,14 @@ func newEpoch() string {
 
 // Revoke stores r (see [entra.Revocation.Complete] for its checks and
 // defaults) and announces it; it returns the entry as stored, merged with
-// an entry of the same key, and the list's new version.
-func (s *Store) Revoke(ctx context.Context, r entra.Revocation) (entra.Revocation, int64, error) {
+// an entry of the same key (as [entra.RevocationList.Revoke] does).
+func (s *Store) Revoke(ctx context.Context, r entra.Revocation) (entra.Revocation, error) {
+	out, _, err := s.revoke(ctx, r)
+	return out, err
+}
+
+// revoke is Revoke, which also returns the list's new version.
+func (s *Store) revoke(ctx context.Context, r entra.Revocation) (entra.Revocation, int64, error) {
 	r, err := r.Complete(s.now(), s.maxLifetime)
 	if err != nil {
 		return entra.Revocation{}, 0, err
@@ -307,18 +313,19 @@ func (s *Store) write(ctx context.Context, r entra.Revocation) (entra.Revocation
 
 // Lift removes the entry with r's key (Kind and identifiers) and reports
 // whether there was one.
-func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, int64, error) {
+func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
 	r.TenantID, r.ObjectID, r.AppID = strings.ToLower(r.TenantID), strings.ToLower(r.ObjectID), strings.ToLower(r.AppID)
 	return s.LiftKey(ctx, r.Key())
 }
 
-// LiftKey removes the entry with this key (see [entra.Revocation.Key]).
-func (s *Store) LiftKey(ctx context.Context, key string) (bool, int64, error) {
+// LiftKey removes the entry with this key (see [entra.Revocation.Key]) and
+// reports whether there was one.
+func (s *Store) LiftKey(ctx context.Context, key string) (bool, error) {
 	res, err := liftScript.Run(ctx, s.c, s.keys, key, s.channel, newEpoch(), newEpoch()).Int64Slice()
 	if err != nil {
-		return false, 0, fmt.Errorf("entraredis: lift: %w", err)
+		return false, fmt.Errorf("entraredis: lift: %w", err)
 	}
-	return res[0] == 1, res[1], nil
+	return res[0] == 1, nil
 }
 
 // head returns the list's version, epoch ("" when Redis holds none: a new
@@ -410,14 +417,14 @@ return #dead
 // RevokeToken revokes one token by its uti (or jti) until expires (zero:
 // now plus the maximum token lifetime).
 func (s *Store) RevokeToken(ctx context.Context, tokenID, reason string, expires time.Time) (entra.Revocation, error) {
-	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationToken, TokenID: tokenID, Reason: reason, Expires: expires})
+	r, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationToken, TokenID: tokenID, Reason: reason, Expires: expires})
 	return r, err
 }
 
 // RevokeUser revokes the tokens of principal objectID in tenant tenantID
 // issued before issuedBefore (zero: now).
 func (s *Store) RevokeUser(ctx context.Context, tenantID, objectID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
-	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationUser, TenantID: tenantID, ObjectID: objectID, IssuedBefore: issuedBefore, Reason: reason})
+	r, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationUser, TenantID: tenantID, ObjectID: objectID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err
 }
 
@@ -425,14 +432,14 @@ func (s *Store) RevokeUser(ctx context.Context, tenantID, objectID string, issue
 // before issuedBefore (zero: now), in every tenant, and the Agent ID tokens
 // whose blueprint (xms_par_app_azp) is appID.
 func (s *Store) RevokeApp(ctx context.Context, appID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
-	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
+	r, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationApp, AppID: appID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err
 }
 
 // RevokeTenant revokes the tokens of tenant tenantID issued before
 // issuedBefore (zero: now).
 func (s *Store) RevokeTenant(ctx context.Context, tenantID string, issuedBefore time.Time, reason string) (entra.Revocation, error) {
-	r, _, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
+	r, err := s.Revoke(ctx, entra.Revocation{Kind: entra.RevocationTenant, TenantID: tenantID, IssuedBefore: issuedBefore, Reason: reason})
 	return r, err
 }
 

@@ -386,7 +386,7 @@ func (x *explainer) checkStructure(t *parsedToken) {
 		x.fail("structure", entra.CodeTokenMalformed, "the payload is "+t.claimsErr)
 		return
 	case !t.hasSig:
-		x.fail("structure", entra.CodeSignature, "the token has no signature")
+		x.fail("structure", entra.CodeSignatureInvalid, "the token has no signature")
 		return
 	}
 	for _, k := range []string{"enc", "zip", "epk", "jku", "jwk", "x5u", "x5c", "crit", "cty"} {
@@ -401,7 +401,7 @@ func (x *explainer) checkStructure(t *parsedToken) {
 	}
 	alg := str(t.header, "alg")
 	if alg != "RS256" {
-		x.fail("structure", entra.CodeAlgorithm, fmt.Sprintf("alg is %q; Entra signs access tokens with RS256", alg))
+		x.fail("structure", entra.CodeAlgorithmNotAllowed, fmt.Sprintf("alg is %q; Entra signs access tokens with RS256", alg))
 		return
 	}
 	if str(t.header, "kid") == "" {
@@ -417,7 +417,7 @@ func (x *explainer) checkTimes(t *parsedToken, now time.Time) {
 		return
 	}
 	if _, ok := t.claims["exp"]; !ok {
-		x.fail("times", entra.CodeMissingClaim, "the token has no exp")
+		x.fail("times", entra.CodeClaimMissing, "the token has no exp")
 		return
 	}
 	exp, ok := numericDate(t.claims["exp"])
@@ -426,7 +426,7 @@ func (x *explainer) checkTimes(t *parsedToken, now time.Time) {
 		return
 	}
 	if now.After(exp.Add(skew)) {
-		x.fail("times", entra.CodeExpired, fmt.Sprintf("the token expired at %s, %s ago (%s of clock skew allowed)", exp.UTC().Format(time.RFC3339), now.Sub(exp).Round(time.Second), skew))
+		x.fail("times", entra.CodeTokenExpired, fmt.Sprintf("the token expired at %s, %s ago (%s of clock skew allowed)", exp.UTC().Format(time.RFC3339), now.Sub(exp).Round(time.Second), skew))
 		return
 	}
 	if v, has := t.claims["nbf"]; has {
@@ -436,7 +436,7 @@ func (x *explainer) checkTimes(t *parsedToken, now time.Time) {
 			return
 		}
 		if now.Add(skew).Before(nbf) {
-			x.fail("times", entra.CodeNotYetValid, fmt.Sprintf("the token is valid from %s, in %s (%s of clock skew allowed): this machine's clock or the issuer's is off", nbf.UTC().Format(time.RFC3339), nbf.Sub(now).Round(time.Second), skew))
+			x.fail("times", entra.CodeTokenNotYetValid, fmt.Sprintf("the token is valid from %s, in %s (%s of clock skew allowed): this machine's clock or the issuer's is off", nbf.UTC().Format(time.RFC3339), nbf.Sub(now).Round(time.Second), skew))
 			return
 		}
 	}
@@ -459,12 +459,12 @@ func (x *explainer) checkAudience(t *parsedToken, clientID string, audiences []s
 		}
 	}
 	if len(auds) == 0 {
-		x.fail("audience", entra.CodeAudience, "the token has no aud")
+		x.fail("audience", entra.CodeAudienceInvalid, "the token has no aud")
 		return
 	}
 	for _, a := range auds {
 		if strings.HasPrefix(strings.ToLower(a), "https://graph.microsoft.com") || a == "00000003-0000-0000-c000-000000000000" {
-			x.fail("audience", entra.CodeAudience, fmt.Sprintf("aud is Microsoft Graph (%s): the client asked for a Graph token, not one for your API", a))
+			x.fail("audience", entra.CodeAudienceInvalid, fmt.Sprintf("aud is Microsoft Graph (%s): the client asked for a Graph token, not one for your API", a))
 			return
 		}
 	}
@@ -479,7 +479,7 @@ func (x *explainer) checkAudience(t *parsedToken, clientID string, audiences []s
 			return
 		}
 	}
-	x.fail("audience", entra.CodeAudience, fmt.Sprintf("aud %s is not the API's: accepted are %s", strings.Join(auds, ", "), strings.Join(accepted, ", ")))
+	x.fail("audience", entra.CodeAudienceInvalid, fmt.Sprintf("aud %s is not the API's: accepted are %s", strings.Join(auds, ", "), strings.Join(accepted, ", ")))
 }
 
 // issuerTenant matches Entra ID's issuers and captures their tenant.
@@ -491,7 +491,7 @@ func (x *explainer) checkIssuer(t *parsedToken, tenant string) {
 	}
 	iss, tid := str(t.claims, "iss"), str(t.claims, "tid")
 	if iss == "" {
-		x.fail("issuer", entra.CodeMissingClaim, "the token has no iss")
+		x.fail("issuer", entra.CodeClaimMissing, "the token has no iss")
 		return
 	}
 	m := issuerTenant.FindStringSubmatch(iss)
@@ -500,7 +500,7 @@ func (x *explainer) checkIssuer(t *parsedToken, tenant string) {
 		return
 	}
 	if tid != "" && !strings.EqualFold(m[1], tid) {
-		x.fail("issuer", entra.CodeTenant, fmt.Sprintf("the issuer's tenant %s is not the token's tid %s", m[1], tid))
+		x.fail("issuer", entra.CodeTenantNotAllowed, fmt.Sprintf("the issuer's tenant %s is not the token's tid %s", m[1], tid))
 		return
 	}
 	switch strings.ToLower(tenant) {
@@ -510,7 +510,7 @@ func (x *explainer) checkIssuer(t *parsedToken, tenant string) {
 		x.pass("issuer", fmt.Sprintf("iss %s: tenant %s, accepted by a multi-tenant API (restrict it with AllowedTenants)", iss, m[1]))
 	default:
 		if !strings.EqualFold(m[1], tenant) {
-			x.fail("issuer", entra.CodeIssuer, fmt.Sprintf("the token was issued by tenant %s, not by the API's tenant %s (a token from another tenant, or -tenant is wrong)", m[1], tenant))
+			x.fail("issuer", entra.CodeIssuerInvalid, fmt.Sprintf("the token was issued by tenant %s, not by the API's tenant %s (a token from another tenant, or -tenant is wrong)", m[1], tenant))
 			return
 		}
 		x.pass("issuer", "iss "+iss)
@@ -581,7 +581,7 @@ func (x *explainer) checkAuthority(t *parsedToken, a authority) bool {
 		fix += " (Entra ID), or leave out " + a.source
 	}
 	x.failed++
-	fmt.Fprintf(x.w, "  FAIL  %-12s %s\n", "authority", entra.CodeIssuer)
+	fmt.Fprintf(x.w, "  FAIL  %-12s %s\n", "authority", entra.CodeIssuerInvalid)
 	fmt.Fprintf(x.w, "        why: %s\n", why)
 	fmt.Fprintf(x.w, "        fix: %s\n", fix)
 	return false
@@ -595,7 +595,7 @@ func (x *explainer) checkPermissions(t *parsedToken) {
 	roles, _ := t.claims["roles"].([]any)
 	switch {
 	case scp == "" && len(roles) == 0:
-		x.fail("permissions", entra.CodeNoPermissions, "the token has neither scp (delegated scopes) nor roles (app roles)")
+		x.fail("permissions", entra.CodeNoScopeOrRole, "the token has neither scp (delegated scopes) nor roles (app roles)")
 	case scp != "":
 		x.pass("permissions", "a user's token, scp "+scp)
 	default:
@@ -627,7 +627,7 @@ func (x *explainer) validate(ctx context.Context, token string, t *parsedToken, 
 	}
 	client, err := httpClient(caFile)
 	if err != nil {
-		x.fail("signature", entra.CodeConfig, err.Error())
+		x.fail("signature", entra.CodeConfigInvalid, err.Error())
 		return
 	}
 	defer client.CloseIdleConnections()

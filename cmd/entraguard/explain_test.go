@@ -42,13 +42,13 @@ func TestExplainOffline(t *testing.T) {
 	}{
 		{name: "valid", token: good, args: cfg, code: exitOK},
 		{name: "valid, no configuration", token: good, code: exitOK},
-		{name: "expired", token: srv.Mint(entratest.Token{Scopes: []string{"x"}, IssuedAt: time.Now().Add(-3 * time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeExpired}},
-		{name: "not yet valid", token: srv.Mint(entratest.Token{Scopes: []string{"x"}, IssuedAt: time.Now().Add(time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeNotYetValid}},
-		{name: "another audience", token: srv.Mint(entratest.Token{Audience: "api://someone-else", Scopes: []string{"x"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeAudience}},
-		{name: "Graph token", token: srv.Mint(entratest.Token{Audience: "https://graph.microsoft.com", Scopes: []string{"User.Read"}, Header: map[string]any{"nonce": "abc"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeFirstPartyToken, entra.CodeAudience}},
-		{name: "another tenant", token: srv.Mint(entratest.Token{TenantID: "6babcaad-604b-40ac-a9d7-9fd97c0b779f", Scopes: []string{"x"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeIssuer}},
-		{name: "expired, wrong audience, no permissions", token: srv.Mint(entratest.Token{Audience: "other", IssuedAt: time.Now().Add(-3 * time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeExpired, entra.CodeAudience, entra.CodeNoPermissions}},
-		{name: "alg none", token: srv.Sign(map[string]any{"alg": "none"}, map[string]any{"exp": time.Now().Add(time.Hour).Unix(), "scp": "x", "aud": srv.ClientID}), code: exitFailure, codes: []entra.Code{entra.CodeAlgorithm, entra.CodeMissingClaim}},
+		{name: "expired", token: srv.Mint(entratest.Token{Scopes: []string{"x"}, IssuedAt: time.Now().Add(-3 * time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeTokenExpired}},
+		{name: "not yet valid", token: srv.Mint(entratest.Token{Scopes: []string{"x"}, IssuedAt: time.Now().Add(time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeTokenNotYetValid}},
+		{name: "another audience", token: srv.Mint(entratest.Token{Audience: "api://someone-else", Scopes: []string{"x"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeAudienceInvalid}},
+		{name: "Graph token", token: srv.Mint(entratest.Token{Audience: "https://graph.microsoft.com", Scopes: []string{"User.Read"}, Header: map[string]any{"nonce": "abc"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeFirstPartyToken, entra.CodeAudienceInvalid}},
+		{name: "another tenant", token: srv.Mint(entratest.Token{TenantID: "6babcaad-604b-40ac-a9d7-9fd97c0b779f", Scopes: []string{"x"}}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeIssuerInvalid}},
+		{name: "expired, wrong audience, no permissions", token: srv.Mint(entratest.Token{Audience: "other", IssuedAt: time.Now().Add(-3 * time.Hour)}), args: cfg, code: exitFailure, codes: []entra.Code{entra.CodeTokenExpired, entra.CodeAudienceInvalid, entra.CodeNoScopeOrRole}},
+		{name: "alg none", token: srv.Sign(map[string]any{"alg": "none"}, map[string]any{"exp": time.Now().Add(time.Hour).Unix(), "scp": "x", "aud": srv.ClientID}), code: exitFailure, codes: []entra.Code{entra.CodeAlgorithmNotAllowed, entra.CodeClaimMissing}},
 		{name: "two segments", token: "abc.def", code: exitFailure, codes: []entra.Code{entra.CodeTokenMalformed}},
 		{name: "encrypted", token: "a.b.c.d.e", code: exitFailure, codes: []entra.Code{entra.CodeTokenUnsupported}},
 		{name: "not base64", token: "!!.??.sig", code: exitFailure, codes: []entra.Code{entra.CodeTokenMalformed}},
@@ -261,7 +261,7 @@ func TestExplainValidates(t *testing.T) {
 	parts := strings.Split(srv.UserToken("Orders.Read"), ".")
 	parts[2] = strings.Repeat("A", len(parts[2]))
 	code, out = explain(t, strings.Join(parts, "."), args...)
-	if code != exitFailure || !strings.Contains(out, string(entra.CodeSignature)) {
+	if code != exitFailure || !strings.Contains(out, string(entra.CodeSignatureInvalid)) {
 		t.Fatalf("bad signature: %d\n%s", code, out)
 	}
 	// The metadata URL form.
@@ -389,7 +389,7 @@ func TestExplainAuthorityMismatch(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	for _, want := range []string{
-		"FAIL  authority    " + string(entra.CodeIssuer),
+		"FAIL  authority    " + string(entra.CodeIssuerInvalid),
 		"names the host " + strings.TrimPrefix(srv.URL, "http://"),
 		"https://login.microsoftonline.com (the default)",
 		"fix: pass -authority-host " + srv.URL + "/",

@@ -84,8 +84,8 @@ func TestTokenNegativeLifetime(t *testing.T) {
 	}
 
 	_, err := validator(nil).Validate(context.Background(), strings.TrimSpace(tok))
-	if entra.CodeOf(err) != entra.CodeExpired {
-		t.Fatalf("the expired token: %v, want %s", err, entra.CodeExpired)
+	if entra.CodeOf(err) != entra.CodeTokenExpired {
+		t.Fatalf("the expired token: %v, want %s", err, entra.CodeTokenExpired)
 	}
 	back := func() time.Time { return exp.Add(-10 * time.Minute) }
 	if c, err := validator(back).Validate(context.Background(), strings.TrimSpace(tok)); err != nil || !c.HasScope("Orders.Read") {

@@ -45,8 +45,8 @@ const ErrorDomain = "entraguard"
 // New returns the server interceptor: pass it to connect.NewServer (it is
 // safe for concurrent use). Procedures are named as Connect names them,
 // "/package.Service/Method", which is what rules hold. opts are the
-// middleware's options that apply to RPCs (WithRealm, Optional,
-// AllowNoScopeOrRole, WithTokenFromHeader, OnAuthenticated, OnRejected,
+// middleware's options that apply to RPCs (WithRealm, WithOptionalToken,
+// WithoutScopeOrRoleCheck, WithTokenFromHeader, OnAuthenticated, OnRejected,
 // WithLogger). A nil rules refuses every procedure. New panics at set-up
 // if v is nil.
 //
@@ -77,21 +77,21 @@ type headerMetadata struct{ h *connect.Header }
 // Get implements entra.Metadata; a nil header has no values.
 func (m headerMetadata) Get(key string) []string { return m.h.Values(key) }
 
-// Error returns the Connect error of a refusal: its code, the safe
+// FromStatus returns the Connect error of a refusal: its code, the safe
 // description as message, and
 //   - a google.rpc.ErrorInfo detail with Reason the entraguard Code,
 //     Domain [ErrorDomain] and, when a scope would satisfy the rule,
 //     Metadata "scope";
 //   - a google.rpc.RetryInfo detail for Unavailable.
 //
-// The interceptor and [ErrorFromContext] also set the response headers
+// The interceptor and [Error] also set the response headers
 // WWW-Authenticate (the challenge an HTTP answer would carry) and, for
 // Unavailable, Retry-After (seconds), on the call's connect.CallInfo. They
 // are response headers in every protocol, never trailers: Go's HTTP/2
 // server drops WWW-Authenticate from trailers (RFC 9110 forbids it there),
 // where the gRPC protocol puts an error's metadata; Retry-After goes with
 // it so both are read alike.
-func Error(st *entra.RPCStatus) *connect.Error {
+func FromStatus(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), st.Message)
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
@@ -112,7 +112,7 @@ func Error(st *entra.RPCStatus) *connect.Error {
 // refuse returns the error of a refusal after setting its headers on the
 // call's response headers, when the context carries the call's info.
 func refuse(ctx context.Context, st *entra.RPCStatus) *connect.Error {
-	e := Error(st)
+	e := FromStatus(st)
 	info, ok := connect.CallInfoForServerContext(ctx)
 	if !ok {
 		return e
@@ -127,11 +127,11 @@ func refuse(ctx context.Context, st *entra.RPCStatus) *connect.Error {
 	return e
 }
 
-// ErrorFromContext returns the Connect error answering err in a handler
+// Error returns the Connect error answering err in a handler
 // (e.g. an entra.ClaimsChallenge, or a Requirement's Check), shaped by the
 // options of the interceptor that authenticated the call, and sets its
 // response headers. The refusal is logged and observed like the
 // interceptor's own.
-func ErrorFromContext(ctx context.Context, err error) *connect.Error {
+func Error(ctx context.Context, err error) *connect.Error {
 	return refuse(ctx, entra.RPCStatusFromContext(ctx, err))
 }

@@ -411,7 +411,7 @@ func TestErrorFromContext(t *testing.T) {
 	server.Register(connect.Method{Spec: specGet, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
 		c, _ := entra.ClaimsFromContext(ctx)
 		if err := admin.Check(c); err != nil {
-			return entraconnect.ErrorFromContext(ctx, err)
+			return entraconnect.Error(ctx, err)
 		}
 		return stream.Send(wrapperspb.String("ok"))
 	}})

@@ -1,6 +1,7 @@
 package entratest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -70,11 +71,11 @@ func ReadRefusal(t testing.TB, res *http.Response) Refusal {
 //	res, _ := http.DefaultClient.Do(req)
 //	entratest.AssertRefusal(t, res, entra.CodeForbidden)
 //
-// or, with a recorder, entratest.AssertRefusal(t, rec.Result(), entra.CodeExpired).
+// or, with a recorder, entratest.AssertRefusal(t, rec.Result(), entra.CodeTokenExpired).
 // It reads and closes res.Body and returns what it read.
 func AssertRefusal(t testing.TB, res *http.Response, code entra.Code) Refusal {
 	t.Helper()
-	want := entra.ResponseFor(&entra.Error{Code: code})
+	want := entra.ResponseFor(context.Background(), &entra.Error{Code: code})
 	var wantBody struct {
 		Error string `json:"error"`
 	}

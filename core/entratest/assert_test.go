@@ -1,6 +1,7 @@
 package entratest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -95,18 +96,18 @@ func TestAssertRefusal(t *testing.T) {
 		code entra.Code
 		want string
 	}{
-		{"another code", func() *http.Response { return do("/api/me", "a.b.c") }, entra.CodeExpired, `want "token_expired"`},
+		{"another code", func() *http.Response { return do("/api/me", "a.b.c") }, entra.CodeTokenExpired, `want "token_expired"`},
 		{"a success", func() *http.Response { return do("/api/me", srv.UserToken("Orders.Read")) }, entra.CodeForbidden, "not an entraguard refusal"},
 		{"a challenge with an error code for a missing token", func() *http.Response {
 			rec := httptest.NewRecorder()
-			entra.ResponseFor(&entra.Error{Code: entra.CodeTokenMissing}).Write(rec)
+			entra.ResponseFor(context.Background(), &entra.Error{Code: entra.CodeTokenMissing}).Write(rec)
 			res := rec.Result()
 			res.Header.Set("WWW-Authenticate", `Bearer realm="", error="invalid_token"`)
 			return res
 		}, entra.CodeTokenMissing, "gets none"},
 		{"a 503 without Retry-After", func() *http.Response {
 			rec := httptest.NewRecorder()
-			entra.ResponseFor(&entra.Error{Code: entra.CodeKeysUnavailable}).Write(rec)
+			entra.ResponseFor(context.Background(), &entra.Error{Code: entra.CodeKeysUnavailable}).Write(rec)
 			res := rec.Result()
 			res.Header.Del("Retry-After")
 			return res

@@ -206,7 +206,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	})
 
 	t.Run("options: realm, optional, skip paths", func(t *testing.T) {
-		opts := []entra.Option{entra.WithRealm("orders"), entra.Optional()}
+		opts := []entra.Option{entra.WithRealm("orders"), entra.WithOptionalToken()}
 		g := serve(newAPI(t, v, opts...), "GET", "/api/me", nil)
 		w := serve(ReferenceAPI(t, v, opts...), "GET", "/api/me", nil)
 		if g.Code != w.Code {
@@ -222,7 +222,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	})
 
 	t.Run("options: refuse agents", func(t *testing.T) {
-		opts := []entra.Option{entra.RefuseAgents()}
+		opts := []entra.Option{entra.WithoutAgents()}
 		for _, kind := range []entra.AgentKind{entra.AgentAutonomous, entra.AgentUserAccount, entra.AgentOnBehalfOfUser} {
 			auth := bearer(srv.Mint(Token{Agent: kind, Scopes: []string{"Orders.Read"}, Roles: []string{"Orders.Read.All"}}))
 			g := serve(newAPI(t, v, opts...), "GET", "/api/orders", auth)
@@ -231,7 +231,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 		}
 		auth := bearer(srv.UserToken("Orders.Read"))
 		if g := serve(newAPI(t, v, opts...), "GET", "/api/orders", auth); g.Code != http.StatusOK {
-			t.Errorf("RefuseAgents: a user's token answered %d, want 200", g.Code)
+			t.Errorf("WithoutAgents: a user's token answered %d, want 200", g.Code)
 		}
 	})
 }

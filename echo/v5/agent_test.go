@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 )
 
-// TestAgentGuards checks RequireAgent, DenyAgents and the RefuseAgents
+// TestAgentGuards checks RequireAgent, DenyAgents and the WithoutAgents
 // option against the net/http reference, answer for answer.
 func TestAgentGuards(t *testing.T) {
 	srv, v := setup(t)
@@ -19,7 +19,7 @@ func TestAgentGuards(t *testing.T) {
 	api.GET("/agent-users", ok, entraecho.RequireAgent(entra.AgentUserAccount))
 	api.GET("/humans", ok, entraecho.DenyAgents())
 	noAgents := echo.New()
-	noAgents.GET("/api/me", ok, entraecho.Authenticate(v, entra.RefuseAgents()))
+	noAgents.GET("/api/me", ok, entraecho.Authenticate(v, entra.WithoutAgents()))
 
 	okH := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	refs := map[string]http.Handler{
@@ -27,7 +27,7 @@ func TestAgentGuards(t *testing.T) {
 		"/api/agent-users": entra.Middleware(v)(entra.RequireAgent(entra.AgentUserAccount).Middleware(okH)),
 		"/api/humans":      entra.Middleware(v)(entra.DenyAgents().Middleware(okH)),
 	}
-	refNoAgents := entra.Middleware(v, entra.RefuseAgents())(okH)
+	refNoAgents := entra.Middleware(v, entra.WithoutAgents())(okH)
 
 	agent, agentUser, human := srv.AgentAppToken("R"), srv.AgentUserToken("S"), srv.UserToken("S")
 	tests := []struct {

@@ -1,6 +1,7 @@
 package entraecho
 
 import (
+	"errors"
 	"slices"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -35,7 +36,7 @@ func Authenticate(v *entra.Validator, opts ...entra.Option) echo.MiddlewareFunc 
 // RFC 6750 answer: a 401 or 400 with WWW-Authenticate, or a 503 with
 // Retry-After when the signing keys cannot be fetched. It is fail-closed:
 // a request goes on only with validated claims, or anonymously under
-// [entra.Optional].
+// [entra.WithOptionalToken].
 //
 // On success the claims are put in the request's context, where [Claims],
 // [entra.ClaimsFromContext] and the Require guards find them. A refusal is
@@ -169,7 +170,7 @@ func RequireAgent(kinds ...entra.AgentKind) echo.MiddlewareFunc {
 
 // DenyAgents is [Require] of [entra.DenyAgents](): no Microsoft Entra Agent
 // ID agent (403, code agent_not_allowed). Refuse agents on the whole API
-// with the option [entra.RefuseAgents] instead.
+// with the option [entra.WithoutAgents] instead.
 func DenyAgents() echo.MiddlewareFunc {
 	return Require(entra.DenyAgents())
 }
@@ -202,8 +203,8 @@ func ErrorHandler(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 	}
 	return func(c *echo.Context, err error) {
 		if r, _ := echo.UnwrapResponse(c.Response()); r == nil || !r.Committed {
-			if resp := entra.ErrorResponse(c.Request().Context(), err); resp != nil {
-				_ = reject(c, resp)
+			if errors.As(err, new(*entra.Error)) {
+				_ = reject(c, entra.ResponseFor(c.Request().Context(), err))
 				return
 			}
 		}
@@ -212,12 +213,12 @@ func ErrorHandler(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 }
 
 // WriteError writes the answer to err, shaped by the options of the
-// Authenticate that ran ([entra.ResponseFromContext]): the RFC 6750
+// Authenticate that ran ([entra.ResponseFor]): the RFC 6750
 // refusal for an *entra.Error, a 500 that reveals nothing for any other
 // error. It returns nil, so that the app's HTTPErrorHandler does not
 // rewrite the answer: return entraecho.WriteError(c, err).
 func WriteError(c *echo.Context, err error) error {
-	return reject(c, entra.ResponseFromContext(c.Request().Context(), err))
+	return reject(c, entra.ResponseFor(c.Request().Context(), err))
 }
 
 // reject writes the core's answer, headers first, and returns nil: an

@@ -9,7 +9,7 @@ import (
 	entrafiber "github.com/entraguard/entraguard/fiber/v3"
 )
 
-// TestAgentGuards checks RequireAgent, DenyAgents and the RefuseAgents
+// TestAgentGuards checks RequireAgent, DenyAgents and the WithoutAgents
 // option, refusals against the net/http reference byte for byte.
 func TestAgentGuards(t *testing.T) {
 	srv, v := authority(t)
@@ -19,14 +19,14 @@ func TestAgentGuards(t *testing.T) {
 	api.Get("/agent-users", entrafiber.RequireAgent(entra.AgentUserAccount), ok)
 	api.Get("/humans", entrafiber.DenyAgents(), ok)
 	noAgents := newApp()
-	noAgents.Get("/api/me", entrafiber.Authenticate(v, entra.RefuseAgents()), ok)
+	noAgents.Get("/api/me", entrafiber.Authenticate(v, entra.WithoutAgents()), ok)
 
 	okH := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	refs := map[string]http.Handler{
 		"/api/agents":      entra.Middleware(v)(entra.RequireAgent().Middleware(okH)),
 		"/api/agent-users": entra.Middleware(v)(entra.RequireAgent(entra.AgentUserAccount).Middleware(okH)),
 		"/api/humans":      entra.Middleware(v)(entra.DenyAgents().Middleware(okH)),
-		"/api/me":          entra.Middleware(v, entra.RefuseAgents())(okH),
+		"/api/me":          entra.Middleware(v, entra.WithoutAgents())(okH),
 	}
 	agent, agentUser, human := srv.AgentAppToken("R"), srv.AgentUserToken("S"), srv.UserToken("S")
 	tests := []struct {

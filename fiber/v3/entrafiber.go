@@ -1,6 +1,7 @@
 package entrafiber
 
 import (
+	"errors"
 	"slices"
 	"sync"
 
@@ -18,7 +19,7 @@ type Config struct {
 	Next func(c fiber.Ctx) bool
 
 	// Options are the core's middleware options (realm, token sources,
-	// Optional, hooks...), as for entra.Middleware. Optional. Default: none.
+	// WithOptionalToken, hooks...), as for entra.Middleware. Optional. Default: none.
 	Options []entra.Option
 }
 
@@ -137,7 +138,7 @@ func RequireAgent(kinds ...entra.AgentKind) fiber.Handler {
 
 // DenyAgents guards with [entra.DenyAgents]: no Microsoft Entra Agent ID
 // agent (403, code agent_not_allowed). Refuse agents on the whole API with
-// the option [entra.RefuseAgents] instead.
+// the option [entra.WithoutAgents] instead.
 func DenyAgents() fiber.Handler { return Require(entra.DenyAgents()) }
 
 // Claims returns the claims [Authenticate] put in c.Context() (and in c's
@@ -167,20 +168,20 @@ func ErrorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 		next = fiber.DefaultErrorHandler
 	}
 	return func(c fiber.Ctx, err error) error {
-		if resp := entra.ErrorResponse(c.Context(), err); resp != nil {
-			return reject(c, resp)
+		if errors.As(err, new(*entra.Error)) {
+			return reject(c, entra.ResponseFor(c.Context(), err))
 		}
 		return next(c, err)
 	}
 }
 
 // WriteError writes the answer to err, shaped by the options of the
-// Authenticate that ran ([entra.ResponseFromContext]): the RFC 6750
+// Authenticate that ran ([entra.ResponseFor]): the RFC 6750
 // refusal for an *entra.Error, a 500 that reveals nothing for any other
 // error. It returns nil, so that the app's ErrorHandler does not rewrite
 // the answer: return entrafiber.WriteError(c, err).
 func WriteError(c fiber.Ctx, err error) error {
-	return reject(c, entra.ResponseFromContext(c.Context(), err))
+	return reject(c, entra.ResponseFor(c.Context(), err))
 }
 
 // checkReadBuffer logs, through the middleware's logger, when the app's

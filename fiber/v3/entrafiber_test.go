@@ -119,7 +119,7 @@ func TestRouteGuards(t *testing.T) {
 func TestClaimsAccessor(t *testing.T) {
 	srv, v := authority(t)
 	app := newApp()
-	app.Use(entrafiber.Authenticate(v, entra.Optional()))
+	app.Use(entrafiber.Authenticate(v, entra.WithOptionalToken()))
 	var same, has atomic.Bool
 	app.Get("/", func(c fiber.Ctx) error {
 		got, gotOK := entrafiber.Claims(c)
@@ -216,7 +216,7 @@ func TestTokenSources(t *testing.T) {
 		entra.WithTokenFromHeader("X-Token"),
 		entra.WithTokenFromCookie("session"),
 		entra.WithTokenFromQuery(),
-		entra.SkipPaths("/healthz"),
+		entra.WithSkipPaths("/healthz"),
 	))
 	app.Get("/*", ok)
 	tok := srv.UserToken("Orders.Read")

@@ -154,7 +154,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !want(1) {
 			return 2
 		}
-		ok, _, err := st.LiftKey(ctx, rest[1])
+		ok, err := st.LiftKey(ctx, rest[1])
 		if err != nil {
 			return fail(err)
 		}
@@ -178,15 +178,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	r.Reason, r.Expires = *reason, exp
-	out, v, err := st.Revoke(ctx, r)
+	out, err := st.Revoke(ctx, r)
 	if err != nil {
 		return fail(err)
 	}
 	if out.Kind == entra.RevocationToken {
-		fmt.Fprintf(stdout, "revoked %s until %s (version %d)\n", out.Key(), out.Expires.Format(time.RFC3339), v)
+		fmt.Fprintf(stdout, "revoked %s until %s\n", out.Key(), out.Expires.Format(time.RFC3339))
 	} else {
-		fmt.Fprintf(stdout, "revoked %s: tokens issued before %s, entry kept until %s (version %d)\n",
-			out.Key(), out.IssuedBefore.Format(time.RFC3339), out.Expires.Format(time.RFC3339), v)
+		fmt.Fprintf(stdout, "revoked %s: tokens issued before %s, entry kept until %s\n",
+			out.Key(), out.IssuedBefore.Format(time.RFC3339), out.Expires.Format(time.RFC3339))
 	}
 	return 0
 }

@@ -147,7 +147,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 		Claims   json.RawMessage `json:"claims"`
 	}{"Bearer", token, c.RawJSON()})
 	if err != nil {
-		a.Response(err).Write(w)
+		refusalFor(r.Context(), a, err).Write(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, b)

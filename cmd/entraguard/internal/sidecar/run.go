@@ -371,7 +371,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 }
 
 // mirrorReady reports, without waiting, whether the mirror is in sync with
-// Redis (its readiness as a probe reads it).
+// Redis: Ready with an expired context answers at once, as a probe reads it.
 func mirrorReady(m *entraredis.Mirror) func() error {
-	return func() error { return m.Ready() }
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	return func() error { return m.Ready(done) }
 }

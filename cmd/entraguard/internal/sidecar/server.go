@@ -6,6 +6,7 @@
 package sidecar
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -226,7 +227,7 @@ func splitURL(s string) (uri, host string, ok bool) {
 }
 
 // noRule refuses a request no rule matches.
-var noRule = entra.Require("a rule of the sidecar allowing this request", func(*entra.Claims) error {
+var noRule = entra.RequireFunc("a rule of the sidecar allowing this request", func(*entra.Claims) error {
 	return errors.New("no rule of the sidecar allows this request")
 })
 
@@ -236,7 +237,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	phase := r.Header[headerNginxPhase]
 	o, problem := original(r)
 	if problem != "" {
-		s.refuse(w, r, phase, c.auth.Response(&entra.Error{Code: entra.CodeInvalidRequest, Description: problem}), "")
+		s.refuse(w, r, phase, refusalFor(r.Context(), c.auth, &entra.Error{Code: entra.CodeInvalidRequest, Description: problem}), "")
 		return
 	}
 	var ru *rule
@@ -280,11 +281,11 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, phase []string, c
 			// nginx asked for the answer to a refusal, and the decision
 			// has changed since (keys loaded meanwhile): never answer
 			// the client 200 without the upstream; ask it to retry.
-			c.auth.Response(&entra.Error{Code: entra.CodeKeysUnavailable, Description: "the decision changed while the request was answered: retry", RetryAfter: time.Second}).Write(w)
+			refusalFor(r.Context(), c.auth, &entra.Error{Code: entra.CodeKeysUnavailable, Description: "the decision changed while the request was answered: retry", RetryAfter: time.Second}).Write(w)
 			return
 		case "bad-request":
 			// nginx refused the request as malformed on its own.
-			c.auth.Response(errMalformed).Write(w)
+			refusalFor(r.Context(), c.auth, errMalformed).Write(w)
 			return
 		}
 	}
@@ -327,9 +328,16 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, phase []string, 
 			// nginx refused the request as malformed: the answer stays a
 			// 400, the library's own when it is one (two Authorization headers).
 			if resp.Status != http.StatusBadRequest {
-				resp = s.cur.Load().auth.Response(errMalformed)
+				resp = refusalFor(r.Context(), s.cur.Load().auth, errMalformed)
 			}
 		}
 	}
 	resp.Write(w)
+}
+
+// refusalFor is the answer to err shaped by a's options (realm,
+// authorization_uri), reported to a's logger and hooks as the middleware's
+// refusals are: ResponseFor finds a in the context.
+func refusalFor(ctx context.Context, a *entra.Authenticator, err error) *entra.Response {
+	return entra.ResponseFor(a.Skipped(ctx), err)
 }
