@@ -94,15 +94,22 @@ func (a *webApp) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
-	return securityHeaders(mux)
+	return a.securityHeaders(mux)
 }
 
-func securityHeaders(h http.Handler) http.Handler {
+// securityHeaders sets the headers of every answer. The sign-out form's
+// POST is redirected to the authority, which form-action must allow.
+func (a *webApp) securityHeaders(h http.Handler) http.Handler {
+	formAction := "'self'"
+	if u, err := url.Parse(a.s.authorityHost); err == nil {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action " + formAction + "; frame-ancestors 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+		w.Header().Set("Content-Security-Policy", csp)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -112,7 +112,7 @@ func run() error {
 	if s.redirectURL == "" {
 		s.redirectURL = base + "/auth/callback"
 	}
-	app, err := newWebApp(s, http.DefaultClient)
+	app, err := newWebApp(s, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		_ = ln.Close()
 		return err
