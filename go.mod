@@ -10,6 +10,7 @@ require (
 	github.com/entraguard/entraguard/core v0.0.0
 	github.com/entraguard/entraguard/echo v0.0.0
 	github.com/entraguard/entraguard/echo/v5 v5.0.0
+	github.com/entraguard/entraguard/emulator v0.0.0
 	github.com/entraguard/entraguard/fiber v0.0.0
 	github.com/entraguard/entraguard/fiber/v3 v3.0.0
 	github.com/entraguard/entraguard/gin v0.0.0
@@ -106,3 +107,5 @@ replace github.com/entraguard/entraguard/grpc => ./grpc
 replace github.com/entraguard/entraguard/connect => ./connect
 
 replace github.com/entraguard/entraguard/otel => ./otel
+
+replace github.com/entraguard/entraguard/emulator => ./emulator
