@@ -8,9 +8,18 @@
 //	rules := entra.NewMethodRules().
 //		Service("orders.v1.Orders", entra.RequireScope("Orders.Read")).
 //		Method("/orders.v1.Orders/Create", entra.RequireScope("Orders.Write"))
-//	server := connect.NewServer(entraconnect.New(v, rules))
+//	i := entraconnect.NewInterceptor(v, rules)
+//	server := connect.NewServer(i.Intercept) // or entraconnect.New(v, rules)
 //	ordersv1connect.RegisterOrdersHandler(server, svc)
+//	if err := i.Check(server); err != nil { // a rule naming nothing registered
+//		log.Fatal(err)
+//	}
 //	connecthttp.Mount(mux, server)
+//
+// Handlers read the caller with [Claims]. Streams end when their token
+// expires or their caller is revoked ([Interceptor.Intercept]); tokens
+// bound to a client certificate (MTLS_POP, [entra.WithMTLSBinding]) are
+// checked against the TLS connection connecthttp serves the call on.
 //
 // Connect v2 runs server interceptors before the request message is read,
 // so a refused call costs no decompression or decoding: the handler never
