@@ -8,9 +8,18 @@
 //	rules := entra.NewMethodRules().
 //		Service("orders.v1.Orders", entra.RequireScope("Orders.Read")).
 //		Method("/orders.v1.Orders/Create", entra.RequireScope("Orders.Write"))
-//	server := connect.NewServer(entraconnect.New(v, rules))
+//	i := entraconnect.NewInterceptor(v, rules)
+//	server := connect.NewServer(i.Intercept) // or entraconnect.New(v, rules)
 //	ordersv1connect.RegisterOrdersHandler(server, svc)
+//	if err := i.Check(server); err != nil { // a rule naming nothing registered
+//		log.Fatal(err)
+//	}
 //	connecthttp.Mount(mux, server)
+//
+// Handlers read the caller with [Claims]. Streams end when their token
+// expires or their caller is revoked ([Interceptor.Intercept]); tokens
+// bound to a client certificate (MTLS_POP, [entra.WithMTLSBinding]) are
+// checked against the TLS connection connecthttp serves the call on.
 //
 // Connect v2 runs server interceptors before the request message is read,
 // so a refused call costs no decompression or decoding: the handler never
@@ -32,6 +41,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"connectrpc.com/connect/v2/connectproto"
 	entra "github.com/entraguard/entraguard/core"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -43,32 +53,155 @@ import (
 const ErrorDomain = "entraguard"
 
 // New returns the server interceptor: pass it to connect.NewServer (it is
-// safe for concurrent use). Procedures are named as Connect names them,
+// safe for concurrent use). It is NewInterceptor(v, rules, opts...).Intercept;
+// use [NewInterceptor] to also [Interceptor.Check] the rules against the
+// procedures the server registers.
+func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) connect.ServerInterceptor {
+	return NewInterceptor(v, rules, opts...).Intercept
+}
+
+// Interceptor authenticates the calls of a connect.Server. Create it once
+// with [NewInterceptor]; it is safe for concurrent use.
+type Interceptor struct {
+	a     *entra.Authenticator
+	rules *entra.MethodRules
+}
+
+// NewInterceptor returns the interceptor: pass its Intercept method to
+// connect.NewServer. Procedures are named as Connect names them,
 // "/package.Service/Method", which is what rules hold. opts are the
 // middleware's options that apply to RPCs (WithRealm, WithOptionalToken,
 // WithoutScopeOrRoleCheck, WithTokenFromHeader, OnAuthenticated, OnRejected,
-// WithLogger). A nil rules refuses every procedure. New panics at set-up
-// if v is nil.
+// WithLogger, WithCallCheckInterval, WithMTLSBinding). A nil rules refuses
+// every procedure; a call of a procedure no rule covers is refused and
+// logged once per procedure. NewInterceptor panics at set-up if v is nil.
 //
-// Each call is authenticated once, before the handler runs and reads any
-// message. A call that did not come through connect.Server.Call (no
-// CallInfo in its context) has no headers, and is refused as carrying no
-// token.
-func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) connect.ServerInterceptor {
-	a := entra.NewAuthenticator(v, opts...)
-	return func(next connect.ServerFunc) connect.ServerFunc {
-		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
-			var md headerMetadata
-			if info, ok := connect.CallInfoForServerContext(ctx); ok {
-				md.h = info.RequestHeader()
-			}
-			ctx, st := a.AuthenticateRPC(ctx, spec.Procedure, md, rules)
-			if st != nil {
-				return refuse(ctx, st)
-			}
-			return next(ctx, spec, stream)
+//	i := entraconnect.NewInterceptor(v, rules)
+//	server := connect.NewServer(i.Intercept)
+//	ordersv1connect.RegisterOrdersHandler(server, svc)
+//	if err := i.Check(server); err != nil {
+//		log.Fatal(err)
+//	}
+func NewInterceptor(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Interceptor {
+	return &Interceptor{a: entra.NewAuthenticator(v, opts...), rules: rules}
+}
+
+// Check compares the interceptor's rules with the procedures registered on
+// server (connect.Server.Specs) and logs, through the validator's logger,
+// each rule that names a service or procedure not registered (a typo: the
+// calls it was meant for are refused as having no rule), with the fix; it
+// returns them as an error (see [entra.MethodRules.Check]), nil when every
+// rule names something registered. Call it at start-up, after the last
+// Register, not while the server serves calls.
+func (i *Interceptor) Check(server *connect.Server) error {
+	var served []string
+	if server != nil {
+		for spec := range server.Specs() {
+			served = append(served, spec.Procedure)
 		}
 	}
+	return i.a.CheckRules(i.rules, served...)
+}
+
+// Intercept is the connect.ServerInterceptor. Each call is authenticated
+// once, before the handler runs and reads any message. A call that did
+// not come through connect.Server.Call (no CallInfo in its context) has no
+// headers, and is refused as carrying no token.
+//
+// An open stream (any procedure but a unary one) does not outlive its
+// token: at exp + ClockSkew, or within [entra.WithCallCheckInterval]
+// (default 10 s) of its caller's revocation in Config.Revocations (see
+// [entra.Authenticator.WatchCall]), the handler's context is cancelled,
+// the stream's next Send or Receive fails, and the call ends with the
+// refusal (Unauthenticated, code token_expired or token_revoked, with the
+// usual details) whatever the handler returns. A Receive already waiting
+// for the client's next message returns when that message comes. Response
+// headers may have been sent by then: the challenge travels in the
+// response trailers.
+//
+// With [entra.WithMTLSBinding], the client certificate is read from the
+// TLS connection of calls served by connecthttp, or from the peer
+// [entra.PeerMiddleware] puts in the request's context.
+func (i *Interceptor) Intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		var md headerMetadata
+		if info, ok := connect.CallInfoForServerContext(ctx); ok {
+			md.h = info.RequestHeader()
+			if si, ok := connecthttp.ServerInfoForContext(ctx); ok && i.a.VerifiesCertificateBinding() && si.TLS() != nil {
+				ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
+			}
+		}
+		ctx, st := i.a.AuthenticateRPC(ctx, spec.Procedure, md, i.rules)
+		if st != nil {
+			return refuse(ctx, st)
+		}
+		if spec.StreamType == connect.StreamTypeUnary {
+			return next(ctx, spec, stream)
+		}
+		ctx, stop := i.a.WatchCall(ctx)
+		defer stop()
+		err := next(ctx, spec, &watchedStream{ServerStream: stream, ctx: ctx})
+		if st := entra.CallStatus(ctx); st != nil {
+			return ended(ctx, st)
+		}
+		return err
+	}
+}
+
+// watchedStream is a stream whose Send and Receive fail once its token has
+// expired or its caller is revoked.
+type watchedStream struct {
+	connect.ServerStream
+	ctx context.Context
+}
+
+func (s *watchedStream) Receive(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return ended(s.ctx, st)
+	}
+	err := s.ServerStream.Receive(m)
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return ended(s.ctx, st)
+	}
+	return err
+}
+
+func (s *watchedStream) Send(m any) error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return ended(s.ctx, st)
+	}
+	return s.ServerStream.Send(m)
+}
+
+func (s *watchedStream) SendHeaders() error {
+	if st := entra.CallStatus(s.ctx); st != nil {
+		return ended(s.ctx, st)
+	}
+	return s.ServerStream.SendHeaders()
+}
+
+// ended is the error ending a watched stream, its headers set in the
+// call's response trailers (the response headers may have been sent).
+func ended(ctx context.Context, st *entra.RPCStatus) *connect.Error {
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		setHeaders(info.ResponseTrailer(), st)
+	}
+	return FromStatus(st)
+}
+
+// Claims returns the claims the interceptor put in a handler's context,
+// and whether there are any (false for public procedures and anonymous
+// calls under [entra.WithOptionalToken]). It is [entra.ClaimsFromContext], but a
+// read in a handler the interceptor never ran for (a method registered on
+// a connect.Server made without it) is reported once per procedure
+// through the validator's logger, naming the procedure (see
+// [entra.ClaimsForRoute]): such a procedure is open to anyone.
+func Claims(ctx context.Context) (*entra.Claims, bool) {
+	var procedure string
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		procedure = info.Spec.Procedure
+	}
+	return entra.ClaimsForRoute(ctx, procedure)
 }
 
 // headerMetadata presents a Connect v2 request's headers as entra.Metadata.
@@ -81,7 +214,10 @@ func (m headerMetadata) Get(key string) []string { return m.h.Values(key) }
 // description as message, and
 //   - a google.rpc.ErrorInfo detail with Reason the entraguard Code,
 //     Domain [ErrorDomain] and, when a scope would satisfy the rule,
-//     Metadata "scope";
+//     Metadata "scope"; for a claims challenge (Unauthenticated, e.g.
+//     [entra.RequireAuthContext] for a client with xms_cc "cp1"), Metadata
+//     "claims", the challenge's base64 claims request
+//     ([entra.RPCStatus.ChallengeClaims]);
 //   - a google.rpc.RetryInfo detail for Unavailable.
 //
 // The interceptor and [Error] also set the response headers
@@ -96,6 +232,9 @@ func FromStatus(st *entra.RPCStatus) *connect.Error {
 	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
 	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
 		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
+	}
+	if c := st.ChallengeClaims(); c != "" {
+		info.Metadata = map[string]string{"claims": c}
 	}
 	details := []proto.Message{info}
 	if st.Code == entra.RPCUnavailable {
@@ -112,19 +251,20 @@ func FromStatus(st *entra.RPCStatus) *connect.Error {
 // refuse returns the error of a refusal after setting its headers on the
 // call's response headers, when the context carries the call's info.
 func refuse(ctx context.Context, st *entra.RPCStatus) *connect.Error {
-	e := FromStatus(st)
-	info, ok := connect.CallInfoForServerContext(ctx)
-	if !ok {
-		return e
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		setHeaders(info.ResponseHeader(), st)
 	}
-	h := info.ResponseHeader()
+	return FromStatus(st)
+}
+
+// setHeaders sets the headers of a refusal on h.
+func setHeaders(h *connect.Header, st *entra.RPCStatus) {
 	if st.Challenge != "" {
 		h.Set("Www-Authenticate", st.Challenge)
 	}
 	if st.Code == entra.RPCUnavailable {
 		h.Set("Retry-After", strconv.Itoa(int(st.RetryAfter/time.Second)))
 	}
-	return e
 }
 
 // Error returns the Connect error answering err in a handler

@@ -131,6 +131,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
+	claims    string
 	retry     time.Duration
 	retryHdr  string
 }
@@ -156,7 +157,7 @@ func read(t *testing.T, err error, info *connect.CallInfo) refusal {
 			if m.Domain != entraconnect.ErrorDomain {
 				t.Errorf("domain %q", m.Domain)
 			}
-			r.reason, r.scope = m.Reason, m.Metadata["scope"]
+			r.reason, r.scope, r.claims = m.Reason, m.Metadata["scope"], m.Metadata["claims"]
 		case *errdetails.RetryInfo:
 			r.retry = m.RetryDelay.AsDuration()
 		}
@@ -404,7 +405,7 @@ func TestRefusedBeforeTheMessageIsRead(t *testing.T) {
 
 // A handler's own refusal (a requirement checked in the handler) answers
 // like the interceptor's.
-func TestErrorFromContext(t *testing.T) {
+func TestErrorInHandler(t *testing.T) {
 	auth, v := authority(t)
 	admin := entra.RequireScope("Orders.Admin")
 	server := connect.NewServer(entraconnect.New(v, entra.NewMethodRules().Method(specGet.Procedure)))

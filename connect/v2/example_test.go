@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
@@ -63,4 +65,26 @@ func Example() {
 	// unauthenticated - no bearer token was presented: send Authorization: Bearer <token>
 	// permission_denied - the token does not meet the requirement: scope "Orders.Read"
 	// true
+}
+
+// Check compares the rules with the procedures registered on the server:
+// a rule whose name has a typo would leave its procedure refused to all.
+func ExampleInterceptor_Check() {
+	authority := entratest.NewServer()
+	defer authority.Close()
+	v, err := entra.NewValidator(authority.Config())
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	get := connect.Spec{Procedure: "/orders.v1.Orders/Get", StreamType: connect.StreamTypeUnary}
+	rules := entra.NewMethodRules().Method("/orders.v1.Orders/get", entra.RequireScope("Orders.Read")) // the typo
+	i := entraconnect.NewInterceptor(v, rules, entra.WithLogger(slog.New(slog.DiscardHandler)))
+	server := connect.NewServer(i.Intercept)
+	server.Register(connect.Method{Spec: get, Handler: func(context.Context, connect.Spec, connect.ServerStream) error { return nil }})
+	err = i.Check(server)
+	fmt.Println(errors.Is(err, entra.ErrConfigInvalid), strings.Contains(err.Error(), `names no method of orders.v1.Orders (it has: Get)`))
+	// Output:
+	// true true
 }
