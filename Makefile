@@ -173,7 +173,7 @@ vulncheck: $(GOVULNCHECK) ## govulncheck ./... in every module (skipped if its d
 # The exported API of every library module, recorded in api/DIR.txt (DIR with
 # / as _). `make lint` fails on a change that is not recorded, so that after
 # the first tag a rename is a decision, not an accident (docs/releasing.md).
-API_MODULES := core gin echo echo/v5 fiber fiber/v3 grpc connect otel redis
+API_MODULES := core gin echo echo/v5 fiber fiber/v3 grpc connect connect/v2 otel redis emulator
 APICHECK    := $(BIN)/apicheck
 
 $(APICHECK): $(wildcard tools/apicheck/*.go)
