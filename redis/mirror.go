@@ -424,12 +424,6 @@ func (m *Mirror) watchdog() {
 	}
 }
 
-func (m *Mirror) setErr(err error) {
-	m.mu.Lock()
-	m.lastErr = err
-	m.mu.Unlock()
-}
-
 // Bounds of the reads that messages trigger and that find nothing new (as
 // forged or junk messages do): a burst of hintBurst, then one per hintEvery
 // (a generic cell rate limit). A read that finds a change costs nothing, so
