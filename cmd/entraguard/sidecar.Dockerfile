@@ -8,7 +8,9 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY core/ core/
+COPY emulator/ emulator/
 COPY otel/ otel/
+COPY redis/ redis/
 COPY cmd/entraguard/ cmd/entraguard/
 WORKDIR /src/cmd/entraguard
 RUN CGO_ENABLED=0 GOWORK=off GOFLAGS=-buildvcs=false go build -trimpath -ldflags="-s -w" -o /out/entraguard .

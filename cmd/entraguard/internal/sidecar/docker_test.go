@@ -23,10 +23,26 @@ func TestDockerfileBuild(t *testing.T) {
 	}
 	defer f.Close()
 	var run string
+	copied := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "RUN ") && strings.Contains(l, "go build") {
+		l := sc.Text()
+		if strings.HasPrefix(l, "RUN ") && strings.Contains(l, "go build") {
 			run = strings.TrimPrefix(l, "RUN ")
+		}
+		if fields := strings.Fields(l); len(fields) == 3 && fields[0] == "COPY" {
+			copied[strings.TrimSuffix(fields[1], "/")] = true
+		}
+	}
+	// The build runs with GOWORK=off: every module the command's go.mod
+	// replaces with a sibling directory must be in the build context.
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(mod), "\n") {
+		if _, dir, ok := strings.Cut(l, "=> ../../"); ok && strings.HasPrefix(l, "replace ") && !copied[strings.TrimSpace(dir)] {
+			t.Errorf("go.mod replaces a module with ../../%s, but sidecar.Dockerfile does not COPY %s/: the image build would fail", strings.TrimSpace(dir), strings.TrimSpace(dir))
 		}
 	}
 	if run == "" || !strings.Contains(run, "CGO_ENABLED=0") || !strings.Contains(run, "-o /out/entraguard") {
