@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -201,5 +202,41 @@ func TestNewContext(t *testing.T) {
 	}
 	if _, ok := entra.ClaimsFromContext(ctxT(t)); ok {
 		t.Fatal("claims in an empty context")
+	}
+}
+
+// Every exported method of Claims, including those added later, is safe on
+// a nil *Claims and reads as zero values.
+func TestNilClaimsAreSafe(t *testing.T) {
+	var c *entra.Claims
+	typ := reflect.TypeOf(c)
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		args := []reflect.Value{reflect.ValueOf(c)}
+		for j := 1; j < m.Type.NumIn(); j++ {
+			args = append(args, reflect.Zero(m.Type.In(j)))
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("(*Claims)(nil).%s panicked: %v", m.Name, r)
+				}
+			}()
+			for _, out := range m.Func.Call(args) {
+				if out.Kind() == reflect.Bool && out.Bool() && m.Name != "Get" {
+					t.Errorf("(*Claims)(nil).%s = true, want false", m.Name)
+				}
+			}
+		}()
+	}
+	if c.IsApp() || c.IsUser() || c.IdentityType() != "" || c.HasScope("") || len(c.Raw()) != 0 {
+		t.Fatal("a nil *Claims does not read as zero values")
+	}
+	if b, err := json.Marshal(struct{ C *entra.Claims }{c}); err != nil || string(b) != `{"C":null}` {
+		t.Fatalf("json of a nil *Claims: %s, %v", b, err)
+	}
+	// The guards refuse a nil *Claims rather than panicking.
+	if err := entra.RequireScope("Orders.Read").Check(c); !errors.Is(err, entra.ErrTokenMissing) {
+		t.Fatalf("Check(nil) = %v, want ErrTokenMissing", err)
 	}
 }

@@ -223,3 +223,136 @@ func TestConfigFromEnvAnyTenant(t *testing.T) {
 		t.Errorf("organizations without ENTRA_ALLOWED_TENANTS: got %v, want a config error naming ENTRA_ALLOWED_TENANTS", err)
 	}
 }
+
+func TestConfigFromEnvPrefersEntraNames(t *testing.T) {
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "")
+	t.Setenv("ENTRA_TENANT_ID", "6babcaad-604b-40ac-a9d7-9fd97c0b779f")
+	t.Setenv("AZURE_TENANT_ID", "11111111-1111-4111-8111-111111111111")
+	t.Setenv("ENTRA_CLIENT_ID", "22222222-2222-4222-8222-222222222222")
+	t.Setenv("AZURE_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
+	t.Setenv("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.us/")
+	t.Setenv("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn/")
+	c := entra.ConfigFromEnv()
+	if c.TenantID != "6babcaad-604b-40ac-a9d7-9fd97c0b779f" || c.ClientID != "22222222-2222-4222-8222-222222222222" || c.AuthorityHost != "https://login.microsoftonline.us/" {
+		t.Fatalf("ConfigFromEnv = %+v, want the ENTRA_ values", c)
+	}
+}
+
+func TestConfigFromEnvFallsBackToAzureNames(t *testing.T) {
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "")
+	for _, n := range []string{"ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_AUTHORITY_HOST"} {
+		t.Setenv(n, "")
+	}
+	t.Setenv("AZURE_TENANT_ID", "organizations")
+	t.Setenv("ENTRA_ALLOWED_TENANTS", "*")
+	t.Setenv("AZURE_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
+	t.Setenv("AZURE_AUTHORITY_HOST", "")
+	c := entra.ConfigFromEnv()
+	if c.TenantID != "organizations" || c.ClientID != "33333333-3333-4333-8333-333333333333" {
+		t.Fatalf("ConfigFromEnv = %+v, want the AZURE_ fallbacks", c)
+	}
+	v, err := entra.NewValidator(c)
+	if err != nil {
+		t.Fatalf("NewValidator with AZURE_ names and no workload identity: %v", err)
+	}
+	v.Close()
+}
+
+// In a pod with AKS workload identity, AZURE_CLIENT_ID is the pod's managed
+// identity: taking it as the API's audience would refuse every token, so
+// set-up fails and names the variable to set.
+func TestConfigFromEnvRefusesWorkloadIdentityValues(t *testing.T) {
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token")
+	t.Setenv("ENTRA_TENANT_ID", "6babcaad-604b-40ac-a9d7-9fd97c0b779f")
+	t.Setenv("ENTRA_CLIENT_ID", "")
+	t.Setenv("ENTRA_AUTHORITY_HOST", "")
+	t.Setenv("AZURE_TENANT_ID", "6babcaad-604b-40ac-a9d7-9fd97c0b779f")
+	t.Setenv("AZURE_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
+	t.Setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/")
+	_, err := entra.NewValidator(entra.ConfigFromEnv())
+	if !errors.Is(err, entra.ErrConfigInvalid) {
+		t.Fatalf("NewValidator = %v, want ErrConfigInvalid", err)
+	}
+	for _, want := range []string{"ENTRA_CLIENT_ID", "ENTRA_AUTHORITY_HOST", "workload identity"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "ENTRA_TENANT_ID") {
+		t.Errorf("error %q names ENTRA_TENANT_ID, which is set", err)
+	}
+
+	// With the ENTRA_ names set, the workload identity's own variables are
+	// left alone.
+	t.Setenv("ENTRA_CLIENT_ID", "22222222-2222-4222-8222-222222222222")
+	t.Setenv("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com/")
+	v, err := entra.NewValidator(entra.ConfigFromEnv())
+	if err != nil {
+		t.Fatalf("NewValidator with ENTRA_ names: %v", err)
+	}
+	v.Close()
+}
+
+// Mistakes the code can see are refused at set-up, each with its fix.
+func TestSetupMistakesNameTheFix(t *testing.T) {
+	const tenant, client = "6babcaad-604b-40ac-a9d7-9fd97c0b779f", "22222222-2222-4222-8222-222222222222"
+	tests := []struct {
+		name string
+		cfg  entra.Config
+		want []string
+	}{
+		{"ClientID given as an App ID URI", entra.Config{TenantID: tenant, ClientID: "api://" + client},
+			[]string{"Config.ClientID", "application ID GUID", "Config.Audiences"}},
+		{"ClientID given as an https App ID URI", entra.Config{TenantID: tenant, ClientID: "https://api.contoso.com"},
+			[]string{"Config.ClientID", "Config.Audiences"}},
+		{"AuthorityHost with the tenant in its path", entra.Config{TenantID: tenant, ClientID: client, AuthorityHost: "https://login.microsoftonline.com/" + tenant + "/v2.0"},
+			[]string{"Config.AuthorityHost", "has a path", `"https://login.microsoftonline.com/"`, "TenantID"}},
+		{"TenantID given as a URL", entra.Config{TenantID: "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0", ClientID: client},
+			[]string{"Config.TenantID", "is a URL", `"contoso.onmicrosoft.com"`, "AuthorityHost"}},
+		{"B2C MetadataURL without TenantID", entra.Config{ClientID: client, MetadataURL: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0/.well-known/openid-configuration"},
+			[]string{"Config.TenantID is empty", "MetadataURL", "B2C"}},
+		{"MetadataURL without .well-known/openid-configuration", entra.Config{TenantID: tenant, ClientID: client, MetadataURL: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0"},
+			[]string{"Config.MetadataURL", "/.well-known/openid-configuration", `"https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0/.well-known/openid-configuration"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := entra.NewValidator(tc.cfg)
+			if err == nil {
+				v.Close()
+				t.Fatal("NewValidator accepted the mistake")
+			}
+			if !errors.Is(err, entra.ErrConfigInvalid) {
+				t.Fatalf("error %v, want ErrConfigInvalid", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+// v1 tokens carry a custom App ID URI as registered; both spellings, with
+// and without the trailing slash, are accepted for a configured URI.
+func TestAudienceURIAcceptsTrailingSlashTwin(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	for _, configured := range []string{"https://api.contoso.com", "https://api.contoso.com/"} {
+		cfg := srv.Config()
+		cfg.Audiences = []string{configured}
+		v := newValidator(t, cfg)
+		for _, aud := range []string{"https://api.contoso.com", "https://api.contoso.com/"} {
+			for _, ver := range []string{"1.0", "2.0"} {
+				tok := srv.Mint(entratest.Token{Version: ver, Audience: aud, Scopes: []string{"Orders.Read"}})
+				if _, err := v.Validate(ctxT(t), tok); err != nil {
+					t.Errorf("configured %q, v%s token for %q: %v", configured, ver, aud, err)
+				}
+			}
+		}
+		tok := srv.Mint(entratest.Token{Audience: "https://api.contoso.com.evil/", Scopes: []string{"Orders.Read"}})
+		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrAudienceInvalid) {
+			t.Errorf("configured %q, look-alike audience: %v, want ErrAudienceInvalid", configured, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -475,3 +477,156 @@ var runs atomic.Int32
 
 // fresh returns "/r<n>" followed by name, a route no earlier run used.
 func fresh(name string) string { return fmt.Sprintf("/r%d%s", runs.Add(1), name) }
+
+// A guard mounted without the middleware in front of it refuses (500,
+// saying nothing of the cause), and the mistake is logged once, naming the
+// route, to the logger of the Validator of the middleware built last
+// (slog.Default when that Validator has no Config.Logger).
+func TestGuardWithoutMiddlewareIsLoggedOnce(t *testing.T) {
+	logs := captureDefaultLog(t)
+	srv := entratest.NewServer()
+	defer srv.Close()
+	_ = entra.Middleware(newValidator(t, srv.Config())) // built, but mounted nowhere
+	mux := http.NewServeMux()
+	mux.Handle("GET /unguarded-orders/{id}", entra.RequireScope("Orders.Read").Middleware(http.HandlerFunc(okHandler)))
+	tok := srv.UserToken("Orders.Read")
+	for range 3 {
+		rec := get(t, mux, "/unguarded-orders/7", http.Header{"Authorization": {"Bearer " + tok}})
+		if rec.Code != http.StatusInternalServerError {
+			t.Fatalf("status %d, want 500", rec.Code)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "GET /unguarded-orders/{id}") {
+		t.Errorf("the line does not name the route:\n%s", out)
+	}
+	if strings.Contains(out, tok) {
+		t.Fatal("the token reached the log")
+	}
+
+	// Anonymous requests under WithOptionalToken passed through the middleware: not
+	// a mistake, nothing logged.
+	v := newValidator(t, srv.Config())
+	mux2 := http.NewServeMux()
+	mux2.Handle("GET /optional-orders", entra.Middleware(v, entra.WithOptionalToken())(entra.RequireScope("Orders.Read").Middleware(http.HandlerFunc(okHandler))))
+	if rec := get(t, mux2, "/optional-orders", nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("anonymous: status %d, want 401", rec.Code)
+	}
+	if strings.Contains(logs.String(), "/optional-orders") {
+		t.Errorf("an anonymous request behind the middleware was reported as a mistake:\n%s", logs.String())
+	}
+}
+
+// AuthenticateToken gives callers outside HTTP middleware (ogen security
+// handlers, queue consumers) the middleware's decision, policy included.
+func TestAuthenticateTokenAppliesThePolicy(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	a := entra.NewAuthenticator(v)
+	noPerms := srv.Mint(entratest.Token{})
+
+	if _, err := v.Validate(ctxT(t), noPerms); err != nil {
+		t.Fatalf("Validate of a token without scp or roles: %v (Validate applies no policy)", err)
+	}
+	ctx, c, err := a.AuthenticateToken(ctxT(t), noPerms)
+	if !errors.Is(err, entra.ErrNoScopeOrRole) || c != nil {
+		t.Fatalf("AuthenticateToken without scp or roles = %v, %v; want ErrNoScopeOrRole", c, err)
+	}
+	if _, ok := entra.ClaimsFromContext(ctx); ok {
+		t.Fatal("a refused token's context carries claims")
+	}
+	if resp := entra.ResponseFor(ctx, err); resp.Status != http.StatusUnauthorized {
+		t.Fatalf("ResponseFor status %d, want 401", resp.Status)
+	}
+	if _, _, err := a.AuthenticateToken(ctxT(t), ""); !errors.Is(err, entra.ErrTokenMissing) {
+		t.Fatalf("empty token: %v, want ErrTokenMissing", err)
+	}
+	if _, _, err := a.AuthenticateToken(ctxT(t), "x.y.z"); !errors.Is(err, entra.ErrTokenMalformed) {
+		t.Fatalf("malformed token: %v, want ErrTokenMalformed", err)
+	}
+
+	ctx, c, err = a.AuthenticateToken(ctxT(t), srv.UserToken("Orders.Read"))
+	if err != nil || c == nil {
+		t.Fatalf("AuthenticateToken: %v", err)
+	}
+	if got, ok := entra.ClaimsFromContext(ctx); !ok || got != c {
+		t.Fatal("the context does not carry the claims")
+	}
+	if resp := entra.Authorize(ctx, entra.RequireScope("Orders.Read")); resp != nil {
+		t.Fatalf("a guard after AuthenticateToken refused: %d", resp.Status)
+	}
+
+	// The same options as the middleware: WithoutScopeOrRoleCheck admits it.
+	if _, _, err := entra.NewAuthenticator(v, entra.WithoutScopeOrRoleCheck()).AuthenticateToken(context.Background(), noPerms); err != nil {
+		t.Fatalf("with WithoutScopeOrRoleCheck: %v", err)
+	}
+}
+
+// A renderer and an OnRejected hook that rewrite the scopes of the error
+// they are given (a natural thing to do: map scope names for clients)
+// change neither the guard nor later answers. Run with -race: the
+// requests run concurrently, so sharing the Requirement's slice would be
+// reported as a race as well as seen in the answers.
+func TestMutatingRendererDoesNotChangeTheGuard(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	tok := srv.UserToken("Orders.Read")
+	rename := func(scopes []string) {
+		for i := range scopes {
+			scopes[i] = "api://renamed/" + scopes[i]
+		}
+	}
+	guard := entra.AnyOf(entra.RequireScope("Orders.Write", "Orders.Admin"), entra.RequireAllScopes("Orders.Read", "Orders.Write"))
+	h := entra.Middleware(v,
+		entra.WithErrorRenderer(func(e *entra.Error, r *entra.Response) {
+			rename(e.Scopes)
+			e.Scopes = append(e.Scopes[:len(e.Scopes):len(e.Scopes)], "extra")
+		}),
+		entra.OnRejected(func(_ context.Context, e *entra.Error) { rename(e.Scopes) }),
+	)(guard.Middleware(http.HandlerFunc(okHandler)))
+	const want = `scope="Orders.Write Orders.Admin Orders.Read Orders.Write"`
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				rec := get(t, h, "/", http.Header{"Authorization": {"Bearer " + tok}})
+				if rec.Code != http.StatusForbidden || !strings.Contains(rec.Header().Get("WWW-Authenticate"), want) {
+					t.Errorf("answer %d %q, want 403 with %s", rec.Code, rec.Header().Get("WWW-Authenticate"), want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Nor does a caller of Check who changes the error it got.
+	c, err := v.Validate(ctxT(t), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		var e *entra.Error
+		if !errors.As(guard.Check(c), &e) || !errors.Is(e, entra.ErrForbidden) {
+			t.Fatalf("Check: %v, want %v", e, entra.ErrForbidden)
+		}
+		if got := []string{"Orders.Write", "Orders.Admin", "Orders.Read", "Orders.Write"}; !slices.Equal(e.Scopes, got) {
+			t.Fatalf("Check's scopes %q, want %q", e.Scopes, got)
+		}
+		rename(e.Scopes)
+	}
+	// An error the application keeps and writes again is copied too.
+	mine := &entra.Error{Code: entra.CodeForbidden, Description: "no", Scopes: []string{"a"}}
+	renderer := entra.NewAuthenticator(v, entra.WithErrorRenderer(func(e *entra.Error, _ *entra.Response) { rename(e.Scopes) }))
+	for range 2 {
+		if r := entra.ResponseFor(renderer.Skipped(ctxT(t)), mine); !strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="a"`) {
+			t.Fatalf("answer to the application's error: %q", r.Header.Get("WWW-Authenticate"))
+		}
+	}
+	if mine.Scopes[0] != "a" {
+		t.Fatalf("the renderer changed the application's error: %q", mine.Scopes)
+	}
+}

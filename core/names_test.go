@@ -48,3 +48,40 @@ func TestDefaultAndRoleURIPanicWithTheFix(t *testing.T) {
 	entra.RequireScopeOrAppRole([]string{"Orders.Read"}, []string{"Orders.Read.All"})
 	entra.RequireScope("user_impersonation")
 }
+
+// Guards named with the wrong kind of name panic at set-up, saying what
+// the right name looks like.
+func TestGuardNameMistakesPanic(t *testing.T) {
+	tests := map[string]struct {
+		fn   func()
+		want string
+	}{
+		"scope as a full URI":      {func() { entra.RequireScope("api://orders/Orders.Read") }, `"Orders.Read"`},
+		"two scopes in one string": {func() { entra.RequireAllScopes("Orders.Read Orders.Write") }, "one scope per argument"},
+		"scope URI in ScopeOrAppRole": {func() {
+			entra.RequireScopeOrAppRole([]string{"https://api.contoso.com/Orders.Read"}, []string{"Orders.Read.All"})
+		}, `"Orders.Read"`},
+		"group display name":              {func() { entra.RequireGroup("Sales Team") }, "GUID"},
+		"a slash alone":                   {func() { entra.RequireScope("/") }, "names no scope"},
+		"a URI ending in a slash":         {func() { entra.RequireScope("api://orders/") }, "names no scope"},
+		"app given as an App ID URI":      {func() { entra.RequireApp("api://orders") }, "GUID"},
+		"tenant given as a domain":        {func() { entra.RequireTenant("contoso.onmicrosoft.com") }, "GUID"},
+		"tenant given as organizations":   {func() { entra.RequireTenant("organizations") }, "GUID"},
+		"group ID with braces (Graph UI)": {func() { entra.RequireGroup("{6babcaad-604b-40ac-a9d7-9fd97c0b779f}") }, "GUID"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				msg, _ := r.(string)
+				if r == nil || !strings.HasPrefix(msg, "entra: ") || !strings.Contains(msg, tc.want) {
+					t.Fatalf("panic = %v, want an entra: panic saying %s", r, tc.want)
+				}
+			}()
+			tc.fn()
+		})
+	}
+	// Right names still work.
+	entra.RequireScope("Orders.Read", "Orders.Write")
+	entra.RequireGroup("6BABCAAD-604b-40ac-a9d7-9fd97c0b779f")
+}

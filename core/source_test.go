@@ -2,8 +2,11 @@ package entra_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -272,5 +275,62 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 	if n := srv.Fetches(entratest.EndpointJWKS); n != 1 {
 		t.Fatalf("%d key fetches while the authority asked to wait", n)
+	}
+}
+
+// Keys returns copies: a caller that changes the keys and certificates it
+// got (here, to an attacker's key) changes nothing the validator verifies
+// with, and the next call returns the published keys again.
+func TestKeysReturnsCopies(t *testing.T) {
+	w, err := fuzzWorldOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newMemValidator(t, w, w.goodJWKS)
+	defer v.Close()
+	if err := v.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	keys := v.Keys()
+	if len(keys) != 2 {
+		t.Fatalf("%d keys, want 2", len(keys))
+	}
+	for _, k := range keys {
+		switch pub := k.PublicKey.(type) {
+		case *rsa.PublicKey:
+			pub.N.Set(w.other.N)
+			pub.E = w.other.E
+			if k.Certificate == nil {
+				t.Fatal("the RSA key lost its certificate")
+			}
+			k.Certificate.PublicKey.(*rsa.PublicKey).N.Set(w.other.N)
+			k.Certificate.Raw[len(k.Certificate.Raw)-1] ^= 0xff
+		case *ecdsa.PublicKey:
+			*pub = w.otherEC.PublicKey
+		default:
+			t.Fatalf("key %s is a %T", k.ID, k.PublicKey)
+		}
+	}
+	for _, tok := range []string{w.goodRS, w.goodES} {
+		if _, err := v.Validate(ctxT(t), tok); err != nil {
+			t.Errorf("genuine token refused after the returned keys were changed: %v", err)
+		}
+	}
+	for _, tok := range []string{w.otherRS, w.otherES} {
+		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrSignatureInvalid) {
+			t.Errorf("a token of the key written into the copies: %v, want %v", err, entra.ErrSignatureInvalid)
+		}
+	}
+	for _, k := range v.Keys() {
+		switch pub := k.PublicKey.(type) {
+		case *rsa.PublicKey:
+			if pub.N.Cmp(w.good.N) != 0 || pub.E != w.good.E || k.Certificate.PublicKey.(*rsa.PublicKey).N.Cmp(w.good.N) != 0 || !slices.Equal(k.Certificate.Raw, w.goodCert) {
+				t.Error("Keys returned a changed RSA key")
+			}
+		case *ecdsa.PublicKey:
+			if !pub.Equal(&w.goodEC.PublicKey) {
+				t.Error("Keys returned a changed EC key")
+			}
+		}
 	}
 }

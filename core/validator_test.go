@@ -506,3 +506,20 @@ func TestMalformedTokensAllocateLittle(t *testing.T) {
 		}
 	}
 }
+
+// testing.md's promise: the clock skew admits a token that expired a minute
+// ago, and a token expired for longer than the skew is refused.
+func TestExpiredTokenWithinAndPastTheSkew(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	v := newValidator(t, srv.Config())
+	now := time.Now()
+	withinSkew := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Minute)})
+	if _, err := v.Validate(ctxT(t), withinSkew); err != nil {
+		t.Fatalf("a token expired a minute ago (within the 5-minute skew): %v", err)
+	}
+	expired := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-10 * time.Minute)})
+	if _, err := v.Validate(ctxT(t), expired); !errors.Is(err, entra.ErrTokenExpired) {
+		t.Fatalf("a token expired 10 minutes ago: %v, want ErrTokenExpired", err)
+	}
+}
