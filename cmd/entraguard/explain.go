@@ -659,4 +659,19 @@ func (x *explainer) validate(ctx context.Context, token string, t *parsedToken, 
 		return
 	}
 	x.pass("validator", fmt.Sprintf("accepted: signature verified with the authority's key, issuer %s", c.Issuer()))
+	x.agent(c)
+}
+
+// agent says what the token's Agent ID claims make of the caller, and how
+// to get them into an API's tokens when there are none: without them an
+// agent's token reads as a classic app's or user's.
+func (x *explainer) agent(c *entra.Claims) {
+	switch {
+	case c.IsAgent():
+		x.pass("agent", fmt.Sprintf("an Entra Agent ID agent (%s)", c.AgentKind()))
+	case c.HasAgentClaims():
+		x.pass("agent", "not an agent (the Agent ID claims say so)")
+	default:
+		x.skip("agent", "not known (no Agent ID claims): "+entra.AgentClaimsHint)
+	}
 }

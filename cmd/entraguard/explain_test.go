@@ -251,6 +251,11 @@ func TestExplainValidates(t *testing.T) {
 	args := []string{"-tenant", srv.TenantID, "-client-id", srv.ClientID, "-authority-host", srv.URL + "/"}
 	if code, out := explain(t, srv.UserToken("Orders.Read"), args...); code != exitOK || !strings.Contains(out, "Result: ACCEPTED") {
 		t.Fatalf("valid token: %d\n%s", code, out)
+	} else if !strings.Contains(out, "agent        not known (no Agent ID claims)") || !strings.Contains(out, "xms_act_fct") {
+		t.Errorf("a token without Agent ID claims: explain does not say how to get them\n%s", out)
+	}
+	if code, out := explain(t, srv.AgentAppToken("Orders.Read.All"), args...); code != exitOK || !strings.Contains(out, "an Entra Agent ID agent ("+string(entra.AgentAutonomous)+")") {
+		t.Errorf("an agent's token: %d\n%s", code, out)
 	}
 	// Right shape, wrong signature: only the validator can tell.
 	forged := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, KeyID: srv.AddUnpublishedKey()})
