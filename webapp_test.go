@@ -153,9 +153,14 @@ func TestWebAppExample(t *testing.T) {
 type browser struct{ client *http.Client }
 
 func newBrowser(t *testing.T, ts *httptest.Server) *browser {
-	jar, _ := cookiejar.New(nil)
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())
+	return newBrowserTrusting(t, pool)
+}
+
+// newBrowserTrusting is a browser that trusts the certificates of pool.
+func newBrowserTrusting(t *testing.T, pool *x509.CertPool) *browser {
+	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &browser{client: &http.Client{Transport: tr, Jar: jar, Timeout: time.Minute}}
@@ -240,5 +245,92 @@ func (b *browser) signIn(t *testing.T, webURL, userID string) {
 	}
 	if code, page := b.post(t, action, form); code != http.StatusOK || !strings.Contains(page, `id="user"`) {
 		t.Fatalf("after the callback: %d\n%s", code, page)
+	}
+}
+
+// The lines of demo mode's banner that TestWebAppAgainstMakeRun reads.
+var (
+	webAppRunLine = regexp.MustCompile(`^env ((?:[A-Z_]+=\S+ )+)go run \./examples/webapp$`)
+	demoUserLine  = regexp.MustCompile(`^user +(.+?)  (\S+@\S+)  object ID (\S+)$`)
+)
+
+// TestWebAppAgainstMakeRun runs make run's program (the Gin example in
+// demo mode, whose emulator has a sign-in page), then examples/webapp with
+// the settings the demo prints for it, and signs each of the demo's users
+// in through the emulator's sign-in page: the web app must show the API's
+// /api/me answer for that user, and only that user.
+func TestWebAppAgainstMakeRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example programs; skipped with -short")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("stops the programs with SIGTERM")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", dir+string(filepath.Separator), "./examples/gin", "./examples/webapp").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	api := startProgram(t, filepath.Join(dir, "gin"), map[string]string{"ADDR": "127.0.0.1:0"})
+	deadline := time.Now().Add(startTimeout)
+	for !strings.Contains(api.stdout.String(), "Press Ctrl+C to stop.") {
+		wait(t, api, deadline, "to print the demo")
+	}
+	var env map[string]string
+	type user struct{ name, upn, oid string }
+	var users []user
+	for _, line := range strings.Split(api.stdout.String(), "\n") {
+		if m := webAppRunLine.FindStringSubmatch(line); m != nil {
+			env = map[string]string{}
+			for _, kv := range strings.Fields(m[1]) {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+		}
+		if m := demoUserLine.FindStringSubmatch(line); m != nil {
+			users = append(users, user{m[1], m[2], m[3]})
+		}
+	}
+	if env == nil || len(users) < 2 {
+		t.Fatalf("demo mode prints no command for examples/webapp, or fewer than two users:\n%s", api.stdout.String())
+	}
+	if env["API_URL"] != api.url {
+		t.Errorf("examples/webapp is told to call %s, not the API at %s", env["API_URL"], api.url)
+	}
+	if env["ADDR"] != "127.0.0.1:8082" {
+		t.Errorf("examples/webapp is told to listen on %q, not the 127.0.0.1:8082 the demo tells to open", env["ADDR"])
+	}
+	env["ADDR"] = "127.0.0.1:0" // any port: the redirect URI is a loopback one
+	caPEM, err := os.ReadFile(env["SSL_CERT_FILE"])
+	if err != nil {
+		t.Fatalf("the emulator's certificate (SSL_CERT_FILE): %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("%s holds no PEM certificate", env["SSL_CERT_FILE"])
+	}
+	web := startProgram(t, filepath.Join(dir, "webapp"), env)
+
+	for i, u := range users {
+		b := newBrowserTrusting(t, pool)
+		b.signIn(t, web.url, u.oid)
+		if page := b.get(t, web.url+"/"); !strings.Contains(page, `<strong id="user">`+html.EscapeString(u.name)+`</strong>`) ||
+			!strings.Contains(page, u.upn) {
+			t.Errorf("home of %s:\n%s", u.name, page)
+		}
+		page := b.get(t, web.url+"/me")
+		if !strings.Contains(page, "The API answered 200") || !strings.Contains(page, u.oid) || !strings.Contains(page, "Orders.Read") {
+			t.Errorf("%s's call of the API:\n%s\nweb app's log:\n%s", u.name, page, web.stderr.String())
+		}
+		other := users[(i+1)%len(users)]
+		if strings.Contains(page, other.oid) {
+			t.Errorf("%s's call of the API carries %s's token:\n%s", u.name, other.name, page)
+		}
 	}
 }

@@ -26,6 +26,10 @@
 // The authority's certificate is checked against the system's roots; for
 // the local emulator, point SSL_CERT_FILE at its certificate. Sessions and
 // tokens live in memory: a real deployment keeps them in a shared store.
+//
+// "make run" (the Gin example in demo mode) starts an emulator with this
+// web app and two users registered, and prints the exact environment
+// that runs it against the emulator and the API.
 package main
 
 import (

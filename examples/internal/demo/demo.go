@@ -79,7 +79,7 @@ func Setup(framework string) *Env {
 			os.Exit(1)
 		}
 		e.demo = d
-		e.Config = e.demo.emulator.Config()
+		e.Config = e.demo.config()
 	}
 	e.Config.Logger = e.Log
 	return e
@@ -98,7 +98,7 @@ func (e *Env) Listen() (net.Listener, error) {
 	}
 	url := "http://" + ln.Addr().String()
 	if e.Demo() {
-		e.Log.Warn("demo mode: tokens are checked against a LOCAL EMULATOR, not Microsoft Entra ID; set ENTRA_TENANT_ID and ENTRA_CLIENT_ID to use Entra ID", "emulator", e.demo.emulator.URL)
+		e.Log.Warn("demo mode: tokens are checked against a LOCAL EMULATOR, not Microsoft Entra ID; set ENTRA_TENANT_ID and ENTRA_CLIENT_ID to use Entra ID", "emulator", e.demo.emulator.URL())
 		e.demo.print(os.Stdout, e.framework, url)
 	}
 	e.Log.Info("listening", "url", url, "tenant", e.Config.TenantID, "client_id", e.Config.ClientID)

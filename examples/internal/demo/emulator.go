@@ -2,39 +2,55 @@ package demo
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/emulator"
 )
 
-// demoMode is the local Entra ID emulator of demo mode, with a registered
-// daemon app that can get tokens from its token endpoint, and a web tier
-// that calls the API on behalf of its users.
+// demoMode is the local Entra ID emulator of demo mode (package
+// emulator, in process), with a registered daemon app that can get tokens
+// from its token endpoint, a web tier that calls the API on behalf of its
+// users, a web app (examples/webapp) that signs users in through the
+// emulator's sign-in page, and two users who can sign in.
 //
 // The emulator serves HTTPS, as Microsoft's client libraries require: its
 // certificate, and the daemon's certificate and key, are written to files
 // in a temporary directory (removed by Close) that the examples and curl
 // read.
 type demoMode struct {
-	emulator  *entratest.Server
-	appID     string // the daemon app (client credentials), role Orders.Read.All
+	emulator  *emulator.Emulator
+	server    *http.Server // serves emulator on TLS
+	client    *http.Client // trusts the emulator's certificate
+	appID     string       // the daemon app (client credentials), role Orders.Read.All
 	secret    string
 	cert      *x509.Certificate
 	key       crypto.Signer
 	webID     string // the web tier (on-behalf-of), consented to Orders.Read
 	webSecret string
-	dir       string // the temporary directory of the files below
-	caFile    string // the emulator's TLS certificate (PEM)
-	certFile  string // the daemon's certificate and private key (PEM)
+	siteID    string // the web app of examples/webapp (authorization code with PKCE)
+	siteSec   string
+	users     []emulator.User // as the emulator resolved them
+	dir       string          // the temporary directory of the files below
+	caFile    string          // the emulator's TLS certificate (PEM)
+	certFile  string          // the daemon's certificate and private key (PEM)
 }
 
 // appRole is the app role of the demo's daemon app.
@@ -45,49 +61,138 @@ const appRole = "Orders.Read.All"
 // are not.
 const extractToken = `sed -E 's/.*"access_token":"([^"]+)".*/\1/'`
 
-// webScope is the delegated scope the web tier asks for on behalf of its
-// users, and userScope the scope of the users' tokens for the web tier.
+// webScope is the delegated scope the web tier and the web app ask for on
+// behalf of their users, and userScope the scope of the users' tokens for
+// the web tier.
 const (
 	webScope  = "Orders.Read"
 	userScope = "access_as_user"
 )
 
-func startDemo() (*demoMode, error) {
-	srv := entratest.NewTLSServer()
-	d := &demoMode{emulator: srv, appID: srv.CallerID, secret: newSecret(), webID: newGUID(), webSecret: newSecret()}
+// webAppAddr is the address the demo tells examples/webapp to listen on:
+// examples/obo is told 127.0.0.1:8081.
+const webAppAddr = "127.0.0.1:8082"
+
+func startDemo() (d *demoMode, err error) {
+	d = &demoMode{appID: newGUID(), secret: newSecret(), webID: newGUID(), webSecret: newSecret(),
+		siteID: newGUID(), siteSec: newSecret()}
+	defer func() {
+		if err != nil {
+			d.close()
+			d = nil
+		}
+	}()
+	if d.dir, err = os.MkdirTemp("", "entraguard-demo-"); err != nil {
+		return nil, fmt.Errorf("demo mode: making a directory for the emulator's certificate files: %w", err)
+	}
 	d.cert, d.key = entratest.NewClientCertificate(d.appID)
-	srv.RegisterApp(entratest.App{
-		ClientID:    d.appID,
-		Secret:      d.secret,
-		Certificate: d.cert,
-		Roles:       []string{appRole},
-		ObjectID:    srv.CallerObjectID,
+	if err := d.writeDaemonFile(); err != nil {
+		return nil, fmt.Errorf("demo mode: writing the daemon's certificate file: %w", err)
+	}
+	d.emulator, err = emulator.New(emulator.Config{
+		APIScopes: []string{"Orders.Read", "Orders.Write", "Profile"},
+		Users: []emulator.User{
+			{Name: "Adele Vance", UPN: "AdeleV@contoso.onmicrosoft.com", Email: "AdeleV@contoso.com"},
+			{Name: "Ben Walters", UPN: "BenW@contoso.onmicrosoft.com", Email: "BenW@contoso.com"},
+		},
+		Apps: []emulator.App{
+			{ClientID: d.appID, Name: "Contoso Orders daemon (examples/client)", Secret: d.secret,
+				CertificateFile: d.certFile, Roles: []string{appRole}},
+			{ClientID: d.webID, Name: "Contoso Orders web tier (examples/obo)", Secret: d.webSecret,
+				Scopes: []string{webScope}},
+			// Any port of a loopback redirect URI, as Entra ID allows; "/" is
+			// where sign-out comes back to.
+			{ClientID: d.siteID, Name: "Contoso Orders (examples/webapp)", Secret: d.siteSec,
+				RedirectURIs: []string{"http://127.0.0.1/auth/callback", "http://127.0.0.1/",
+					"http://localhost/auth/callback", "http://localhost/"}},
+		},
 	})
-	srv.RegisterApp(entratest.App{ClientID: d.webID, Secret: d.webSecret, Scopes: []string{webScope}})
-	if err := d.writeFiles(); err != nil {
-		d.close()
-		return nil, fmt.Errorf("demo mode: writing the emulator's certificate files: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("demo mode: %w", err)
+	}
+	d.users = d.emulator.Config().Users
+	if err := d.serveTLS(); err != nil {
+		return nil, fmt.Errorf("demo mode: serving the emulator: %w", err)
 	}
 	return d, nil
 }
 
-// writeFiles writes the emulator's TLS certificate and the daemon's
-// certificate and key, as PEM, into a new temporary directory.
-func (d *demoMode) writeFiles() error {
-	dir, err := os.MkdirTemp("", "entraguard-demo-")
+// serveTLS serves the emulator on HTTPS on a loopback port, with a
+// certificate made for it, and writes that certificate to caFile.
+func (d *demoMode) serveTLS() error {
+	cert, err := newServingCertificate()
 	if err != nil {
 		return err
 	}
-	d.dir = dir
-	d.caFile = filepath.Join(dir, "emulator-ca.pem")
-	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.emulator.TLSCertificate().Raw}), 0o644); err != nil {
+	d.caFile = filepath.Join(d.dir, "emulator-ca.pem")
+	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Leaf.Raw}), 0o644); err != nil {
 		return err
 	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	d.client = &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.emulator.SetURL("https://" + ln.Addr().String())
+	d.server = &http.Server{Handler: d.emulator, ReadHeaderTimeout: 10 * time.Second}
+	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	go func() { _ = d.server.Serve(tlsLn) }()
+	return nil
+}
+
+// config is the validator's configuration: the emulator's tenant and API,
+// its keys fetched over the emulator's TLS.
+func (d *demoMode) config() entra.Config {
+	srv := d.emulator.Authority()
+	return entra.Config{TenantID: srv.TenantID, ClientID: srv.ClientID, AuthorityHost: srv.URL + "/", HTTPClient: d.client}
+}
+
+// newServingCertificate makes a self-signed TLS certificate (ECDSA P-256)
+// for 127.0.0.1, ::1 and localhost, valid a year from an hour ago.
+func newServingCertificate() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "entraguard demo emulator"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// writeDaemonFile writes the daemon's certificate and key, as PEM, into
+// the demo's directory.
+func (d *demoMode) writeDaemonFile() error {
 	keyDER, err := x509.MarshalPKCS8PrivateKey(d.key)
 	if err != nil {
 		return err
 	}
-	d.certFile = filepath.Join(dir, "daemon.pem")
+	d.certFile = filepath.Join(d.dir, "daemon.pem")
 	both := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.cert.Raw}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
 	return os.WriteFile(d.certFile, both, 0o600)
@@ -95,7 +200,15 @@ func (d *demoMode) writeFiles() error {
 
 // close stops the emulator and removes the files.
 func (d *demoMode) close() {
-	d.emulator.Close()
+	if d.server != nil {
+		_ = d.server.Close()
+	}
+	if d.client != nil {
+		d.client.CloseIdleConnections()
+	}
+	if d.emulator != nil {
+		d.emulator.Close()
+	}
 	if d.dir != "" {
 		_ = os.RemoveAll(d.dir)
 	}
@@ -112,7 +225,7 @@ func newSecret() string {
 // print writes the demo's banner and sample requests to w, for the API at
 // apiURL. Every command works as printed, pasted into bash.
 func (d *demoMode) print(w io.Writer, framework, apiURL string) {
-	srv := d.emulator
+	srv := d.emulator.Authority()
 	now := time.Now()
 	userToken := srv.UserToken("Orders.Read")
 	assertion := entratest.ClientAssertion(srv.TokenURL(), d.appID, d.cert, d.key)
@@ -141,6 +254,9 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p("API        %s", apiURL)
 	p("emulator   %s  (tenant %s)", srv.URL, srv.TenantID)
 	p("API app    client ID %s, scope %s", srv.ClientID, scope)
+	for _, u := range d.users {
+		p("user       %s  %s  object ID %s", u.Name, u.UPN, u.ObjectID)
+	}
 	p("")
 	p("Sample tokens signed by the emulator, valid for 1 hour (until %s):", clock(now.Add(time.Hour)))
 	p("")
@@ -189,6 +305,19 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p("#    A user's token for the web tier (scope %s), valid for 1 hour:", userScope)
 	p("USER_TOKEN=%s", srv.Mint(entratest.Token{Audience: d.webID, Scopes: []string{userScope}}))
 	p(`curl -i -H "Authorization: Bearer $USER_TOKEN" http://127.0.0.1:8081/orders`)
+	p("")
+	p("# 9. examples/webapp: a web app (client ID %s) signs users in with MSAL Go", d.siteID)
+	p("#    (authorization code with PKCE) through the emulator's sign-in page, and")
+	p("#    calls the API's /api/me with each user's token (scope %s).", webScope)
+	p("env ENTRA_TENANT_ID=%s ENTRA_AUTHORITY_HOST=%s/ SSL_CERT_FILE=%s WEB_CLIENT_ID=%s WEB_CLIENT_SECRET=%s API_URL=%s API_SCOPE=api://%s/%s ADDR=%s go run ./examples/webapp",
+		srv.TenantID, srv.URL, d.caFile, d.siteID, d.siteSec, apiURL, srv.ClientID, webScope, webAppAddr)
+	names := make([]string, len(d.users))
+	for i, u := range d.users {
+		names[i] = u.UPN
+	}
+	p("#    Then open http://%s/ and sign in as %s;", webAppAddr, strings.Join(names, " or "))
+	p("#    the emulator asks no password. Any port of its redirect URI")
+	p("#    http://127.0.0.1/auth/callback is accepted, as Entra ID does for loopback.")
 	p("")
 	p("Press Ctrl+C to stop.")
 	_, _ = io.WriteString(w, b.String())
