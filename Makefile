@@ -230,7 +230,8 @@ fuzz: ## Run each fuzz target in FUZZ_ROOTS for FUZZTIME (default 30s)
 		while IFS=' ' read -r dir name; do
 			targets+=("$$dir $$name")
 		done < <(cd "$$r" && go list -f '{{.Dir}}' ./... | while read -r pkg; do
-			(cd "$$pkg" && go test -list '^Fuzz' . | grep '^Fuzz' | sed "s|^|$$pkg |") || exit 1
+			list=$$(cd "$$pkg" && go test -list '^Fuzz' . </dev/null) || { echo "$$list" >&2; exit 1; }
+			printf '%s\n' "$$list" | sed -n "s|^\(Fuzz[[:alnum:]_]*\)$$|$$pkg \1|p"
 		done)
 	done
 	if [ "$${#targets[@]}" -eq 0 ]; then
