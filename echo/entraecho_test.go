@@ -9,6 +9,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entraecho "github.com/entraguard/entraguard/echo"
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// newAPI serves the example contract of entratest.NewAPI with Echo.
+// newAPI serves the example contract of adaptertest.NewAPI with Echo.
 func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 	e := echo.New()
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"status": "ok"}) })
@@ -40,7 +41,7 @@ func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler
 }
 
 func TestConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, newAPI)
+	adaptertest.RunMiddlewareTests(t, newAPI)
 }
 
 func setup(t *testing.T) (*entratest.Server, *entra.Validator) {

@@ -9,6 +9,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragin "github.com/entraguard/entraguard/gin"
 	"github.com/gin-gonic/gin"
 	"go.uber.org/goleak"
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// newAPI serves the example contract of entratest.NewAPI with Gin.
+// newAPI serves the example contract of adaptertest.NewAPI with Gin.
 func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 	r := gin.New()
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -41,7 +42,7 @@ func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler
 }
 
 func TestConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, newAPI)
+	adaptertest.RunMiddlewareTests(t, newAPI)
 }
 
 func setup(t *testing.T) (*entratest.Server, *entra.Validator) {

@@ -9,6 +9,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entraecho "github.com/entraguard/entraguard/echo/v5"
 	"github.com/labstack/echo/v5"
 	"go.uber.org/goleak"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// newAPI serves the example contract of entratest.NewAPI with Echo.
+// newAPI serves the example contract of adaptertest.NewAPI with Echo.
 func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 	e := echo.New()
 	e.GET("/healthz", func(c *echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"status": "ok"}) })
@@ -40,13 +41,13 @@ func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler
 }
 
 func TestConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, newAPI)
+	adaptertest.RunMiddlewareTests(t, newAPI)
 }
 
 // TestHTTPConformance runs the same table over a real HTTP server, as the
 // outside suite runs it against the example programs.
 func TestHTTPConformance(t *testing.T) {
-	entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+	adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 		v, err := entra.NewValidator(srv.Config())
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber/v3"
 )
 
@@ -181,7 +182,7 @@ func TestErrorHandlerDoesNotRewrite(t *testing.T) {
 	api.Get("/me", handler)
 	api.Get("/admin", entrafiber.RequireRole("Admin"), handler)
 
-	ref := entratest.ReferenceAPI(t, v, entra.WithRealm("orders"))
+	ref := adaptertest.ReferenceAPI(t, v, entra.WithRealm("orders"))
 	for _, tc := range []struct {
 		path string
 		auth []string
