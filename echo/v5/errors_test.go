@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entraecho "github.com/entraguard/entraguard/echo/v5"
 	"github.com/labstack/echo/v5"
 )
@@ -58,7 +59,7 @@ func TestHandlerErrors(t *testing.T) {
 	}
 	for _, path := range []string{"/api/returned", "/api/written"} {
 		t.Run(path, func(t *testing.T) {
-			sameAnswer(t, serve(e, "GET", path, reader), refused)
+			adaptertest.SameAnswer(t, serve(e, "GET", path, reader), refused)
 		})
 	}
 	t.Run("claims challenge", func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestHandlerErrors(t *testing.T) {
 		if got.Code != http.StatusUnauthorized {
 			t.Errorf("status %d, want 401", got.Code)
 		}
-		sameAnswer(t, got, serve(ref, "GET", "/api/challenge", reader))
+		adaptertest.SameAnswer(t, got, serve(ref, "GET", "/api/challenge", reader))
 	})
 	if appHandled != 0 {
 		t.Fatalf("the app's error handler ran %d times for *entra.Error", appHandled)
@@ -89,7 +90,7 @@ func TestHandlerErrors(t *testing.T) {
 		if rec := serve(d, "GET", "/other", ""); rec.Code != http.StatusConflict {
 			t.Errorf("status %d, want Echo's 409", rec.Code)
 		}
-		sameAnswer(t, serve(d, "GET", "/challenge", reader), serve(ref, "GET", "/challenge", reader))
+		adaptertest.SameAnswer(t, serve(d, "GET", "/challenge", reader), serve(ref, "GET", "/challenge", reader))
 	})
 }
 
