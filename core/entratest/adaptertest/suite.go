@@ -309,6 +309,7 @@ func testSkipPaths[G any](t *testing.T, a Adapter[G]) {
 	app := a.Serve(t, []Route[G]{
 		{Path: "/health/live", Chain: []G{auth}},
 		{Path: "/:id", Chain: []G{auth}},
+		{Path: "/:id/:sub", Chain: []G{auth}},
 	})
 	if rec := Serve(app, "GET", "/health/live", ""); rec.Code != http.StatusOK {
 		t.Errorf("/health/live: %d %q, want 200", rec.Code, rec.Body.Bytes())
