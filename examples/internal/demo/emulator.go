@@ -54,7 +54,7 @@ const (
 
 func startDemo() (*demoMode, error) {
 	srv := entratest.NewTLSServer()
-	d := &demoMode{emulator: srv, appID: srv.CallerID, secret: newSecret(), webID: newGUID(), webSecret: newSecret()}
+	d := &demoMode{emulator: srv, appID: srv.CallerID, secret: newSecret(), webID: entratest.NewGUID(), webSecret: newSecret()}
 	d.cert, d.key = entratest.NewClientCertificate(d.appID)
 	srv.RegisterApp(entratest.App{
 		ClientID:    d.appID,
@@ -156,7 +156,7 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	curl(srv.AppToken(appRole), "/api/orders")
 	p("")
 	p("# 4. An app with the app role Admin: 200 {\"admin\":true}")
-	curl(srv.Mint(entratest.Token{App: true, ClientID: newGUID(), ObjectID: newGUID(), Roles: []string{"Admin"}}), "/api/admin")
+	curl(srv.Mint(entratest.Token{App: true, ClientID: entratest.NewGUID(), ObjectID: entratest.NewGUID(), Roles: []string{"Admin"}}), "/api/admin")
 	p("")
 	p("# No token: 401 with a WWW-Authenticate challenge")
 	p("curl -i %s/api/orders", apiURL)
