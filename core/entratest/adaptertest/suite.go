@@ -19,6 +19,8 @@ import (
 // ClaimsFix is the adapter's exported function of that name, assigned as
 // is (RequireScope: entragin.RequireScope).
 type Adapter[G any] struct {
+	// The adapter's middleware and guards, each the exported function of
+	// the same name.
 	Authenticate          func(v *entra.Validator, opts ...entra.Option) G
 	Require               func(reqs ...entra.Requirement) G
 	RequireScope          func(scopes ...string) G
@@ -53,8 +55,13 @@ type Adapter[G any] struct {
 
 // Route is one route of an app that [Adapter.Serve] builds.
 type Route[G any] struct {
-	Path       string
-	Chain      []G
+	// Path is the route's pattern, such as "/api/x" or "/r1/early/:id".
+	Path string
+	// Chain are the middleware in front of the handler, in order (none:
+	// a route outside the middleware).
+	Chain []G
+	// ReadClaims makes the handler read the claims with the adapter's
+	// accessor and answer "claims" or "none" instead of "ok".
 	ReadClaims bool
 }
 
