@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,4 +97,23 @@ func Serve(h http.Handler, method, path, token string) *httptest.ResponseRecorde
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// AssertModuleOmits fails t when the go.mod or go.sum of the module under
+// test (the current directory, as go test runs it) names any of modules,
+// such as other frameworks: a Gin user must never download Echo or Fiber
+// because of entraguard's Gin adapter.
+func AssertModuleOmits(t testing.TB, modules ...string) {
+	t.Helper()
+	for _, file := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("adaptertest: %v (run from the module's directory)", err)
+		}
+		for _, m := range modules {
+			if strings.Contains(string(b), m) {
+				t.Errorf("%s mentions %s", file, m)
+			}
+		}
+	}
 }
