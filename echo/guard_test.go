@@ -46,17 +46,17 @@ func TestRefusalIsFinal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			calls, handled, chainErr = 0, 0, errors.New("not called")
-			rec := serve(e, "GET", "/api/admin", tc.token)
+			rec := adaptertest.Serve(e, "GET", "/api/admin", tc.token)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d (body %s)", rec.Code, tc.want, rec.Body.Bytes())
 			}
-			adaptertest.SameAnswer(t, rec, serve(ref, "GET", "/api/admin", tc.token))
+			adaptertest.SameAnswer(t, rec, adaptertest.Serve(ref, "GET", "/api/admin", tc.token))
 			if calls != 0 || handled != 0 || chainErr != nil {
 				t.Errorf("handler ran %d times, HTTPErrorHandler %d times, chain returned %v; want 0, 0, nil", calls, handled, chainErr)
 			}
 		})
 	}
-	if rec := serve(e, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 1 {
+	if rec := adaptertest.Serve(e, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 1 {
 		t.Errorf("allowed request: status %d, handler ran %d times; want 200 and 1", rec.Code, calls)
 	}
 }
@@ -98,7 +98,7 @@ func TestSkipper(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			reached, claimsOK = 0, false
-			rec := serve(e, "GET", tc.path, tc.token)
+			rec := adaptertest.Serve(e, "GET", tc.path, tc.token)
 			if rec.Code != tc.want || reached != tc.wantReached || claimsOK != tc.wantClaims {
 				t.Errorf("status %d, handler reached %d times with claims %v; want %d, %d, %v (body %s)",
 					rec.Code, reached, claimsOK, tc.want, tc.wantReached, tc.wantClaims, rec.Body.Bytes())
@@ -108,7 +108,7 @@ func TestSkipper(t *testing.T) {
 
 	// Config.Options reach the core: the realm shapes the challenge.
 	ref := entra.Middleware(v, entra.WithRealm("orders"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	adaptertest.SameAnswer(t, serve(e, "GET", "/api/me", ""), serve(ref, "GET", "/api/me", ""))
+	adaptertest.SameAnswer(t, adaptertest.Serve(e, "GET", "/api/me", ""), adaptertest.Serve(ref, "GET", "/api/me", ""))
 }
 
 func TestAuthenticateWithConfigNilPanics(t *testing.T) {

@@ -3,6 +3,7 @@ package entragin_test
 import (
 	"testing"
 
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragin "github.com/entraguard/entraguard/gin"
 	"github.com/gin-gonic/gin"
 )
@@ -36,7 +37,7 @@ func TestRefusalStopsTheChain(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			calls = 0
-			rec := serve(r, "GET", "/api/admin", tc.token)
+			rec := adaptertest.Serve(r, "GET", "/api/admin", tc.token)
 			if rec.Code != tc.want || status != tc.want {
 				t.Fatalf("status %d (Gin saw %d), want %d", rec.Code, status, tc.want)
 			}
@@ -48,7 +49,7 @@ func TestRefusalStopsTheChain(t *testing.T) {
 			}
 		})
 	}
-	if rec := serve(r, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 2 {
+	if rec := adaptertest.Serve(r, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 2 {
 		t.Errorf("allowed request: status %d, %d handlers ran; want 200 and 2", rec.Code, calls)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragin "github.com/entraguard/entraguard/gin"
 	"github.com/gin-gonic/gin"
 )
@@ -20,11 +21,11 @@ func TestSkipPathsWithUseRawPath(t *testing.T) {
 	r.Use(entragin.Authenticate(v, entra.WithSkipPaths("/health/live")))
 	r.GET("/health/live", func(c *gin.Context) { c.String(http.StatusOK, "live") })
 	r.GET("/:id", func(c *gin.Context) { c.String(http.StatusOK, "secret "+c.Param("id")) })
-	if rec := serve(r, "GET", "/health/live", ""); rec.Code != http.StatusOK || rec.Body.String() != "live" {
+	if rec := adaptertest.Serve(r, "GET", "/health/live", ""); rec.Code != http.StatusOK || rec.Body.String() != "live" {
 		t.Errorf("/health/live: %d %q, want 200 live", rec.Code, rec.Body)
 	}
 	for _, p := range []string{"/health%2Flive", "/health%2flive", "/health/liv%65", "/%68ealth/live"} {
-		rec := serve(r, "GET", p, "")
+		rec := adaptertest.Serve(r, "GET", p, "")
 		if rec.Code != http.StatusUnauthorized || bodyCode(t, rec) != string(entra.CodeTokenMissing) {
 			t.Errorf("%s was not authenticated: %d %q", p, rec.Code, rec.Body)
 		}

@@ -65,16 +65,6 @@ func setup(t *testing.T) (*entratest.Server, *entra.Validator) {
 	return srv, adaptertest.NewReadyValidator(t, srv)
 }
 
-func serve(h http.Handler, method, path, token string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func bodyCode(t *testing.T, rec *httptest.ResponseRecorder) string {
 	t.Helper()
 	var b struct {
@@ -113,7 +103,7 @@ func TestGroupGuards(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := serve(e, "GET", tc.path, tc.token)
+			rec := adaptertest.Serve(e, "GET", tc.path, tc.token)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d (body %s)", rec.Code, tc.want, rec.Body.Bytes())
 			}
@@ -139,7 +129,7 @@ func TestClaims(t *testing.T) {
 	e.GET("/api/me", handler, entraecho.Authenticate(v))
 	e.GET("/anon", handler, entraecho.Authenticate(v, entra.WithOptionalToken()))
 
-	serve(e, "GET", "/api/me", srv.UserToken("Orders.Read"))
+	adaptertest.Serve(e, "GET", "/api/me", srv.UserToken("Orders.Read"))
 	if !gotOK || !ctxOK || got == nil || got != fromCtx {
 		t.Fatalf("Claims = %p, %v; ClaimsFromContext = %p, %v; want the same claims", got, gotOK, fromCtx, ctxOK)
 	}
@@ -147,7 +137,7 @@ func TestClaims(t *testing.T) {
 		t.Errorf("claims scopes %v, want Orders.Read", got.Scopes())
 	}
 
-	if rec := serve(e, "GET", "/anon", ""); rec.Code != http.StatusNoContent {
+	if rec := adaptertest.Serve(e, "GET", "/anon", ""); rec.Code != http.StatusNoContent {
 		t.Fatalf("anonymous request under WithOptionalToken: status %d", rec.Code)
 	}
 	if gotOK || got != nil || ctxOK {

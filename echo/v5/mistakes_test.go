@@ -30,7 +30,7 @@ func TestSkippedRouteIsNotReported(t *testing.T) {
 		Skipper: func(c *echo.Context) bool { return c.Path() == "/api/public" },
 	}))
 	api.GET("/public", read)
-	if rec := serve(e, "GET", "/api/public", srv.UserToken("Orders.Read")); rec.Code != http.StatusOK || rec.Body.String() != "none" {
+	if rec := adaptertest.Serve(e, "GET", "/api/public", srv.UserToken("Orders.Read")); rec.Code != http.StatusOK || rec.Body.String() != "none" {
 		t.Fatalf("status %d %q, want 200 none", rec.Code, rec.Body)
 	}
 	if out := logs.String(); strings.Contains(out, "did not pass through the authentication middleware") {
