@@ -27,6 +27,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 func TestMain(m *testing.M) {
@@ -63,7 +64,7 @@ func TestExamples(t *testing.T) {
 		for _, name := range examples {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+				adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 					p := startProgram(t, bins[name], map[string]string{
 						"ENTRA_TENANT_ID":      srv.TenantID,
 						"ENTRA_CLIENT_ID":      srv.ClientID,

@@ -19,6 +19,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // ---- chi (docs/other-routers.md#chi) --------------------------------------
@@ -152,7 +153,7 @@ func TestOtherRouters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	ref := entratest.ReferenceAPI(t, v)
+	ref := adaptertest.ReferenceAPI(t, v)
 
 	read := authority.UserToken("Orders.Read")
 	other := authority.UserToken("Profile.Read")
@@ -182,11 +183,11 @@ func TestOtherRouters(t *testing.T) {
 				{"no scp or roles", idToken, entra.CodeNoScopeOrRole},
 				{"another scope", other, entra.CodeForbidden},
 			} {
-				got := entratest.AssertRefusal(t, do(api, "/api/orders/42", tc.token), tc.code)
+				got := adaptertest.AssertRefusal(t, do(api, "/api/orders/42", tc.token), tc.code)
 				// The same answer as the net/http reference, for the codes
 				// the middleware itself decides.
 				if tc.code != entra.CodeForbidden {
-					want := entratest.ReadRefusal(t, do(ref, "/api/me", tc.token))
+					want := adaptertest.ReadRefusal(t, do(ref, "/api/me", tc.token))
 					if got != want {
 						t.Errorf("%s: %+v, want the reference's %+v", tc.name, got, want)
 					}

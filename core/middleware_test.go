@@ -20,13 +20,14 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // The net/http middleware passes the shared conformance table (which the
 // adapters run too), over a real HTTP server.
 func TestMiddlewareConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
-		return entratest.ReferenceAPI(t, v, opts...)
+	adaptertest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
+		return adaptertest.ReferenceAPI(t, v, opts...)
 	})
 }
 

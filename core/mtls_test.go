@@ -18,6 +18,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // mtlsFixture: a fake Entra, a certificate authority, two clients and a
@@ -412,8 +413,8 @@ func TestWithMTLSBindingPanics(t *testing.T) {
 
 // The net/http middleware passes the adapters' shared mTLS suite.
 func TestMTLSBindingConformance(t *testing.T) {
-	entratest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
-		ts := httptest.NewUnstartedServer(entratest.ReferenceAPI(t, v, opts...))
+	adaptertest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
+		ts := httptest.NewUnstartedServer(adaptertest.ReferenceAPI(t, v, opts...))
 		ts.TLS = cfg
 		ts.StartTLS()
 		t.Cleanup(ts.Close)

@@ -1,23 +1,13 @@
 package entraecho_test
 
 import (
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // TestDependencies checks that an Echo v4 user never downloads Echo v5 or
 // another framework: this module's go.mod and go.sum must not name one.
 func TestDependencies(t *testing.T) {
-	for _, file := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, other := range []string{"labstack/echo/v5", "gin-gonic", "gofiber", "valyala/fasthttp"} {
-			if strings.Contains(string(b), other) {
-				t.Errorf("%s mentions %s", file, other)
-			}
-		}
-	}
+	adaptertest.AssertModuleOmits(t, "labstack/echo/v5", "gin-gonic", "gofiber", "valyala/fasthttp")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entraecho "github.com/entraguard/entraguard/echo"
 	"github.com/labstack/echo/v4"
 )
@@ -52,28 +53,28 @@ func TestHandlerErrors(t *testing.T) {
 		entra.WriteError(w, r, challenge)
 	}))
 	reader := srv.AppToken("Reader")
-	refused := serve(e, "GET", "/api/guarded", reader)
+	refused := adaptertest.Serve(e, "GET", "/api/guarded", reader)
 	if refused.Code != http.StatusForbidden {
 		t.Fatalf("middleware's refusal: status %d", refused.Code)
 	}
 	for _, path := range []string{"/api/returned", "/api/written"} {
 		t.Run(path, func(t *testing.T) {
-			sameAnswer(t, serve(e, "GET", path, reader), refused)
+			adaptertest.SameAnswer(t, adaptertest.Serve(e, "GET", path, reader), refused)
 		})
 	}
 	t.Run("claims challenge", func(t *testing.T) {
-		got := serve(e, "GET", "/api/challenge", reader)
+		got := adaptertest.Serve(e, "GET", "/api/challenge", reader)
 		if got.Code != http.StatusUnauthorized {
 			t.Errorf("status %d, want 401", got.Code)
 		}
-		sameAnswer(t, got, serve(ref, "GET", "/api/challenge", reader))
+		adaptertest.SameAnswer(t, got, adaptertest.Serve(ref, "GET", "/api/challenge", reader))
 	})
 	if appHandled != 0 {
 		t.Fatalf("the app's error handler ran %d times for *entra.Error", appHandled)
 	}
 	t.Run("other errors reach the app", func(t *testing.T) {
 		for _, path := range []string{"/api/other", "/api/echo-error"} {
-			if rec := serve(e, "GET", path, reader); rec.Code != http.StatusTeapot {
+			if rec := adaptertest.Serve(e, "GET", path, reader); rec.Code != http.StatusTeapot {
 				t.Errorf("%s: status %d %q, want the app's 418", path, rec.Code, rec.Body)
 			}
 		}
@@ -86,10 +87,10 @@ func TestHandlerErrors(t *testing.T) {
 		d.HTTPErrorHandler = entraecho.ErrorHandler(nil)
 		d.GET("/other", func(c echo.Context) error { return echo.NewHTTPError(http.StatusConflict, "busy") })
 		d.GET("/challenge", func(c echo.Context) error { return challenge }, entraecho.Authenticate(v, entra.WithRealm("orders")))
-		if rec := serve(d, "GET", "/other", ""); rec.Code != http.StatusConflict {
+		if rec := adaptertest.Serve(d, "GET", "/other", ""); rec.Code != http.StatusConflict {
 			t.Errorf("status %d, want Echo's 409", rec.Code)
 		}
-		sameAnswer(t, serve(d, "GET", "/challenge", reader), serve(ref, "GET", "/challenge", reader))
+		adaptertest.SameAnswer(t, adaptertest.Serve(d, "GET", "/challenge", reader), adaptertest.Serve(ref, "GET", "/challenge", reader))
 	})
 }
 
@@ -105,7 +106,7 @@ func TestHandlerErrorAfterWrite(t *testing.T) {
 		_ = c.String(http.StatusOK, "written")
 		return entra.ClaimsChallenge(`{}`)
 	}, entraecho.Authenticate(v, entra.WithOptionalToken()))
-	rec := serve(e, "GET", "/late", "")
+	rec := adaptertest.Serve(e, "GET", "/late", "")
 	if rec.Code != http.StatusOK || rec.Body.String() != "written" || rec.Header().Get("Www-Authenticate") != "" {
 		t.Errorf("answer %d %q %q, want the handler's 200 written", rec.Code, rec.Header().Get("Www-Authenticate"), rec.Body)
 	}

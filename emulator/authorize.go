@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entraguard/entraguard/core/entratest"
 )
 
 // Lifetimes of the sign-in flows.
@@ -318,7 +320,7 @@ func stripFragment(u string) string {
 func (e *Emulator) startSession(w http.ResponseWriter, u *User) *session {
 	id := randomString(32)
 	now := e.now()
-	s := &session{user: u, sid: newGUID(), authTime: now, expires: now.Add(sessionLifetime)}
+	s := &session{user: u, sid: entratest.NewGUID(), authTime: now, expires: now.Add(sessionLifetime)}
 	e.mu.Lock()
 	e.sweepLocked()
 	e.sessions[id] = s

@@ -73,7 +73,7 @@ func (e *Emulator) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenan
 	d := &deviceFlow{app: app, scopes: scopes, userCode: userCode(), expires: now.Add(deviceCodeLifetime),
 		interval: time.Duration(e.cfg.DeviceCodeInterval) * time.Second, state: "pending"}
 	if e.cfg.NonInteractive {
-		d.state, d.user, d.sid, d.authTime = "approved", e.defaultUser, newGUID(), now
+		d.state, d.user, d.sid, d.authTime = "approved", e.defaultUser, entratest.NewGUID(), now
 	}
 	deviceCode := "DAQABAAEAAA" + randomString(96)
 	e.mu.Lock()
@@ -184,7 +184,7 @@ func (e *Emulator) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e.mu.Lock()
-		d.state, d.user, d.sid, d.authTime = "approved", u, newGUID(), now
+		d.state, d.user, d.sid, d.authTime = "approved", u, entratest.NewGUID(), now
 		e.mu.Unlock()
 		pageHeaders(w)
 		_ = messagePage.Execute(w, map[string]any{"Title": "You signed in to " + d.app.Name, "Message": "You may now close this window and go back to the application on your device."})

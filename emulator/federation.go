@@ -52,7 +52,7 @@ func (e *Emulator) WorkloadToken(subject string) string {
 		"exp": now.Add(time.Hour).Unix(),
 		"iat": now.Unix(),
 		"iss": e.WorkloadIssuer(),
-		"jti": newGUID(),
+		"jti": entratest.NewGUID(),
 		"kubernetes.io": map[string]any{
 			"namespace":      ns,
 			"serviceaccount": map[string]string{"name": name, "uid": derived(subject, "service account")},

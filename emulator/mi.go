@@ -20,7 +20,7 @@ const miLifetime = 24 * time.Hour
 // for a user-assigned identity.
 func (e *Emulator) serveAppServiceMI(w http.ResponseWriter, r *http.Request) {
 	refuse := func(status int, msg string) {
-		writeJSON(w, status, map[string]any{"statusCode": status, "message": msg, "correlationId": newGUID()})
+		writeJSON(w, status, map[string]any{"statusCode": status, "message": msg, "correlationId": entratest.NewGUID()})
 	}
 	if r.Method != http.MethodGet {
 		refuse(http.StatusMethodNotAllowed, "The managed identity endpoint answers GET.")

@@ -10,10 +10,11 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber"
 )
 
-// newAPI builds the conformance contract (entratest.NewAPI) with Fiber.
+// newAPI builds the conformance contract (adaptertest.NewAPI) with Fiber.
 func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/healthz", func(c *fiber.Ctx) error {
@@ -37,7 +38,7 @@ func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler
 }
 
 func TestConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, newAPI)
+	adaptertest.RunMiddlewareTests(t, newAPI)
 }
 
 // TestSuccessBodies compares successful answers with the reference byte for
@@ -80,7 +81,7 @@ func TestSuccessBodies(t *testing.T) {
 				return rec
 			}
 			got := serve(newAPI(t, v, tc.opts...))
-			want := serve(entratest.ReferenceAPI(t, v, tc.opts...))
+			want := serve(adaptertest.ReferenceAPI(t, v, tc.opts...))
 			if got.Code != want.Code || got.Code >= 300 {
 				t.Fatalf("status %d, reference %d", got.Code, want.Code)
 			}

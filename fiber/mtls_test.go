@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	entra "github.com/entraguard/entraguard/core"
-	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber"
 )
 
@@ -18,7 +18,7 @@ import (
 // TLS, served by Fiber itself on a TLS listener: the adapter gives the
 // middleware fasthttp's view of the connection.
 func TestMTLSBinding(t *testing.T) {
-	entratest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
+	adaptertest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
 		api := app.Group("/api", entrafiber.Authenticate(v, opts...))
 		api.Get("/me", func(c *fiber.Ctx) error {

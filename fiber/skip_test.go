@@ -13,6 +13,8 @@ import (
 // WithSkipPaths skips only the escaped path the request carries, also when
 // Fiber decodes c.Path() (Config.UnescapePath): "/health%2Flive" is not the
 // skipped "/health/live", and never reaches a protected route unchecked.
+// The shared suite checks Fiber's default routing; the doubled slash is
+// checked here under both.
 func TestSkipPathsMatchesTheEscapedPath(t *testing.T) {
 	_, v := authority(t)
 	for _, unescape := range []bool{false, true} {

@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"net"
 	"net/http"
@@ -139,12 +134,12 @@ func runEmulator(e *env, args []string) int {
 	hs := &http.Server{Handler: emulatorHandler(emu), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	scheme, caPath := "http", ""
 	if *useTLS {
-		cert, der, err := newServingCertificate(urlHost(*publicURL))
+		cert, err := entratest.LoopbackCertificate(urlHost(*publicURL))
 		if err != nil {
 			ln.Close()
 			return e.fail(exitFailure, "making the TLS certificate: %v", err)
 		}
-		path, created, err := writeCA(*caFile, der)
+		path, created, err := writeCA(*caFile, cert.Certificate[0])
 		if err != nil {
 			ln.Close()
 			return e.fail(exitFailure, "writing the TLS certificate: %v", err)
@@ -458,43 +453,6 @@ func urlHost(raw string) string {
 		return ""
 	}
 	return u.Hostname()
-}
-
-// newServingCertificate makes a self-signed TLS certificate for this
-// machine's loopback addresses, and for host (the -url's) if not empty.
-func newServingCertificate(host string) (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "entraguard emulator", Organization: []string{"entraguard"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(0, 0, 30),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-	} else if host != "" && host != "localhost" {
-		tmpl.DNSNames = append(tmpl.DNSNames, host)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, der, nil
 }
 
 // writeCA writes the certificate as PEM to path, or to a new temporary

@@ -105,9 +105,13 @@
 //
 // # Conformance
 //
-// [RunMiddlewareTests] runs one table of requests against an API built with
+// The shared tests for adapters live in package
+// github.com/entraguard/entraguard/core/entratest/adaptertest:
+// RunMiddlewareTests runs one table of requests against an API built with
 // any adapter and compares every answer with the core's net/http middleware
-// ([ReferenceAPI]); [RunHTTPTests] does the same for an API running as its
-// own process. entraguard's adapters and examples run them, and so can an
-// adapter for another framework.
+// (ReferenceAPI); RunHTTPTests does the same for an API running as its own
+// process; RunAdapterTests is the behaviour suite every framework adapter
+// runs. They import the testing package; this package does not, so programs
+// that embed the fake authority (the entraguard CLI's emulator, the
+// examples) do not link it.
 package entratest

@@ -6,9 +6,9 @@ import (
 	"fmt"
 )
 
-// newGUID returns a random (version 4) GUID in Entra ID's lower-case
-// 8-4-4-4-12 form.
-func newGUID() string {
+// NewGUID returns a random (version 4) GUID in Entra ID's lower-case
+// 8-4-4-4-12 form, such as a tenant, client or object ID of a test.
+func NewGUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -195,7 +195,7 @@ func (s *Server) RegisterApp(app App) {
 	ra.Scopes = slices.Clone(app.Scopes)
 	ra.Issuers = slices.Clone(app.Issuers)
 	if ra.ObjectID == "" {
-		ra.ObjectID = newGUID()
+		ra.ObjectID = NewGUID()
 	}
 	if c := app.Certificate; c != nil {
 		if _, ok := c.PublicKey.(*rsa.PublicKey); !ok {
@@ -270,7 +270,7 @@ func ClientAssertion(tokenURL, clientID string, cert *x509.Certificate, key cryp
 		"aud": tokenURL,
 		"iss": clientID,
 		"sub": clientID,
-		"jti": newGUID(),
+		"jti": NewGUID(),
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": now.Add(assertionLifetime).Unix(),
@@ -376,10 +376,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tokenError) {
 	now := s.opts.now().UTC()
 	ts := now.Format("2006-01-02 15:04:05Z")
-	trace := newGUID()
+	trace := NewGUID()
 	corr := strings.ToLower(r.Header.Get("client-request-id"))
 	if !guid.Is(corr) {
-		corr = newGUID()
+		corr = NewGUID()
 	}
 	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.code, e.desc, trace, corr, ts)
 	answerJSON(w, e.status, noStore, tokenErrorBody{

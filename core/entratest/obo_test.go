@@ -275,14 +275,8 @@ func signPS256(t *testing.T, key crypto.Signer, header, claims map[string]any) s
 
 func freshClaims(srv *entratest.Server) map[string]any {
 	c := assertionClaims(srv)
-	c["jti"] = newTestGUID()
+	c["jti"] = entratest.NewGUID()
 	return c
-}
-
-func newTestGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func TestTokenEndpointAssertionForms(t *testing.T) {

@@ -113,13 +113,13 @@ func buildOptions(opts []Option) options {
 		}
 	}
 	if !o.tenantIDSet {
-		o.tenantID = newGUID()
+		o.tenantID = NewGUID()
 	} else if !guid.Is(o.tenantID) {
 		panic(fmt.Sprintf("entratest: WithTenantID(%q): a tenant ID is a GUID such as %q", o.tenantID, "72f988bf-86f1-41af-91ab-2d7cd011db47"))
 	}
 	o.tenantID = strings.ToLower(o.tenantID)
 	if !o.clientIDSet {
-		o.clientID = newGUID()
+		o.clientID = NewGUID()
 	} else if strings.TrimSpace(o.clientID) == "" || strings.ContainsAny(o.clientID, " \t\r\n") {
 		panic(fmt.Sprintf("entratest: WithClientID(%q): a client ID is a GUID or an identifier without spaces", o.clientID))
 	}

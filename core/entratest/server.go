@@ -107,9 +107,9 @@ func NewUnstartedServer(opts ...Option) *Server {
 	s := &Server{
 		TenantID:          o.tenantID,
 		ClientID:          o.clientID,
-		CallerID:          newGUID(),
-		CallerObjectID:    newGUID(),
-		UserObjectID:      newGUID(),
+		CallerID:          NewGUID(),
+		CallerObjectID:    NewGUID(),
+		UserObjectID:      NewGUID(),
 		UserName:          "Adele Vance",
 		UserPrincipalName: "AdeleV@contoso.onmicrosoft.com",
 		opts:              o,

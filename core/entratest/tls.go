@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -35,7 +36,10 @@ func NewTLSServer(opts ...Option) *Server {
 // no other. StartTLS panics if the server is already started or closed.
 func (s *Server) StartTLS() {
 	s.checkStart()
-	cert := newServingCertificate()
+	cert, err := LoopbackCertificate()
+	if err != nil {
+		panic(err.Error())
+	}
 	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	s.ts.StartTLS()
 	s.URL = "https://" + loopbackAddr(s.ts.Listener.Addr())
@@ -55,30 +59,48 @@ func (s *Server) TLSCertificate() *x509.Certificate {
 	return s.ts.Certificate()
 }
 
-// newServingCertificate makes the TLS certificate of one server.
-func newServingCertificate() tls.Certificate {
+// LoopbackCertificate makes a TLS certificate for a server on this
+// machine: ECDSA P-256, self-signed and its own authority (trust it by
+// adding its Leaf to a client's roots, or by writing it as PEM), for
+// 127.0.0.1, ::1 and localhost, and for each of hosts (an IP address or a
+// DNS name), valid a year from an hour ago. Its Leaf is set.
+// [Server.StartTLS] serves one; so does the entraguard CLI's emulator.
+func LoopbackCertificate(hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		panic("entratest: generating a TLS key: " + err.Error())
+		return tls.Certificate{}, fmt.Errorf("entratest: generating a TLS key: %w", err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	tmpl := &x509.Certificate{
 		SerialNumber:          new(big.Int).SetUint64(randUint64() | 1<<63),
-		Subject:               pkix.Name{CommonName: "entratest local authority", Organization: []string{"entratest"}},
+		Subject:               pkix.Name{CommonName: "entratest loopback server", Organization: []string{"entratest"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.AddDate(1, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+		MaxPathLenZero:        true,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:              []string{"localhost"},
 	}
+	for _, h := range hosts {
+		switch ip := net.ParseIP(h); {
+		case ip != nil:
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		case h != "" && h != "localhost":
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		panic("entratest: creating a TLS certificate: " + err.Error())
+		return tls.Certificate{}, fmt.Errorf("entratest: creating a TLS certificate: %w", err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("entratest: parsing a TLS certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // loopbackAddr is addr as a URL host, with an unspecified IP (a listener

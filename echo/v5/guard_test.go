@@ -7,28 +7,10 @@ import (
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entraecho "github.com/entraguard/entraguard/echo/v5"
 	"github.com/labstack/echo/v5"
 )
-
-func TestGuardWithoutAuthenticate(t *testing.T) {
-	srv, _ := setup(t)
-	var calls int
-	e := echo.New()
-	e.GET("/x", func(c *echo.Context) error { calls++; return nil }, entraecho.RequireRole("Admin"))
-	ref := entra.RequireRole("Admin").Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-
-	tok := srv.AppToken("Admin") // a valid token, but nothing validated it
-	rec := serve(e, "GET", "/x", tok)
-	// Nothing read the token: the answer must not say that none was sent.
-	if rec.Code != http.StatusInternalServerError || bodyCode(t, rec) != "internal" {
-		t.Fatalf("status %d, body %s; want 500 internal", rec.Code, rec.Body.Bytes())
-	}
-	sameAnswer(t, rec, serve(ref, "GET", "/x", tok))
-	if calls != 0 {
-		t.Errorf("handler ran %d times", calls)
-	}
-}
 
 // TestRefusalIsFinal checks that a refused request runs no handler, that
 // the middleware returns no error, and that a custom HTTPErrorHandler does
@@ -64,17 +46,17 @@ func TestRefusalIsFinal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			calls, handled, chainErr = 0, 0, errors.New("not called")
-			rec := serve(e, "GET", "/api/admin", tc.token)
+			rec := adaptertest.Serve(e, "GET", "/api/admin", tc.token)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d (body %s)", rec.Code, tc.want, rec.Body.Bytes())
 			}
-			sameAnswer(t, rec, serve(ref, "GET", "/api/admin", tc.token))
+			adaptertest.SameAnswer(t, rec, adaptertest.Serve(ref, "GET", "/api/admin", tc.token))
 			if calls != 0 || handled != 0 || chainErr != nil {
 				t.Errorf("handler ran %d times, HTTPErrorHandler %d times, chain returned %v; want 0, 0, nil", calls, handled, chainErr)
 			}
 		})
 	}
-	if rec := serve(e, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 1 {
+	if rec := adaptertest.Serve(e, "GET", "/api/admin", srv.AppToken("Admin")); rec.Code != 200 || calls != 1 {
 		t.Errorf("allowed request: status %d, handler ran %d times; want 200 and 1", rec.Code, calls)
 	}
 }
@@ -116,7 +98,7 @@ func TestSkipper(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			reached, claimsOK = 0, false
-			rec := serve(e, "GET", tc.path, tc.token)
+			rec := adaptertest.Serve(e, "GET", tc.path, tc.token)
 			if rec.Code != tc.want || reached != tc.wantReached || claimsOK != tc.wantClaims {
 				t.Errorf("status %d, handler reached %d times with claims %v; want %d, %d, %v (body %s)",
 					rec.Code, reached, claimsOK, tc.want, tc.wantReached, tc.wantClaims, rec.Body.Bytes())
@@ -126,79 +108,14 @@ func TestSkipper(t *testing.T) {
 
 	// Config.Options reach the core: the realm shapes the challenge.
 	ref := entra.Middleware(v, entra.WithRealm("orders"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	sameAnswer(t, serve(e, "GET", "/api/me", ""), serve(ref, "GET", "/api/me", ""))
+	adaptertest.SameAnswer(t, adaptertest.Serve(e, "GET", "/api/me", ""), adaptertest.Serve(ref, "GET", "/api/me", ""))
 }
 
-// TestErrorRenderer checks that a reshaped refusal is written as the core
-// shaped it, headers included.
-func TestErrorRenderer(t *testing.T) {
-	_, v := setup(t)
-	render := entra.WithErrorRenderer(func(err *entra.Error, r *entra.Response) {
-		r.Header.Set("Content-Type", "application/problem+json")
-		r.Header.Add("Cache-Control", "private")
-		r.Body = []byte(`{"title":"` + string(err.Code) + `"}`)
-	})
-	e := echo.New()
-	e.GET("/api/me", ok, entraecho.Authenticate(v, render))
-	ref := entra.Middleware(v, render)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	sameAnswer(t, serve(e, "GET", "/api/me", "not-a-jwt"), serve(ref, "GET", "/api/me", "not-a-jwt"))
-}
-
-func TestSetUpPanics(t *testing.T) {
-	tests := []struct {
-		name string
-		fn   func()
-	}{
-		{name: "Authenticate(nil)", fn: func() { entraecho.Authenticate(nil) }},
-		{name: "AuthenticateWithConfig(nil)", fn: func() { entraecho.AuthenticateWithConfig(nil, entraecho.Config{}) }},
-		{name: "Require()", fn: func() { entraecho.Require() }},
-		{name: "RequireScope()", fn: func() { entraecho.RequireScope() }},
-		{name: "RequireAllScopes()", fn: func() { entraecho.RequireAllScopes() }},
-		{name: "RequireRole()", fn: func() { entraecho.RequireRole() }},
-		{name: "RequireAllRoles()", fn: func() { entraecho.RequireAllRoles() }},
-		{name: "RequireScopeOrAppRole(nil, roles)", fn: func() { entraecho.RequireScopeOrAppRole(nil, []string{"Orders.Read.All"}) }},
-		{name: "RequireScopeOrAppRole(scopes, nil)", fn: func() { entraecho.RequireScopeOrAppRole([]string{"Orders.Read"}, nil) }},
-		{name: "RequireGroup()", fn: func() { entraecho.RequireGroup() }},
-		{name: "RequireApp()", fn: func() { entraecho.RequireApp() }},
-		{name: "RequireTenant()", fn: func() { entraecho.RequireTenant() }},
-		{name: "RequireRole(\"\")", fn: func() { entraecho.RequireRole("") }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if r == nil {
-					t.Fatal("no panic at set-up")
-				}
-				if msg, _ := r.(string); !strings.HasPrefix(msg, "entra") {
-					t.Errorf("panic %v, want a message prefixed by the package", r)
-				}
-			}()
-			tc.fn()
-		})
-	}
-}
-
-// A guard with no Authenticate in front of it logs the mistake once, naming
-// the route's pattern, to the logger of the Validator of the middleware
-// built last.
-func TestGuardWithoutAuthenticateIsLogged(t *testing.T) {
-	srv, _ := setup(t)
-	var logs syncBuffer
-	_ = entraecho.Authenticate(loggedValidator(t, srv, &logs)) // built, but not in front of the route below
-	base := fresh("/unguarded")
-	e := echo.New()
-	e.GET(base+"/:id", func(c *echo.Context) error { return nil }, entraecho.RequireRole("Admin"))
-	for range 2 {
-		if rec := serve(e, "GET", base+"/7", srv.AppToken("Admin")); rec.Code != http.StatusInternalServerError {
-			t.Fatalf("status %d, want 500", rec.Code)
+func TestAuthenticateWithConfigNilPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("no panic at set-up")
 		}
-	}
-	out := logs.String()
-	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
-		t.Fatalf("logged %d times, want once:\n%s", n, out)
-	}
-	if !strings.Contains(out, "route="+base+"/:id") {
-		t.Fatalf("the line does not name the route:\n%s", out)
-	}
+	}()
+	entraecho.AuthenticateWithConfig(nil, entraecho.Config{})
 }

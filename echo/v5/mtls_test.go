@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
-	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // Tokens bound to a client certificate (entra.WithMTLSBinding) over real
 // TLS: the adapter gives the middleware the *http.Request's connection.
 func TestMTLSBinding(t *testing.T) {
-	entratest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
+	adaptertest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
 		ts := httptest.NewUnstartedServer(newAPI(t, v, opts...))
 		ts.TLS = cfg
 		ts.StartTLS()

@@ -10,10 +10,11 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber/v3"
 )
 
-// newAPI builds the conformance contract (entratest.NewAPI) with Fiber.
+// newAPI builds the conformance contract (adaptertest.NewAPI) with Fiber.
 func newAPI(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 	return overTheWire(t, contractApp(v, opts...))
 }
@@ -46,7 +47,7 @@ func contract(app *fiber.App, v *entra.Validator, opts ...entra.Option) *fiber.A
 }
 
 func TestConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, newAPI)
+	adaptertest.RunMiddlewareTests(t, newAPI)
 }
 
 // customCtx is an app's own Ctx, as fiber.NewWithCustomCtx takes.
@@ -55,7 +56,7 @@ type customCtx struct{ fiber.DefaultCtx }
 // TestCustomCtxConformance runs the table against an app with a Ctx of its
 // own, which the adapter reads through the fiber.Ctx interface.
 func TestCustomCtxConformance(t *testing.T) {
-	entratest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
+	adaptertest.RunMiddlewareTests(t, func(t *testing.T, v *entra.Validator, opts ...entra.Option) http.Handler {
 		app := fiber.NewWithCustomCtx(func(app *fiber.App) fiber.CustomCtx {
 			return &customCtx{DefaultCtx: *fiber.NewDefaultCtx(app)}
 		})
@@ -66,7 +67,7 @@ func TestCustomCtxConformance(t *testing.T) {
 // TestHTTPConformance runs the same table through entratest's HTTP runner,
 // as the outside suite runs it against the example programs.
 func TestHTTPConformance(t *testing.T) {
-	entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+	adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 		v, err := entra.NewValidator(srv.Config())
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +118,7 @@ func TestSuccessBodies(t *testing.T) {
 				return rec
 			}
 			got := serve(newAPI(t, v, tc.opts...))
-			want := serve(entratest.ReferenceAPI(t, v, tc.opts...))
+			want := serve(adaptertest.ReferenceAPI(t, v, tc.opts...))
 			if got.Code != want.Code || got.Code >= 300 {
 				t.Fatalf("status %d, reference %d", got.Code, want.Code)
 			}

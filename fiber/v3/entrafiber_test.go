@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber/v3"
 )
 
@@ -21,15 +21,7 @@ func authority(t *testing.T) (*entratest.Server, *entra.Validator) {
 	t.Helper()
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
-	v, err := entra.NewValidator(srv.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	if err := v.Ready(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return srv, v
+	return srv, adaptertest.NewReadyValidator(t, srv)
 }
 
 func newApp() *fiber.App { return fiber.New() }
@@ -81,41 +73,6 @@ func TestNextSkips(t *testing.T) {
 	}
 }
 
-func TestRouteGuards(t *testing.T) {
-	srv, v := authority(t)
-	app := newApp()
-	app.Use(entrafiber.Authenticate(v))
-	app.Get("/x", entrafiber.RequireRole("Admin"), ok)
-	app.Get("/y", entrafiber.RequireUser(), entrafiber.RequireAllScopes("A", "B"), ok)
-	app.Get("/z", entrafiber.Require(entra.RequireAppOnly(), entra.RequireTenant(srv.TenantID)), ok)
-
-	ref := entra.Middleware(v)(entra.RequireRole("Admin").Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-	user := "Bearer " + srv.UserToken("A")
-	want := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/x", nil)
-	req.Header.Set("Authorization", user)
-	ref.ServeHTTP(want, req)
-	sameRefusal(t, get(t, app, "/x", user), want)
-
-	tests := []struct {
-		path   string
-		token  string
-		status int
-	}{
-		{"/x", srv.AppToken("Admin"), 200},
-		{"/y", srv.UserToken("A", "B"), 200},
-		{"/y", srv.UserToken("A"), 403},
-		{"/y", srv.AppToken("A", "B"), 403},
-		{"/z", srv.AppToken("Admin"), 200},
-		{"/z", srv.UserToken("A"), 403},
-	}
-	for _, tc := range tests {
-		if resp := get(t, app, tc.path, "Bearer "+tc.token); resp.StatusCode != tc.status {
-			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.status)
-		}
-	}
-}
-
 func TestClaimsAccessor(t *testing.T) {
 	srv, v := authority(t)
 	app := newApp()
@@ -137,25 +94,6 @@ func TestClaimsAccessor(t *testing.T) {
 	get(t, app, "/")
 	if !same.Load() || has.Load() {
 		t.Errorf("anonymous: Claims(c), entra.ClaimsFromContext(c.Context()) and entra.ClaimsFromContext(c) differ, or have claims")
-	}
-}
-
-func TestGuardWithoutAuthenticate(t *testing.T) {
-	srv, _ := authority(t)
-	app := newApp()
-	var ran atomic.Bool
-	app.Get("/x", entrafiber.RequireRole("Admin"), func(c fiber.Ctx) error { ran.Store(true); return ok(c) })
-
-	want := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/x", nil)
-	entra.RequireRole("Admin").Middleware(http.NotFoundHandler()).ServeHTTP(want, req)
-	sameRefusal(t, get(t, app, "/x", "Bearer "+srv.AppToken("Admin")), want)
-	// Nothing read the token: the answer must not say that none was sent.
-	if want.Code != http.StatusInternalServerError {
-		t.Errorf("reference status %d, want 500", want.Code)
-	}
-	if ran.Load() {
-		t.Error("the handler ran behind a guard without Authenticate")
 	}
 }
 
@@ -181,7 +119,7 @@ func TestErrorHandlerDoesNotRewrite(t *testing.T) {
 	api.Get("/me", handler)
 	api.Get("/admin", entrafiber.RequireRole("Admin"), handler)
 
-	ref := entratest.ReferenceAPI(t, v, entra.WithRealm("orders"))
+	ref := adaptertest.ReferenceAPI(t, v, entra.WithRealm("orders"))
 	for _, tc := range []struct {
 		path string
 		auth []string
@@ -249,87 +187,5 @@ func TestTokenSources(t *testing.T) {
 				t.Errorf("status %d, want %d (%s)", resp.StatusCode, tc.status, body(t, resp))
 			}
 		})
-	}
-}
-
-func TestSetUpPanics(t *testing.T) {
-	tests := []struct {
-		name   string
-		build  func()
-		prefix string
-	}{
-		{"RequireRole()", func() { entrafiber.RequireRole() }, "entra: RequireRole"},
-		{"RequireScope()", func() { entrafiber.RequireScope() }, "entra: RequireScope"},
-		{"RequireAllRoles()", func() { entrafiber.RequireAllRoles() }, "entra: RequireAllRoles"},
-		{"RequireAllScopes()", func() { entrafiber.RequireAllScopes() }, "entra: RequireAllScopes"},
-		{"RequireGroup()", func() { entrafiber.RequireGroup() }, "entra: RequireGroup"},
-		{"RequireApp()", func() { entrafiber.RequireApp() }, "entra: RequireApp"},
-		{"RequireTenant()", func() { entrafiber.RequireTenant() }, "entra: RequireTenant"},
-		{"RequireScopeOrAppRole without roles", func() { entrafiber.RequireScopeOrAppRole([]string{"A"}, nil) }, "entra: RequireScopeOrAppRole"},
-		{"Require()", func() { entrafiber.Require() }, "entrafiber: Require"},
-		{"Authenticate(nil)", func() { entrafiber.Authenticate(nil) }, "entra: NewAuthenticator"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				s, _ := r.(string)
-				if err, isErr := r.(error); isErr {
-					s = err.Error()
-				}
-				if !strings.HasPrefix(s, tc.prefix) {
-					t.Errorf("panic %v, want one starting %q", r, tc.prefix)
-				}
-			}()
-			tc.build()
-		})
-	}
-}
-
-// TestNoPanicOnRequests checks the guards that take no names work per
-// request (they are built at set-up and never panic).
-func TestNoPanicOnRequests(t *testing.T) {
-	srv, v := authority(t)
-	app := newApp()
-	app.Use(entrafiber.Authenticate(v))
-	app.Get("/user", entrafiber.RequireUser(), entrafiber.RequireMember(), ok)
-	app.Get("/app", entrafiber.RequireAppOnly(), entrafiber.RequireApp(srv.CallerID), ok)
-	app.Get("/group", entrafiber.RequireGroup("0b0b0b0b-0000-4000-8000-000000000000"), ok)
-	for _, tc := range []struct {
-		path, token string
-		status      int
-	}{
-		{"/user", srv.UserToken("A"), 200},
-		{"/user", srv.AppToken("A"), 403},
-		{"/app", srv.UserToken("A"), 403},
-		{"/group", srv.UserToken("A"), 403},
-	} {
-		if resp := get(t, app, tc.path, "Bearer "+tc.token); resp.StatusCode != tc.status {
-			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.status)
-		}
-	}
-}
-
-// A guard with no Authenticate in front of it logs the mistake once, naming
-// the route's pattern, to the logger of the Validator of the middleware
-// built last.
-func TestGuardWithoutAuthenticateIsLogged(t *testing.T) {
-	srv, _ := authority(t)
-	var logs syncBuffer
-	_ = entrafiber.Authenticate(loggedValidator(t, srv, &logs)) // built, but not in front of the route below
-	base := fresh("/unguarded")
-	app := newApp()
-	app.Get(base+"/:id", entrafiber.RequireRole("Admin"), ok)
-	for range 2 {
-		if res := get(t, app, base+"/7", "Bearer "+srv.AppToken("Admin")); res.StatusCode != http.StatusInternalServerError {
-			t.Fatalf("status %d, want 500", res.StatusCode)
-		}
-	}
-	out := logs.String()
-	if n := strings.Count(out, "did not pass through the authentication middleware"); n != 1 {
-		t.Fatalf("logged %d times, want once:\n%s", n, out)
-	}
-	if !strings.Contains(out, "route="+base+"/:id") {
-		t.Fatalf("the line does not name the route:\n%s", out)
 	}
 }

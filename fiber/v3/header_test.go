@@ -1,13 +1,11 @@
 package entrafiber_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -15,26 +13,9 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entrafiber "github.com/entraguard/entraguard/fiber/v3"
 )
-
-// syncBuffer is a log sink safe to read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // bigToken mints a token of a user in 150 groups: about 8 KB, as Entra ID
 // issues them below its 200-group overage limit.
@@ -49,22 +30,6 @@ func bigToken(t *testing.T, srv *entratest.Server) string {
 		t.Fatalf("a 150-group token of %d bytes: the test needs one of about 8 KB", len(tok))
 	}
 	return tok
-}
-
-// loggedValidator is a ready validator for srv whose logger writes to logs.
-func loggedValidator(t *testing.T, srv *entratest.Server, logs *syncBuffer) *entra.Validator {
-	t.Helper()
-	cfg := srv.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	v, err := entra.NewValidator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	if err := v.Ready(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func getOver(t *testing.T, client *http.Client, url, token string) int {
@@ -94,8 +59,8 @@ func TestLargeToken(t *testing.T) {
 	fix := fmt.Sprintf("set fiber.Config.ReadBufferSize to %d or more", 16<<10+len("Authorization: Bearer \r\n")+8<<10)
 
 	t.Run("configured as documented", func(t *testing.T) {
-		var logs syncBuffer
-		v := loggedValidator(t, srv, &logs)
+		var logs adaptertest.LogBuffer
+		v := adaptertest.NewReadyValidator(t, srv, adaptertest.LogTo(&logs))
 		app := fiber.New(fiber.Config{ReadBufferSize: v.RequestHeaderSize()})
 		app.Get("/api/me", entrafiber.Authenticate(v), ok)
 		base, client := listen(t, app)
@@ -110,8 +75,8 @@ func TestLargeToken(t *testing.T) {
 	})
 
 	t.Run("Fiber's default", func(t *testing.T) {
-		var logs syncBuffer
-		v := loggedValidator(t, srv, &logs)
+		var logs adaptertest.LogBuffer
+		v := adaptertest.NewReadyValidator(t, srv, adaptertest.LogTo(&logs))
 		app := newApp()
 		app.Get("/api/me", entrafiber.Authenticate(v), ok)
 		base, client := listen(t, app)
@@ -148,7 +113,7 @@ func TestLargeToken(t *testing.T) {
 	// Without Config.Logger, the validator's logger is slog.Default: the
 	// warning goes there (it used to be dropped).
 	t.Run("Fiber's default, no Config.Logger", func(t *testing.T) {
-		var logs syncBuffer
+		var logs adaptertest.LogBuffer
 		prev := slog.Default()
 		slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 		t.Cleanup(func() { slog.SetDefault(prev) })

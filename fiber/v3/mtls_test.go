@@ -10,14 +10,14 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	entra "github.com/entraguard/entraguard/core"
-	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // Tokens bound to a client certificate (entra.WithMTLSBinding) over real
 // TLS, served by Fiber itself on a TLS listener: the adapter gives the
 // middleware fasthttp's view of the connection.
 func TestMTLSBinding(t *testing.T) {
-	entratest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
+	adaptertest.RunMTLSBindingTests(t, func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ...entra.Option) string {
 		app := contractApp(v, opts...)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -22,7 +22,6 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,13 +171,4 @@ func NewOrder(c *entra.Claims) Order {
 		Status:    "created",
 		CreatedBy: c.ObjectID(),
 	}
-}
-
-// newGUID returns a random GUID.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -74,8 +74,8 @@ const (
 const webAppAddr = "127.0.0.1:8082"
 
 func startDemo() (d *demoMode, err error) {
-	d = &demoMode{appID: newGUID(), secret: newSecret(), webID: newGUID(), webSecret: newSecret(),
-		siteID: newGUID(), siteSec: newSecret()}
+	d = &demoMode{appID: entratest.NewGUID(), secret: newSecret(), webID: entratest.NewGUID(), webSecret: newSecret(),
+		siteID: entratest.NewGUID(), siteSec: newSecret()}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -272,7 +272,7 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	curl(srv.AppToken(appRole), "/api/orders")
 	p("")
 	p("# 4. An app with the app role Admin: 200 {\"admin\":true}")
-	curl(srv.Mint(entratest.Token{App: true, ClientID: newGUID(), ObjectID: newGUID(), Roles: []string{"Admin"}}), "/api/admin")
+	curl(srv.Mint(entratest.Token{App: true, ClientID: entratest.NewGUID(), ObjectID: entratest.NewGUID(), Roles: []string{"Admin"}}), "/api/admin")
 	p("")
 	p("# No token: 401 with a WWW-Authenticate challenge")
 	p("curl -i %s/api/orders", apiURL)

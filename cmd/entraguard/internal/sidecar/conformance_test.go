@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // TestConformanceThroughProxies runs every case of the adapters' HTTP
@@ -15,7 +16,7 @@ import (
 func TestConformanceThroughProxies(t *testing.T) {
 	for _, p := range proxies {
 		t.Run(p.name, func(t *testing.T) {
-			entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+			adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 				rules := writeFile(t, "rules.yaml", contractRules)
 				sc := startSidecar(t, srv, rules)
 				up := startUpstream(t)

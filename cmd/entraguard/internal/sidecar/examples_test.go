@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 const examplesDir = "../../../../examples/sidecar"
@@ -88,7 +89,7 @@ func TestExampleNginxPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+	adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 		sc := startSidecar(t, srv, filepath.Join(examplesDir, "rules.yaml"))
 		appAddr := freePort(t)
 		app := exec.Command(python, filepath.Join(examplesDir, "app.py"), appAddr[strings.LastIndexByte(appAddr, ':')+1:])

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
@@ -77,7 +78,7 @@ func envoyLike(t *testing.T, client authv3.AuthorizationClient, upstreamURL stri
 // TestConformanceThroughExtAuthz runs the whole conformance table through
 // the ext_authz gRPC API.
 func TestConformanceThroughExtAuthz(t *testing.T) {
-	entratest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
+	adaptertest.RunHTTPTests(t, func(t *testing.T, srv *entratest.Server) string {
 		return envoyLike(t, startExtAuthz(t, srv, contractRules), startUpstream(t).URL)
 	})
 }

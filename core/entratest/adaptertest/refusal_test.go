@@ -1,4 +1,4 @@
-package entratest_test
+package adaptertest_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 )
 
 // failures is a testing.TB that records failures instead of failing.
@@ -55,7 +56,7 @@ func TestAssertRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	api := entratest.ReferenceAPI(t, v)
+	api := adaptertest.ReferenceAPI(t, v)
 	do := func(path, token string) *http.Response {
 		req := httptest.NewRequest("GET", path, nil)
 		if token != "" {
@@ -79,8 +80,8 @@ func TestAssertRefusal(t *testing.T) {
 	}
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
-			var got entratest.Refusal
-			if msgs := check(t, func(tb testing.TB) { got = entratest.AssertRefusal(tb, tc.res(), tc.code) }); len(msgs) > 0 {
+			var got adaptertest.Refusal
+			if msgs := check(t, func(tb testing.TB) { got = adaptertest.AssertRefusal(tb, tc.res(), tc.code) }); len(msgs) > 0 {
 				t.Fatalf("AssertRefusal failed a real %s refusal: %v", tc.code, msgs)
 			}
 			if got.Code != tc.code || got.Scope != tc.scope {
@@ -120,7 +121,7 @@ func TestAssertRefusal(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			msgs := check(t, func(tb testing.TB) { entratest.AssertRefusal(tb, tc.res(), tc.code) })
+			msgs := check(t, func(tb testing.TB) { adaptertest.AssertRefusal(tb, tc.res(), tc.code) })
 			if !strings.Contains(strings.Join(msgs, "\n"), tc.want) {
 				t.Fatalf("failures %q, want one saying %q", msgs, tc.want)
 			}

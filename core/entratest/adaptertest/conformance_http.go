@@ -1,4 +1,4 @@
-package entratest
+package adaptertest
 
 import (
 	"fmt"
@@ -11,13 +11,14 @@ import (
 	"time"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
 )
 
 // StartAPI starts the API under test for [RunHTTPTests], configured to
 // trust srv (its TenantID, ClientID and URL + "/" as the authority host),
 // and returns its base URL, such as "http://127.0.0.1:41023", once it
 // serves. It stops the API with t.Cleanup.
-type StartAPI func(t *testing.T, srv *Server) (baseURL string)
+type StartAPI func(t *testing.T, srv *entratest.Server) (baseURL string)
 
 // readyTimeout bounds the wait for an API under RunHTTPTests to accept a
 // valid token.
@@ -41,7 +42,7 @@ const readyTimeout = 15 * time.Second
 // metadata, whose authorization_uri 401 challenges carry.
 func RunHTTPTests(t *testing.T, start StartAPI) {
 	t.Helper()
-	srv := NewServer()
+	srv := entratest.NewServer()
 	t.Cleanup(srv.Close) // registered first, so it runs after the API stops
 	v, err := entra.NewValidator(srv.Config())
 	if err != nil {
@@ -57,9 +58,9 @@ func RunHTTPTests(t *testing.T, start StartAPI) {
 	runTable(t, srv, got, want)
 
 	t.Run("keys unavailable", func(t *testing.T) {
-		cold := NewServer()
+		cold := entratest.NewServer()
 		t.Cleanup(cold.Close)
-		cold.SetFault(EndpointJWKS, Status(http.StatusServiceUnavailable))
+		cold.SetFault(entratest.EndpointJWKS, entratest.Status(http.StatusServiceUnavailable))
 		cv, err := entra.NewValidator(cold.Config())
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +87,7 @@ func proxyTo(t *testing.T, baseURL string) http.Handler {
 	t.Helper()
 	target, err := url.Parse(baseURL)
 	if err != nil || target.Scheme == "" || target.Host == "" {
-		t.Fatalf("entratest: RunHTTPTests: start returned %q, not a base URL such as http://127.0.0.1:8080", baseURL)
+		t.Fatalf("adaptertest: RunHTTPTests: start returned %q, not a base URL such as http://127.0.0.1:8080", baseURL)
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: 8, ResponseHeaderTimeout: 30 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)
@@ -96,13 +97,13 @@ func proxyTo(t *testing.T, baseURL string) http.Handler {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusBadGateway)
-			fmt.Fprintf(w, "entratest: RunHTTPTests: %s %s: %v", r.Method, baseURL+r.URL.RequestURI(), err)
+			fmt.Fprintf(w, "adaptertest: RunHTTPTests: %s %s: %v", r.Method, baseURL+r.URL.RequestURI(), err)
 		},
 	}
 }
 
 // waitAccepts waits until api answers a valid token with 200, or fails t.
-func waitAccepts(t *testing.T, api http.Handler, srv *Server) {
+func waitAccepts(t *testing.T, api http.Handler, srv *entratest.Server) {
 	t.Helper()
 	auth := bearer(srv.UserToken("Orders.Read"))
 	deadline := time.Now().Add(readyTimeout)
@@ -112,7 +113,7 @@ func waitAccepts(t *testing.T, api http.Handler, srv *Server) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("entratest: RunHTTPTests: the API does not accept a valid token after %v: %d %s", readyTimeout, rec.Code, rec.Body.Bytes())
+			t.Fatalf("adaptertest: RunHTTPTests: the API does not accept a valid token after %v: %d %s", readyTimeout, rec.Code, rec.Body.Bytes())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

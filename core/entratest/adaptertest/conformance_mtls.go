@@ -1,4 +1,4 @@
-package entratest
+package adaptertest
 
 import (
 	"crypto/tls"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
 )
 
 // StartTLSAPI starts the API under test for [RunMTLSBindingTests]: the
@@ -29,7 +30,7 @@ type StartTLSAPI func(t *testing.T, v *entra.Validator, cfg *tls.Config, opts ..
 // and as a bearer token; a trusted proxy's certificate header is believed
 // only from a trusted address.
 func RunMTLSBindingTests(t *testing.T, start StartTLSAPI) {
-	srv := NewServer()
+	srv := entratest.NewServer()
 	defer srv.Close()
 	v, err := entra.NewValidator(srv.Config())
 	if err != nil {
@@ -39,9 +40,9 @@ func RunMTLSBindingTests(t *testing.T, start StartTLSAPI) {
 	if err := v.Ready(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ca := NewCertAuthority()
+	ca := entratest.NewCertAuthority()
 	alice, mallory := ca.ClientCertificate("alice"), ca.ClientCertificate("mallory")
-	token := srv.Mint(Token{Scopes: []string{"Orders.Read"}, BoundCertificate: alice.Leaf})
+	token := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, BoundCertificate: alice.Leaf})
 	client := func(c *tls.Certificate) *http.Client {
 		tr := &http.Transport{TLSClientConfig: ca.ClientTLSConfig(c)}
 		t.Cleanup(tr.CloseIdleConnections)

@@ -1,4 +1,4 @@
-package entratest
+package adaptertest
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func ReadRefusal(t testing.TB, res *http.Response) Refusal {
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
-		t.Fatalf("entratest: reading the answer: %v", err)
+		t.Fatalf("adaptertest: reading the answer: %v", err)
 	}
 	var b struct {
 		Error       string     `json:"error"`
@@ -46,7 +46,7 @@ func ReadRefusal(t testing.TB, res *http.Response) Refusal {
 		Code        entra.Code `json:"code"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil || b.Code == "" {
-		t.Fatalf("entratest: the answer (status %d) is not an entraguard refusal: body %q", res.StatusCode, truncate(body))
+		t.Fatalf("adaptertest: the answer (status %d) is not an entraguard refusal: body %q", res.StatusCode, truncate(body))
 	}
 	r := Refusal{
 		Status:      res.StatusCode,
@@ -69,9 +69,9 @@ func ReadRefusal(t testing.TB, res *http.Response) Refusal {
 // body's error and code. Use it instead of comparing strings:
 //
 //	res, _ := http.DefaultClient.Do(req)
-//	entratest.AssertRefusal(t, res, entra.CodeForbidden)
+//	adaptertest.AssertRefusal(t, res, entra.CodeForbidden)
 //
-// or, with a recorder, entratest.AssertRefusal(t, rec.Result(), entra.CodeTokenExpired).
+// or, with a recorder, adaptertest.AssertRefusal(t, rec.Result(), entra.CodeTokenExpired).
 // It reads and closes res.Body and returns what it read.
 func AssertRefusal(t testing.TB, res *http.Response, code entra.Code) Refusal {
 	t.Helper()
@@ -83,36 +83,36 @@ func AssertRefusal(t testing.TB, res *http.Response, code entra.Code) Refusal {
 	contentType, cacheControl := res.Header.Get("Content-Type"), res.Header.Get("Cache-Control")
 	got := ReadRefusal(t, res)
 	if got.Code != code {
-		t.Errorf("entratest: refused with code %q (%s), want %q", got.Code, got.Description, code)
+		t.Errorf("adaptertest: refused with code %q (%s), want %q", got.Code, got.Description, code)
 	}
 	if got.Status != want.Status {
-		t.Errorf("entratest: status %d, want %d for code %q", got.Status, want.Status, code)
+		t.Errorf("adaptertest: status %d, want %d for code %q", got.Status, want.Status, code)
 	}
 	if got.Error != wantBody.Error {
-		t.Errorf("entratest: body error %q, want %q for code %q", got.Error, wantBody.Error, code)
+		t.Errorf("adaptertest: body error %q, want %q for code %q", got.Error, wantBody.Error, code)
 	}
 	if !strings.HasPrefix(contentType, "application/json") {
-		t.Errorf("entratest: Content-Type %q, want application/json", contentType)
+		t.Errorf("adaptertest: Content-Type %q, want application/json", contentType)
 	}
 	if cacheControl != "no-store" {
-		t.Errorf("entratest: Cache-Control %q, want no-store", cacheControl)
+		t.Errorf("adaptertest: Cache-Control %q, want no-store", cacheControl)
 	}
 	switch want.Status {
 	case http.StatusServiceUnavailable:
 		if got.RetryAfter == "" {
-			t.Errorf("entratest: a 503 without Retry-After")
+			t.Errorf("adaptertest: a 503 without Retry-After")
 		}
 	case http.StatusInternalServerError:
 	default:
 		if !strings.HasPrefix(got.Challenge, "Bearer ") {
-			t.Errorf("entratest: WWW-Authenticate %q, want a Bearer challenge", got.Challenge)
+			t.Errorf("adaptertest: WWW-Authenticate %q, want a Bearer challenge", got.Challenge)
 		}
 		hasError := strings.Contains(got.Challenge, `error="`)
 		switch {
 		case code == entra.CodeTokenMissing && hasError:
-			t.Errorf("entratest: WWW-Authenticate %q has an error code; a request without a token gets none (RFC 6750 section 3.1)", got.Challenge)
+			t.Errorf("adaptertest: WWW-Authenticate %q has an error code; a request without a token gets none (RFC 6750 section 3.1)", got.Challenge)
 		case code != entra.CodeTokenMissing && !strings.Contains(got.Challenge, `error="`+wantBody.Error+`"`):
-			t.Errorf("entratest: WWW-Authenticate %q, want error=%q", got.Challenge, wantBody.Error)
+			t.Errorf("adaptertest: WWW-Authenticate %q, want error=%q", got.Challenge, wantBody.Error)
 		}
 	}
 	return got

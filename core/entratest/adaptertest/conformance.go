@@ -1,4 +1,4 @@
-package entratest
+package adaptertest
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
 )
 
 // NewAPI builds the API under test for [RunMiddlewareTests]: a handler that
@@ -65,7 +66,7 @@ type conformanceCase struct {
 	name       string
 	method     string
 	path       string
-	auth       func(s *Server) []string // Authorization header values
+	auth       func(s *entratest.Server) []string // Authorization header values
 	status     int
 	errCode    string // body "code", "" for successes
 	challenge  string // substring of WWW-Authenticate
@@ -77,82 +78,82 @@ func bearer(tok string) []string { return []string{"Bearer " + tok} }
 var conformanceCases = []conformanceCase{
 	{name: "health needs no token", method: "GET", path: "/healthz", status: 200},
 	{name: "no token", method: "GET", path: "/api/me", status: 401, errCode: "token_missing", challenge: `Bearer realm=""`, noErrParam: true},
-	{name: "Basic scheme counts as no token", method: "GET", path: "/api/me", auth: func(s *Server) []string { return []string{"Basic dXNlcjpwYXNz"} }, status: 401, errCode: "token_missing", noErrParam: true},
-	{name: "empty Bearer", method: "GET", path: "/api/me", auth: func(s *Server) []string { return []string{"Bearer "} }, status: 401, errCode: "token_missing", noErrParam: true},
-	{name: "lower-case scheme", method: "GET", path: "/api/me", auth: func(s *Server) []string { return []string{"bearer " + s.UserToken("Orders.Read")} }, status: 200},
-	{name: "spaces around the token", method: "GET", path: "/api/me", auth: func(s *Server) []string { return []string{"  Bearer   " + s.UserToken("Orders.Read") + "  "} }, status: 200},
-	{name: "two Authorization headers", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+	{name: "Basic scheme counts as no token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return []string{"Basic dXNlcjpwYXNz"} }, status: 401, errCode: "token_missing", noErrParam: true},
+	{name: "empty Bearer", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return []string{"Bearer "} }, status: 401, errCode: "token_missing", noErrParam: true},
+	{name: "lower-case scheme", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return []string{"bearer " + s.UserToken("Orders.Read")} }, status: 200},
+	{name: "spaces around the token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return []string{"  Bearer   " + s.UserToken("Orders.Read") + "  "} }, status: 200},
+	{name: "two Authorization headers", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
 		t := s.UserToken("Orders.Read")
 		return []string{"Bearer " + t, "Bearer " + t}
 	}, status: 400, errCode: "invalid_request", challenge: `error="invalid_request"`},
-	{name: "garbage token", method: "GET", path: "/api/me", auth: func(s *Server) []string { return bearer("not-a-jwt") }, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
-	{name: "expired token", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-3 * time.Hour), NotBefore: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)}))
+	{name: "garbage token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return bearer("not-a-jwt") }, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
+	{name: "expired token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-3 * time.Hour), NotBefore: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)}))
 	}, status: 401, errCode: "token_expired", challenge: `error="invalid_token", error_description="token expired at `},
-	{name: "tampered signature", method: "GET", path: "/api/me", auth: func(s *Server) []string {
+	{name: "tampered signature", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
 		t := s.UserToken("Orders.Read")
 		return bearer(t[:len(t)-6] + "AAAAAA")
 	}, status: 401, errCode: "signature_invalid", challenge: `error="invalid_token"`},
-	{name: "alg none", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}}))
+	{name: "alg none", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}}))
 	}, status: 401, errCode: "algorithm_not_allowed", challenge: `error="invalid_token"`},
-	{name: "wrong audience", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Audience: "api://another-api"}))
+	{name: "wrong audience", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Audience: "api://another-api"}))
 	}, status: 401, errCode: "audience_invalid", challenge: `error="invalid_token"`},
-	{name: "Microsoft Graph token", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"User.Read"}, Header: map[string]any{"nonce": "x"}}))
+	{name: "Microsoft Graph token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"User.Read"}, Header: map[string]any{"nonce": "x"}}))
 	}, status: 401, errCode: "first_party_token", challenge: `error="invalid_token"`},
-	{name: "token without scp or roles", method: "GET", path: "/api/me", auth: func(s *Server) []string { return bearer(s.Mint(Token{})) }, status: 401, errCode: "no_scope_or_role", challenge: `error="invalid_token"`},
+	{name: "token without scp or roles", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return bearer(s.Mint(entratest.Token{})) }, status: 401, errCode: "no_scope_or_role", challenge: `error="invalid_token"`},
 	{name: "token in the query string is ignored", method: "GET", path: "/api/me?access_token=TOKEN", status: 401, errCode: "token_missing", noErrParam: true},
-	{name: "me as a user", method: "GET", path: "/api/me", auth: func(s *Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 200},
-	{name: "me as an app", method: "GET", path: "/api/me", auth: func(s *Server) []string { return bearer(s.AppToken("Orders.Read.All")) }, status: 200},
-	{name: "me with a v1 token", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Version: "1.0", Scopes: []string{"Orders.Read"}}))
+	{name: "me as a user", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 200},
+	{name: "me as an app", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("Orders.Read.All")) }, status: 200},
+	{name: "me with a v1 token", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Version: "1.0", Scopes: []string{"Orders.Read"}}))
 	}, status: 200},
-	{name: "orders: user with the scope", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 200},
-	{name: "orders: user with a longer scope", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.UserToken("Orders.ReadWrite")) }, status: 403, errCode: "forbidden", challenge: `error="insufficient_scope"`},
-	{name: "orders: user with the scope in other case", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.UserToken("orders.read")) }, status: 403, errCode: "forbidden", challenge: `scope="Orders.Read"`},
-	{name: "orders: user with only the app role", method: "GET", path: "/api/orders", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"User.Read"}, Roles: []string{"Orders.Read.All"}}))
+	{name: "orders: user with the scope", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 200},
+	{name: "orders: user with a longer scope", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Orders.ReadWrite")) }, status: 403, errCode: "forbidden", challenge: `error="insufficient_scope"`},
+	{name: "orders: user with the scope in other case", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("orders.read")) }, status: 403, errCode: "forbidden", challenge: `scope="Orders.Read"`},
+	{name: "orders: user with only the app role", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"User.Read"}, Roles: []string{"Orders.Read.All"}}))
 	}, status: 403, errCode: "forbidden"},
-	{name: "orders: app with the role", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AppToken("Orders.Read.All")) }, status: 200},
-	{name: "orders: app with a role named like the scope", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AppToken("Orders.Read")) }, status: 403, errCode: "forbidden"},
-	{name: "create order: user with the scope", method: "POST", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.UserToken("Orders.Write")) }, status: 201},
-	{name: "create order: user with read only", method: "POST", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 403, errCode: "forbidden", challenge: `scope="Orders.Write"`},
-	{name: "create order: app with a role of that name", method: "POST", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AppToken("Orders.Write")) }, status: 403, errCode: "forbidden"},
+	{name: "orders: app with the role", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("Orders.Read.All")) }, status: 200},
+	{name: "orders: app with a role named like the scope", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("Orders.Read")) }, status: 403, errCode: "forbidden"},
+	{name: "create order: user with the scope", method: "POST", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Orders.Write")) }, status: 201},
+	{name: "create order: user with read only", method: "POST", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Orders.Read")) }, status: 403, errCode: "forbidden", challenge: `scope="Orders.Write"`},
+	{name: "create order: app with a role of that name", method: "POST", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("Orders.Write")) }, status: 403, errCode: "forbidden"},
 	{name: "create order: no token", method: "POST", path: "/api/orders", status: 401, errCode: "token_missing", noErrParam: true},
-	{name: "admin: app with the role", method: "GET", path: "/api/admin", auth: func(s *Server) []string { return bearer(s.AppToken("Admin")) }, status: 200},
-	{name: "admin: user assigned the role", method: "GET", path: "/api/admin", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Roles: []string{"Admin"}}))
+	{name: "admin: app with the role", method: "GET", path: "/api/admin", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("Admin")) }, status: 200},
+	{name: "admin: user assigned the role", method: "GET", path: "/api/admin", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Roles: []string{"Admin"}}))
 	}, status: 200},
-	{name: "admin: a scope named Admin is not the role", method: "GET", path: "/api/admin", auth: func(s *Server) []string { return bearer(s.UserToken("Admin")) }, status: 403, errCode: "forbidden"},
-	{name: "admin: role in other case", method: "GET", path: "/api/admin", auth: func(s *Server) []string { return bearer(s.AppToken("admin")) }, status: 403, errCode: "forbidden"},
+	{name: "admin: a scope named Admin is not the role", method: "GET", path: "/api/admin", auth: func(s *entratest.Server) []string { return bearer(s.UserToken("Admin")) }, status: 403, errCode: "forbidden"},
+	{name: "admin: role in other case", method: "GET", path: "/api/admin", auth: func(s *entratest.Server) []string { return bearer(s.AppToken("admin")) }, status: 403, errCode: "forbidden"},
 	// Token shapes of 2026: agents, unscoped app-only tokens, ID tokens,
 	// tokens without oid, claims that can be read two ways.
-	{name: "orders: agent with the app role", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AgentAppToken("Orders.Read.All")) }, status: 200},
-	{name: "orders: agent for a user with the scope", method: "GET", path: "/api/orders", auth: func(s *Server) []string { return bearer(s.AgentOnBehalfOfToken("Orders.Read")) }, status: 200},
-	{name: "unscoped agent token (scp \"/\") without roles", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Agent: entra.AgentAutonomous, Claims: map[string]any{"scp": "/"}}))
+	{name: "orders: agent with the app role", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.AgentAppToken("Orders.Read.All")) }, status: 200},
+	{name: "orders: agent for a user with the scope", method: "GET", path: "/api/orders", auth: func(s *entratest.Server) []string { return bearer(s.AgentOnBehalfOfToken("Orders.Read")) }, status: 200},
+	{name: "unscoped agent token (scp \"/\") without roles", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Agent: entra.AgentAutonomous, Claims: map[string]any{"scp": "/"}}))
 	}, status: 401, errCode: "no_scope_or_role", challenge: `error="invalid_token"`},
-	{name: "ID token with roles and a nonce", method: "GET", path: "/api/admin", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Roles: []string{"Admin"}, Claims: map[string]any{"nonce": "n-0S6_WzA2Mj"}}))
+	{name: "ID token with roles and a nonce", method: "GET", path: "/api/admin", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Roles: []string{"Admin"}, Claims: map[string]any{"nonce": "n-0S6_WzA2Mj"}}))
 	}, status: 401, errCode: "id_token_not_accepted", challenge: `error="invalid_token"`},
-	{name: "token without oid", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{App: true, Roles: []string{"Orders.Read.All"}, Claims: map[string]any{"oid": nil}}))
+	{name: "token without oid", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{App: true, Roles: []string{"Orders.Read.All"}, Claims: map[string]any{"oid": nil}}))
 	}, status: 401, errCode: "oid_missing", challenge: `error="invalid_token"`},
-	{name: "tid beside TID", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"TID": "00000000-0000-0000-0000-000000000001"}}))
+	{name: "tid beside TID", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"TID": "00000000-0000-0000-0000-000000000001"}}))
 	}, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
 	// Tokens bound to a certificate (cnf x5t#S256, Entra's mTLS
 	// proof-of-possession tokens): never accepted as bearer tokens.
-	{name: "token bound to a certificate, as Bearer", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}}))
+	{name: "token bound to a certificate, as Bearer", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}}))
 	}, status: 401, errCode: "token_bound", challenge: `error="invalid_token", error_description="the token is bound to a client certificate`},
-	{name: "token bound to a certificate, as MTLS_POP to an API that does not verify bindings", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return []string{"MTLS_POP " + s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}})}
+	{name: "token bound to a certificate, as MTLS_POP to an API that does not verify bindings", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return []string{"MTLS_POP " + s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": conformanceThumbprint}}})}
 	}, status: 401, errCode: "token_bound", challenge: `error="invalid_token"`},
-	{name: "token with a cnf that cannot be read", method: "GET", path: "/api/me", auth: func(s *Server) []string {
-		return bearer(s.Mint(Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": "not a thumbprint"}}}))
+	{name: "token with a cnf that cannot be read", method: "GET", path: "/api/me", auth: func(s *entratest.Server) []string {
+		return bearer(s.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Claims: map[string]any{"cnf": map[string]any{"x5t#S256": "not a thumbprint"}}}))
 	}, status: 401, errCode: "token_malformed", challenge: `error="invalid_token"`},
 }
 
@@ -174,7 +175,7 @@ var securityHeaders = []string{"Www-Authenticate", "Retry-After", "Cache-Control
 // that differs between them fails a test.
 func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	t.Helper()
-	srv := NewServer()
+	srv := entratest.NewServer()
 	defer srv.Close()
 	v, err := entra.NewValidator(srv.Config())
 	if err != nil {
@@ -187,9 +188,9 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	runTable(t, srv, newAPI(t, v), ReferenceAPI(t, v))
 
 	t.Run("keys unavailable", func(t *testing.T) {
-		cold := NewServer()
+		cold := entratest.NewServer()
 		defer cold.Close()
-		cold.SetFault(EndpointJWKS, Status(http.StatusServiceUnavailable))
+		cold.SetFault(entratest.EndpointJWKS, entratest.Status(http.StatusServiceUnavailable))
 		cv, err := entra.NewValidator(cold.Config())
 		if err != nil {
 			t.Fatal(err)
@@ -224,7 +225,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 	t.Run("options: refuse agents", func(t *testing.T) {
 		opts := []entra.Option{entra.WithoutAgents()}
 		for _, kind := range []entra.AgentKind{entra.AgentAutonomous, entra.AgentUserAccount, entra.AgentOnBehalfOfUser} {
-			auth := bearer(srv.Mint(Token{Agent: kind, Scopes: []string{"Orders.Read"}, Roles: []string{"Orders.Read.All"}}))
+			auth := bearer(srv.Mint(entratest.Token{Agent: kind, Scopes: []string{"Orders.Read"}, Roles: []string{"Orders.Read.All"}}))
 			g := serve(newAPI(t, v, opts...), "GET", "/api/orders", auth)
 			w := serve(ReferenceAPI(t, v, opts...), "GET", "/api/orders", auth)
 			check(t, conformanceCase{name: "agent refused: " + string(kind), status: 403, errCode: "agent_not_allowed", challenge: `error="insufficient_scope"`}, g, w, auth)
@@ -238,7 +239,7 @@ func RunMiddlewareTests(t *testing.T, newAPI NewAPI) {
 
 // runTable sends every request of the table to got and to want (the
 // reference), with tokens of srv, and checks both answers.
-func runTable(t *testing.T, srv *Server, got, want http.Handler) {
+func runTable(t *testing.T, srv *entratest.Server, got, want http.Handler) {
 	t.Helper()
 	for _, tc := range conformanceCases {
 		t.Run(tc.name, func(t *testing.T) {
