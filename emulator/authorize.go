@@ -37,6 +37,8 @@ type authRequest struct {
 	challenge    string
 	method       string
 	params       url.Values // the request's own parameters, to repeat in the page's form
+	v1           bool       // the v1.0 endpoint: resource instead of scopes
+	resource     string     // v1.0: the resource as requested
 }
 
 // authCode is an issued authorization code.
@@ -50,6 +52,8 @@ type authCode struct {
 	authTime              time.Time
 	expires               time.Time
 	redeemed              bool
+	v1                    bool   // issued by the v1.0 endpoint, redeemed there only
+	resource              string // v1.0: the resource of the authorization request
 }
 
 // session is a signed-in browser (cookie) or, for flows without a
@@ -70,9 +74,9 @@ type authError struct {
 	page     bool
 }
 
-// serveAuthorize answers /{tenant}/oauth2/v2.0/authorize (GET, or POST
-// from the sign-in page).
-func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request, tenantSeg string) {
+// serveAuthorize answers /{tenant}/oauth2/v2.0/authorize, or with v1
+// /{tenant}/oauth2/authorize (GET, or POST from the sign-in page).
+func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request, tenantSeg string, v1 bool) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		e.errorPage(w, http.StatusMethodNotAllowed, "AADSTS900561: The endpoint only accepts GET and POST requests.")
 		return
@@ -82,7 +86,7 @@ func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant
 		e.errorPage(w, http.StatusBadRequest, "AADSTS9002313: Invalid request. Request is malformed or invalid.")
 		return
 	}
-	req, aerr := e.parseAuthRequest(tenantSeg, r.Form)
+	req, aerr := e.parseAuthRequest(tenantSeg, r.Form, v1)
 	if aerr != nil {
 		if aerr.page || req == nil {
 			e.errorPage(w, http.StatusBadRequest, aadsts(aerr.code, aerr.desc))
@@ -158,8 +162,9 @@ func (e *Emulator) hintedUser(hint string) *User {
 
 // parseAuthRequest checks an authorization request as Entra ID does: the
 // client and its redirect URI first (refused on a page), then the rest
-// (refused to the redirect URI).
-func (e *Emulator) parseAuthRequest(tenantSeg string, p url.Values) (*authRequest, *authError) {
+// (refused to the redirect URI). A v1.0 request names its resource
+// (resource) rather than scopes.
+func (e *Emulator) parseAuthRequest(tenantSeg string, p url.Values, v1 bool) (*authRequest, *authError) {
 	if !e.homeTenant(tenantSeg) {
 		te := e.tenantNotFound(tenantSeg)
 		return nil, &authError{code: te.AADSTS, desc: te.Description, page: true}
@@ -191,6 +196,8 @@ func (e *Emulator) parseAuthRequest(tenantSeg string, p url.Values) (*authReques
 		challenge:    p.Get("code_challenge"),
 		method:       p.Get("code_challenge_method"),
 		params:       url.Values{},
+		v1:           v1,
+		resource:     p.Get("resource"),
 	}
 	for k, v := range p {
 		if !strings.HasPrefix(k, "emulator_") {
@@ -223,6 +230,14 @@ func (e *Emulator) parseAuthRequest(tenantSeg string, p url.Values) (*authReques
 		return req, &authError{oauthErr: "invalid_request", code: 50148, desc: "code_challenge_method '" + req.method + "' is not supported: use S256."}
 	case req.challenge != "" && req.method == "":
 		req.method = "plain"
+	}
+	if v1 {
+		if req.resource != "" {
+			if _, _, terr := e.v1Resource(req.resource, app); terr != nil {
+				return req, &authError{oauthErr: terr.OAuthError, code: terr.AADSTS, desc: terr.Description}
+			}
+		}
+		return req, nil
 	}
 	if _, _, terr := e.resolveScopes(req.scopes, app); terr != nil {
 		return req, &authError{oauthErr: terr.OAuthError, code: terr.AADSTS, desc: terr.Description}
@@ -262,7 +277,7 @@ func (e *Emulator) issueCode(w http.ResponseWriter, req *authRequest, sess *sess
 	e.codes[code] = &authCode{
 		clientID: req.app.ClientID, redirectURI: req.redirectURI, scopes: req.scopes, nonce: req.nonce,
 		challenge: req.challenge, method: req.method, user: sess.user, sid: sess.sid, authTime: sess.authTime,
-		expires: e.now().Add(codeLifetime),
+		expires: e.now().Add(codeLifetime), v1: req.v1, resource: req.resource,
 	}
 	e.mu.Unlock()
 	v := url.Values{"code": {code}, "session_state": {sess.sid}}
@@ -483,6 +498,9 @@ func (e *Emulator) signInPage(w http.ResponseWriter, req *authRequest, selected 
 		selected = e.defaultUser
 	}
 	display := req.scopes
+	if req.v1 && req.resource != "" {
+		display = append(slices.Clone(display), "Access "+req.resource)
+	}
 	data := map[string]any{
 		"App":      req.app.Name,
 		"Action":   "",

@@ -71,6 +71,10 @@ type User struct {
 	UPN string `json:"upn"`
 	// Email is the email claim (with the email scope). Default: none.
 	Email string `json:"email"`
+	// GivenName and FamilyName are the given_name and family_name claims
+	// of the user's v1.0 ID tokens. Default: none.
+	GivenName  string `json:"given_name"`
+	FamilyName string `json:"family_name"`
 	// Groups are group object IDs: the groups claim.
 	Groups []string `json:"groups"`
 	// Roles are the app roles assigned to the user, per app: the key is the

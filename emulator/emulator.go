@@ -215,7 +215,7 @@ func (e *Emulator) initApp(a *App, i int) error {
 			a.Secret = "emu." + randomString(24)
 		}
 		if a.Secret != "" || cert != nil {
-			e.srv.RegisterApp(entratest.App{ClientID: a.ClientID, Secret: a.Secret, Certificate: cert, Roles: a.Roles,
+			e.srv.RegisterApp(entratest.App{ClientID: a.ClientID, Secret: a.Secret, Certificate: cert, Roles: a.Roles, ObjectID: appObjectID(a.ClientID),
 				Scopes: a.Scopes, AccessTokenVersion: a.TokenVersion, RefuseAssertionReplay: a.RefuseAssertionReplay})
 		}
 	}
@@ -299,7 +299,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case ".well-known/openid-configuration":
 		e.serveMetadata(w, r, false)
 	case "oauth2/v2.0/authorize":
-		e.serveAuthorize(w, r, tenantSeg)
+		e.serveAuthorize(w, r, tenantSeg, false)
+	case "oauth2/authorize":
+		e.serveAuthorize(w, r, tenantSeg, true)
+	case "oauth2/token":
+		e.serveTokenV1(w, r, tenantSeg)
 	case "oauth2/v2.0/token":
 		e.serveToken(w, r, tenantSeg)
 	case "oauth2/v2.0/devicecode":
@@ -333,9 +337,10 @@ func (e *Emulator) serveMetadata(w http.ResponseWriter, r *http.Request, v2 bool
 	if v2 {
 		doc["userinfo_endpoint"] = e.srv.URL + userinfoPath
 	} else {
-		// The v1.0 endpoints (authorize, device code, logout, check
-		// session, userinfo) are not served: MSAL uses v2.0.
-		for _, k := range []string{"authorization_endpoint", "device_authorization_endpoint", "end_session_endpoint", "check_session_iframe", "userinfo_endpoint"} {
+		// The v1.0 authorize and token endpoints are served; its device
+		// code, logout, check session and userinfo endpoints are not (MSAL
+		// uses v2.0's).
+		for _, k := range []string{"device_authorization_endpoint", "end_session_endpoint", "check_session_iframe", "userinfo_endpoint"} {
 			delete(doc, k)
 		}
 		doc["http_logout_supported"], doc["frontchannel_logout_supported"] = false, false

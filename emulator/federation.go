@@ -274,7 +274,7 @@ func (e *Emulator) appGrant(r *http.Request, form url.Values, tenantSeg string) 
 	if terr != nil {
 		return nil, terr
 	}
-	return e.appToken(res, app.ClientID, derived(app.ClientID, "service principal"), app.Roles, acr, nil), nil
+	return e.appToken(res, app.ClientID, appObjectID(app.ClientID), app.Roles, acr, nil), nil
 }
 
 // defaultResource reads the one "{resource}/.default" scope of the client
@@ -313,3 +313,7 @@ func (e *Emulator) appToken(res *resource, clientID, objectID string, roles []st
 	secs := int(accessLifetime / time.Second)
 	return &tokenAnswer{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
 }
+
+// appObjectID is the object ID of an app's service principal: the oid and
+// sub of its app-only tokens, the same from every endpoint.
+func appObjectID(clientID string) string { return derived(clientID, "service principal") }

@@ -300,8 +300,25 @@ func TestMetadataAdvertisesWhatIsServed(t *testing.T) {
 		}
 	}
 	_, v1 := getJSON(t, m.URL()+"/"+tenantID+"/.well-known/openid-configuration", nil)
-	if v1["authorization_endpoint"] != nil || v1["userinfo_endpoint"] != nil || v1["token_endpoint"] == nil {
-		t.Errorf("v1.0 metadata advertises endpoints that are not served: %v", v1)
+	root := m.URL() + "/" + tenantID
+	if v1["authorization_endpoint"] != root+"/oauth2/authorize" || v1["token_endpoint"] != root+"/oauth2/token" {
+		t.Errorf("v1.0 metadata: authorization_endpoint %v token_endpoint %v: want the v1.0 endpoints", v1["authorization_endpoint"], v1["token_endpoint"])
+	}
+	for _, k := range []string{"device_authorization_endpoint", "end_session_endpoint", "check_session_iframe", "userinfo_endpoint", "kerberos_endpoint"} {
+		if v1[k] != nil {
+			t.Errorf("v1.0 metadata advertises %s %v, which is not served", k, v1[k])
+		}
+	}
+	for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri"} {
+		u, _ := v1[k].(string)
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			t.Errorf("v1.0 %s %s answers 404", k, u)
+		}
 	}
 }
 

@@ -178,49 +178,9 @@ func (e *Emulator) authenticate(r *http.Request, form url.Values, app *App, tena
 
 // codeGrant redeems an authorization code.
 func (e *Emulator) codeGrant(r *http.Request, form url.Values, tenantSeg string) (*tokenAnswer, *entratest.TokenError) {
-	clientID := form.Get("client_id")
-	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(u)
-	}
-	for _, p := range []string{"code", "redirect_uri"} {
-		if form.Get(p) == "" {
-			return nil, missing(p)
-		}
-	}
-	if clientID == "" {
-		return nil, missing("client_id")
-	}
-	app := e.lookupApp(clientID)
-	if app == nil {
-		return nil, unknownClient(clientID, e.cfg.TenantID)
-	}
-	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	app, c, acr, terr := e.redeemCode(r, form, tenantSeg, false)
 	if terr != nil {
 		return nil, terr
-	}
-	e.mu.Lock()
-	c := e.codes[form.Get("code")]
-	var redeemed bool
-	if c != nil {
-		redeemed = c.redeemed
-		c.redeemed = true
-	}
-	e.mu.Unlock()
-	switch {
-	case c == nil:
-		return nil, badRequest("invalid_grant", 9002313, "Invalid request. The provided authorization code is not one the emulator issued.")
-	case redeemed:
-		return nil, badRequest("invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
-	case e.now().After(c.expires):
-		return nil, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
-	case !strings.EqualFold(c.clientID, app.ClientID):
-		return nil, badRequest("invalid_grant", 70000, "The provided value for the 'code' parameter is not valid: the code was issued to another application.")
-	case form.Get("redirect_uri") != c.redirectURI:
-		return nil, badRequest("invalid_grant", 500112, "The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.", form.Get("redirect_uri"), c.redirectURI)
-	case c.challenge != "" && form.Get("code_verifier") == "":
-		return nil, badRequest("invalid_grant", 50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE: the request has no code_verifier.")
-	case c.challenge != "" && !pkceMatches(c.method, c.challenge, form.Get("code_verifier")):
-		return nil, badRequest("invalid_grant", 50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")
 	}
 	// The OpenID Connect scopes of the token request count too: MSAL adds
 	// openid, profile and offline_access there, as Entra ID honours.
@@ -237,26 +197,95 @@ func (e *Emulator) codeGrant(r *http.Request, form url.Values, tenantSeg string)
 	return e.issueUserTokens(app, g, scopes, c.nonce, acr, form.Get("client_info") == "1")
 }
 
+// redeemCode checks a request that redeems an authorization code, and
+// the code: it is good once, for its client and redirect URI, with its
+// PKCE verifier, at the endpoint version (v1.0 or v2.0) that issued it.
+// It returns the app, the code and how the client authenticated.
+func (e *Emulator) redeemCode(r *http.Request, form url.Values, tenantSeg string, v1 bool) (*App, *authCode, string, *entratest.TokenError) {
+	clientID := form.Get("client_id")
+	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
+		clientID, _ = url.QueryUnescape(u)
+	}
+	for _, p := range []string{"code", "redirect_uri"} {
+		if form.Get(p) == "" {
+			return nil, nil, "", missing(p)
+		}
+	}
+	if clientID == "" {
+		return nil, nil, "", missing("client_id")
+	}
+	app := e.lookupApp(clientID)
+	if app == nil {
+		return nil, nil, "", unknownClient(clientID, e.cfg.TenantID)
+	}
+	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	if terr != nil {
+		return nil, nil, "", terr
+	}
+	e.mu.Lock()
+	c := e.codes[form.Get("code")]
+	var redeemed bool
+	if c != nil {
+		redeemed = c.redeemed
+		c.redeemed = true
+	}
+	e.mu.Unlock()
+	switch {
+	case c == nil:
+		return nil, nil, "", badRequest("invalid_grant", 9002313, "Invalid request. The provided authorization code is not one the emulator issued.")
+	case redeemed:
+		return nil, nil, "", badRequest("invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
+	case e.now().After(c.expires):
+		return nil, nil, "", badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+	case !strings.EqualFold(c.clientID, app.ClientID):
+		return nil, nil, "", badRequest("invalid_grant", 70000, "The provided value for the 'code' parameter is not valid: the code was issued to another application.")
+	case form.Get("redirect_uri") != c.redirectURI:
+		return nil, nil, "", badRequest("invalid_grant", 500112, "The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.", form.Get("redirect_uri"), c.redirectURI)
+	case c.challenge != "" && form.Get("code_verifier") == "":
+		return nil, nil, "", badRequest("invalid_grant", 50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE: the request has no code_verifier.")
+	case c.challenge != "" && !pkceMatches(c.method, c.challenge, form.Get("code_verifier")):
+		return nil, nil, "", badRequest("invalid_grant", 50148, "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")
+	case c.v1 != v1:
+		return nil, nil, "", badRequest("invalid_grant", 70000, "The provided value for the 'code' parameter is not valid: the code was issued by the %s authorize endpoint; redeem it at that version's token endpoint.", endpointVersion(c.v1))
+	}
+	return app, c, acr, nil
+}
+
 // refreshTokenGrant redeems a refresh token: new tokens, and a new
 // refresh token that replaces it.
 func (e *Emulator) refreshTokenGrant(r *http.Request, form url.Values, tenantSeg string) (*tokenAnswer, *entratest.TokenError) {
+	app, g, acr, terr := e.takeRefresh(r, form, tenantSeg)
+	if terr != nil {
+		return nil, terr
+	}
+	scopes := strings.Fields(form.Get("scope"))
+	if len(scopes) == 0 {
+		scopes = g.scopes
+	}
+	return e.issueUserTokens(app, g, scopes, "", acr, form.Get("client_info") == "1")
+}
+
+// takeRefresh checks a refresh_token request and takes its refresh token
+// (rotated: each is good once). It returns the app, the grant and how the
+// client authenticated.
+func (e *Emulator) takeRefresh(r *http.Request, form url.Values, tenantSeg string) (*App, *refreshGrant, string, *entratest.TokenError) {
 	clientID := form.Get("client_id")
 	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
 		clientID, _ = url.QueryUnescape(u)
 	}
 	if form.Get("refresh_token") == "" {
-		return nil, missing("refresh_token")
+		return nil, nil, "", missing("refresh_token")
 	}
 	if clientID == "" {
-		return nil, missing("client_id")
+		return nil, nil, "", missing("client_id")
 	}
 	app := e.lookupApp(clientID)
 	if app == nil {
-		return nil, unknownClient(clientID, e.cfg.TenantID)
+		return nil, nil, "", unknownClient(clientID, e.cfg.TenantID)
 	}
 	acr, terr := e.authenticate(r, form, app, tenantSeg)
 	if terr != nil {
-		return nil, terr
+		return nil, nil, "", terr
 	}
 	e.mu.Lock()
 	g := e.refresh[form.Get("refresh_token")]
@@ -266,17 +295,13 @@ func (e *Emulator) refreshTokenGrant(r *http.Request, form url.Values, tenantSeg
 	e.mu.Unlock()
 	switch {
 	case g == nil:
-		return nil, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity, was already used, or its session ended (sign-out). Send a new interactive authorization request for this user and resource.")
+		return nil, nil, "", badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity, was already used, or its session ended (sign-out). Send a new interactive authorization request for this user and resource.")
 	case !strings.EqualFold(g.clientID, app.ClientID):
-		return nil, badRequest("invalid_grant", 70000, "The refresh token was issued to another application.")
+		return nil, nil, "", badRequest("invalid_grant", 70000, "The refresh token was issued to another application.")
 	case e.now().After(g.expires):
-		return nil, badRequest("invalid_grant", 700082, "The refresh token has expired due to inactivity. It expired at %s (a SPA's live 24 hours, others 90 days); sign the user in again.", g.expires.UTC().Format(time.RFC3339))
+		return nil, nil, "", badRequest("invalid_grant", 700082, "The refresh token has expired due to inactivity. It expired at %s (a SPA's live 24 hours, others 90 days); sign the user in again.", g.expires.UTC().Format(time.RFC3339))
 	}
-	scopes := strings.Fields(form.Get("scope"))
-	if len(scopes) == 0 {
-		scopes = g.scopes
-	}
-	return e.issueUserTokens(app, g, scopes, "", acr, form.Get("client_info") == "1")
+	return app, g, acr, nil
 }
 
 func missing(p string) *entratest.TokenError {
@@ -408,26 +433,7 @@ func (e *Emulator) issueUserTokens(app *App, g *refreshGrant, scopes []string, n
 		ans.IDToken = e.idToken(app, g, nonce, hasScope(scopes, "email"))
 	}
 	if hasScope(scopes, "offline_access") {
-		life := refreshLifetime
-		if app.Type == AppSPA {
-			life = spaRefreshLifetime
-		}
-		rt := "1.AX" + randomString(96)
-		ng := *g
-		ng.scopes = slices.Clone(scopes)
-		if !hasScope(ng.scopes, "offline_access") {
-			ng.scopes = append(ng.scopes, "offline_access")
-		}
-		// A SPA's refresh tokens end 24 hours after the sign-in, whatever
-		// the rotations; others slide.
-		if app.Type != AppSPA || g.expires.IsZero() {
-			ng.expires = now.Add(life)
-		}
-		e.mu.Lock()
-		e.sweepLocked()
-		e.refresh[rt] = &ng
-		e.mu.Unlock()
-		ans.RefreshToken = rt
+		ans.RefreshToken = e.newRefreshToken(app, g, scopes)
 		granted = append(granted, "offline_access")
 	}
 	for _, s := range []string{"openid", "profile", "email"} {
@@ -440,6 +446,31 @@ func (e *Emulator) issueUserTokens(app *App, g *refreshGrant, scopes []string, n
 		ans.ClientInfo = e.clientInfo(u)
 	}
 	return ans, nil
+}
+
+// newRefreshToken issues a refresh token of the grant g for these
+// scopes (offline_access added).
+func (e *Emulator) newRefreshToken(app *App, g *refreshGrant, scopes []string) string {
+	life := refreshLifetime
+	if app.Type == AppSPA {
+		life = spaRefreshLifetime
+	}
+	rt := "1.AX" + randomString(96)
+	ng := *g
+	ng.scopes = slices.Clone(scopes)
+	if !hasScope(ng.scopes, "offline_access") {
+		ng.scopes = append(ng.scopes, "offline_access")
+	}
+	// A SPA's refresh tokens end 24 hours after the sign-in, whatever
+	// the rotations; others slide.
+	if app.Type != AppSPA || g.expires.IsZero() {
+		ng.expires = e.now().Add(life)
+	}
+	e.mu.Lock()
+	e.sweepLocked()
+	e.refresh[rt] = &ng
+	e.mu.Unlock()
+	return rt
 }
 
 // idToken is a v2.0 ID token of the grant's user for app, as Entra ID's
