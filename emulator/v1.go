@@ -57,6 +57,8 @@ func (e *Emulator) v1Resource(id string, app *App) (*resource, []string, *entrat
 		return nil, nil, terr
 	}
 	if res.graph {
+		// v1.0 tokens carry the resource as requested.
+		res.aud = id
 		names = []string{"User.Read"}
 	}
 	return res, names, nil
