@@ -10,6 +10,10 @@
 //     accessible HTML sign-in and consent page that needs no JavaScript, or
 //     a non-interactive mode for headless tests; ID tokens, rotating
 //     refresh tokens, /oauth2/v2.0/logout and a userinfo endpoint;
+//   - Entra's v1.0 sign-in endpoints, /{tenant}/oauth2/authorize and
+//     /{tenant}/oauth2/token (authorization code with PKCE, refresh token
+//     and client credentials, each with a resource), answered in v1.0's
+//     shape with v1.0 ID tokens (upn, unique_name);
 //   - the device code flow (/oauth2/v2.0/devicecode and a page to enter
 //     the code);
 //   - managed identity: the App Service endpoint (IDENTITY_ENDPOINT,
