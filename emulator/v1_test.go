@@ -239,8 +239,18 @@ func TestV1AuthCodeWithPKCE(t *testing.T) {
 			// tokens are multi-resource).
 			rf.Set("refresh_token", r.RefreshToken)
 			rf.Set("resource", "https://graph.microsoft.com")
-			if g := postV1(t, m.v1TokenURL(), rf); g.Status != 200 || payload(t, g.AccessToken)["aud"] != "https://graph.microsoft.com" {
-				t.Errorf("refresh for Graph: %d %s", g.Status, g.Raw)
+			g := postV1(t, m.v1TokenURL(), rf)
+			if g.Status != 200 || payload(t, g.AccessToken)["aud"] != "https://graph.microsoft.com" {
+				t.Fatalf("refresh for Graph: %d %s", g.Status, g.Raw)
+			}
+			// A v1.0 refresh token is good at the v2.0 endpoint too.
+			v2r := post(t, nil, m.TokenURL(), url.Values{"grant_type": {"refresh_token"}, "client_id": {webID}, "client_secret": {"web-secret"},
+				"refresh_token": {g.RefreshToken}, "scope": {"openid api://" + apiID + "/Orders.Read"}}, nil)
+			if v2r.Status != 200 || payload(t, v2r.IDToken)["ver"] != "2.0" {
+				t.Fatalf("v1.0 refresh token at v2.0: %d %s", v2r.Status, v2r.Raw)
+			}
+			if c := m.validate(t, apiID, v2r.AccessToken); !c.HasScope("Orders.Read") {
+				t.Errorf("v2.0 access token from a v1.0 refresh token: scp %v", c.Scopes())
 			}
 		})
 	}
@@ -374,6 +384,10 @@ func TestV1Refusals(t *testing.T) {
 	other := m.ts.URL + "/00000000-0000-4000-8000-000000000001/oauth2/token"
 	if a := postV1(t, other, url.Values{"grant_type": {"client_credentials"}, "client_id": {webID}, "client_secret": {"web-secret"}, "resource": {"api://" + apiID}}); a.Status != 400 || a.code() != 90002 {
 		t.Errorf("another tenant: %d %s", a.Status, a.Raw)
+	}
+	huge := url.Values{"grant_type": {"client_credentials"}, "client_id": {webID}, "client_secret": {"web-secret"}, "resource": {strings.Repeat("a", 70<<10)}}
+	if a := postV1(t, m.v1TokenURL(), huge); a.Status != 400 || a.code() != 9002313 {
+		t.Errorf("a body over 64 KiB: %d %.200s", a.Status, a.Raw)
 	}
 	if !slices.Contains([]int{400, 405}, mustGetStatus(t, m.v1TokenURL())) {
 		t.Error("GET on the v1.0 token endpoint is not refused")
