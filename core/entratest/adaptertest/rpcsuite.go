@@ -1,0 +1,270 @@
+package adaptertest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	entra "github.com/entraguard/entraguard/core"
+	"github.com/entraguard/entraguard/core/entratest"
+)
+
+// RPCAdapter is what [RunRPCTests] needs from an RPC adapter (gRPC,
+// Connect): functions that hide the framework, so that this package
+// imports none.
+type RPCAdapter struct {
+	// Unary and Stream are the names, without the service, of the unary
+	// method and the streaming method that Serve serves ("EmptyCall",
+	// "FullDuplexCall").
+	Unary, Stream string
+
+	// Serve starts a server of service s.Service with two methods, and
+	// stops it when t ends:
+	//   - Unary, whose handler answers OK when the adapter's accessor
+	//     finds claims in its context, and Internal when it finds none;
+	//   - Stream, whose handler sends the client messages (one per
+	//     message received, or one every few milliseconds) until the
+	//     stream ends.
+	// In front of them are the adapter's interceptors built from
+	// s.Validator, s.Rules and s.Options, unless s.Bare: then they are
+	// built but not installed.
+	Serve func(t *testing.T, s RPCServer) RPCClient
+
+	// ClaimsFix is the fix that the adapter's report of claims read
+	// without the interceptor names, such as "install the interceptor".
+	ClaimsFix string
+
+	// StreamChallenges says that the transport carries the challenge
+	// when a stream ends (as gRPC's trailers do): the suite then checks
+	// it on an expired token's stream.
+	StreamChallenges bool
+}
+
+// RPCServer is what [RPCAdapter.Serve] serves.
+type RPCServer struct {
+	// Service is the full name of the service ("r1.Orders").
+	Service   string
+	Validator *entra.Validator
+	Rules     *entra.MethodRules
+	Options   []entra.Option
+	// Bare builds the interceptors but leaves them out of the server.
+	Bare bool
+}
+
+// RPCClient calls a server that [RPCAdapter.Serve] started.
+type RPCClient struct {
+	// Call calls the unary method with a bearer token.
+	Call func(token string) RPCResult
+	// Open opens a stream of the streaming method with a bearer token; the
+	// stream is closed when the test ends.
+	Open func(token string) RPCStream
+	// Check builds the adapter's interceptor from the server's validator
+	// and rules, and returns what its start-up check says of the rules
+	// against the services the server serves.
+	Check func(rules *entra.MethodRules) error
+}
+
+// RPCStream exchanges one message of an open stream: it returns nil while
+// the stream serves, and how the stream ended once it has.
+type RPCStream func() *RPCResult
+
+// RPCResult is what a client reads of a call's status.
+type RPCResult struct {
+	// Code is the status code (0: OK), numbered as gRPC numbers them.
+	Code entra.RPCCode
+	// Reason is the reason of the ErrorInfo detail, "" if none.
+	Reason string
+	// Challenge is the WWW-Authenticate challenge the client read, "" if
+	// none (a transport may not carry it on a stream).
+	Challenge string
+}
+
+func (r RPCResult) String() string {
+	return fmt.Sprintf("code %d, reason %q, challenge %q", r.Code, r.Reason, r.Challenge)
+}
+
+// rpcRuns makes service names unique to one run of a test: a method is
+// reported once per process, and go test -count=N runs a test N times in
+// one process.
+var rpcRuns atomic.Int32
+
+func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
+
+// RunRPCTests is the behaviour suite that every RPC adapter of entraguard
+// runs with one call. Through the servers a starts, it checks:
+//
+//   - a rule naming a service the server does not serve is reported by the
+//     start-up check, and logged once; rules naming served services pass;
+//   - a method no rule covers is refused with PermissionDenied and logged
+//     once, naming it;
+//   - claims read by a handler the interceptor never saw are not found,
+//     and reported once per method through the validator's logger, naming
+//     the method and a.ClaimsFix, never the token;
+//   - an open stream ends with Unauthenticated (token_expired, and the
+//     challenge if a.StreamChallenges) once the validator's clock passes
+//     exp + ClockSkew, not before;
+//   - an open stream ends with Unauthenticated (token_revoked) once its
+//     caller is revoked, and another caller's stream goes on.
+func RunRPCTests(t *testing.T, a RPCAdapter) {
+	t.Run("rule typos are reported", func(t *testing.T) { testRuleTypos(t, a) })
+	t.Run("claims without the interceptor are reported", func(t *testing.T) { testRPCClaimsReported(t, a) })
+	t.Run("stream ends when the token expires", func(t *testing.T) { testStreamExpires(t, a) })
+	t.Run("stream ends when the caller is revoked", func(t *testing.T) { testStreamRevoked(t, a) })
+}
+
+func testRuleTypos(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	var logs LogBuffer
+	v := NewReadyValidator(t, auth, LogTo(&logs))
+	svc := freshService()
+	typo := strings.Replace(svc, "Orders", "Ordres", 1)
+	rules := entra.NewMethodRules().
+		Service(typo, entra.RequireScope("Orders.Read")).
+		Method("/" + svc + "/" + a.Unary)
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: rules})
+
+	err := c.Check(rules)
+	if !errors.Is(err, entra.ErrConfigInvalid) || !strings.Contains(err.Error(), `"`+typo+`" names no service the server serves`) {
+		t.Fatalf("Check = %v, want the typo %q named", err, typo)
+	}
+	if strings.Contains(err.Error(), a.Unary) {
+		t.Errorf("Check reports a rule that names a served method: %v", err)
+	}
+	if n := strings.Count(logs.String(), "names no service the server serves"); n != 1 {
+		t.Errorf("Check logged %d lines, want 1:\n%s", n, logs.String())
+	}
+	if err := c.Check(entra.NewMethodRules().Service(svc)); err != nil {
+		t.Errorf("rules naming the served service: %v", err)
+	}
+
+	// The streaming method has no rule: refused, and logged once.
+	method := "/" + svc + "/" + a.Stream
+	for range 3 {
+		r := c.Open(auth.UserToken("Orders.Read"))()
+		if r == nil || r.Code != entra.RPCPermissionDenied {
+			t.Fatalf("a method without a rule: %v, want PermissionDenied", r)
+		}
+	}
+	if n := strings.Count(logs.String(), "method="+method); n != 1 {
+		t.Errorf("the method without a rule was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+func testRPCClaimsReported(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	var logs LogBuffer
+	v := NewReadyValidator(t, auth, LogTo(&logs))
+	svc := freshService()
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc), Bare: true})
+	method := "/" + svc + "/" + a.Unary
+	tok := auth.UserToken("Orders.Read")
+	for range 2 {
+		if r := c.Call(tok); r.Code != entra.RPCInternal {
+			t.Fatalf("the handler found claims nothing validated: %v", r)
+		}
+	}
+	out := logs.String()
+	const msg = "a handler read the claims of a request that did not pass through the authentication middleware"
+	if n := strings.Count(out, msg); n != 1 {
+		t.Fatalf("reported %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "route="+method) || !strings.Contains(out, a.ClaimsFix) {
+		t.Errorf("the line does not name the method %s and the fix %q:\n%s", method, a.ClaimsFix, out)
+	}
+	if strings.Contains(out, tok) {
+		t.Error("the token reached the log")
+	}
+}
+
+// fakeClock is a Config.Now the test moves by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// openStream serves behind a validator with edits, checking calls every
+// 10 ms, and opens a stream with token, whose first message it reads.
+func openStream(t *testing.T, a RPCAdapter, v *entra.Validator, svc, token string) RPCStream {
+	t.Helper()
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
+		Options: []entra.Option{entra.WithCallCheckInterval(10 * time.Millisecond)}})
+	s := c.Open(token)
+	if r := s(); r != nil {
+		t.Fatalf("a fresh stream: %v", r)
+	}
+	return s
+}
+
+// waitEnd exchanges messages until the server ends the stream, and returns
+// how. The deadline only bounds a failure.
+func waitEnd(t *testing.T, s RPCStream) RPCResult {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if r := s(); r != nil {
+			return *r
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the stream still serves")
+	return RPCResult{}
+}
+
+func testStreamExpires(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	clock := &fakeClock{}
+	clock.ns.Store(time.Now().UnixNano())
+	v := NewReadyValidator(t, auth, func(cfg *entra.Config) { cfg.Now = clock.Now })
+	tok := auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)})
+	s := openStream(t, a, v, freshService(), tok)
+
+	// Within exp + skew the stream serves.
+	clock.Advance(time.Hour + entra.DefaultClockSkew - time.Second)
+	for range 3 {
+		if r := s(); r != nil {
+			t.Fatalf("before exp + skew: %v", r)
+		}
+		time.Sleep(20 * time.Millisecond) // two checks
+	}
+	clock.Advance(time.Second)
+	if r := waitEnd(t, s); r.Code != entra.RPCUnauthenticated || r.Reason != string(entra.CodeTokenExpired) {
+		t.Errorf("ended with %v, want Unauthenticated and token_expired", r)
+	} else if a.StreamChallenges && !strings.Contains(r.Challenge, `error="invalid_token"`) {
+		t.Errorf("ended with %v, want an invalid_token challenge", r)
+	}
+}
+
+func testStreamRevoked(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	list := entra.NewRevocationList(entra.RevocationListOptions{})
+	v := NewReadyValidator(t, auth, func(cfg *entra.Config) { cfg.Revocations = list })
+	tok := auth.UserToken("Orders.Read")
+	other := auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, ObjectID: entratest.NewGUID()}) // another user, not revoked
+	svc := freshService()
+	s := openStream(t, a, v, svc, tok)
+	kept := openStream(t, a, v, svc, other)
+
+	c, err := v.Validate(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := list.RevokeUser(c.TenantID(), c.ObjectID(), time.Time{}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitEnd(t, s); r.Code != entra.RPCUnauthenticated || r.Reason != string(entra.CodeTokenRevoked) {
+		t.Errorf("ended with %v, want Unauthenticated and token_revoked", r)
+	}
+	time.Sleep(50 * time.Millisecond) // lets the other stream's checks run
+	for range 3 {
+		if r := kept(); r != nil {
+			t.Fatalf("another user's stream ended too: %v", r)
+		}
+	}
+}
