@@ -2,6 +2,7 @@ package entraconnect_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -56,36 +57,53 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 			}
 		}
 	}, opts...))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return adaptertest.RPCClient{
-		Call: func(token string) adaptertest.RPCResult {
-			req := connect.NewRequest(wrapperspb.String(""))
-			req.Header().Set("Authorization", "Bearer "+token)
-			_, err := connect.NewClient[str, str](srv.Client(), srv.URL+get).CallUnary(t.Context(), req)
-			return result(t, err)
-		},
-		Open: func(token string) adaptertest.RPCStream {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
-			t.Cleanup(cancel)
-			req := connect.NewRequest(wrapperspb.String(""))
-			req.Header().Set("Authorization", "Bearer "+token)
-			st, err := connect.NewClient[str, str](srv.Client(), srv.URL+ticks).CallServerStream(ctx, req)
-			if err != nil {
-				r := result(t, err)
-				return func() *adaptertest.RPCResult { return &r }
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			return func() *adaptertest.RPCResult {
-				if st.Receive() {
-					return nil
-				}
-				r := result(t, st.Err())
-				return &r
-			}
-		},
-		Check: func(rules *entra.MethodRules) error { return entraconnect.New(s.Validator, rules).Check(get, ticks) },
+	// PeerMiddleware lets the interceptor read the connection.
+	srv := httptest.NewUnstartedServer(entra.PeerMiddleware(mux))
+	if s.TLS != nil {
+		srv.EnableHTTP2 = true
+		srv.TLS = s.TLS
+		srv.StartTLS()
+	} else {
+		srv.Start()
 	}
+	t.Cleanup(srv.Close)
+	client := func(hc *http.Client) adaptertest.RPCClient {
+		return adaptertest.RPCClient{
+			Call: func(authorization string) adaptertest.RPCResult {
+				req := connect.NewRequest(wrapperspb.String(""))
+				req.Header().Set("Authorization", authorization)
+				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
+				return result(t, err)
+			},
+			Open: func(authorization string) adaptertest.RPCStream {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
+				t.Cleanup(cancel)
+				req := connect.NewRequest(wrapperspb.String(""))
+				req.Header().Set("Authorization", authorization)
+				st, err := connect.NewClient[str, str](hc, srv.URL+ticks).CallServerStream(ctx, req)
+				if err != nil {
+					r := result(t, err)
+					return func() *adaptertest.RPCResult { return &r }
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				return func() *adaptertest.RPCResult {
+					if st.Receive() {
+						return nil
+					}
+					r := result(t, st.Err())
+					return &r
+				}
+			},
+			Check: func(rules *entra.MethodRules) error { return entraconnect.New(s.Validator, rules).Check(get, ticks) },
+		}
+	}
+	c := client(srv.Client())
+	c.Dial = func(cfg *tls.Config) adaptertest.RPCClient {
+		tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}
+		t.Cleanup(tr.CloseIdleConnections)
+		return client(&http.Client{Transport: tr})
+	}
+	return c
 }
 
 // result is what a client reads of a call's status (OK for nil).

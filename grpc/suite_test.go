@@ -2,6 +2,7 @@ package entragrpc_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	entragrpc "github.com/entraguard/entraguard/grpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
@@ -60,41 +62,85 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 	if !s.Bare {
 		opts = append(opts, grpc.UnaryInterceptor(g.Unary()), grpc.StreamInterceptor(g.Stream()))
 	}
-	srv := grpc.NewServer(opts...)
-	desc := testpb.TestService_ServiceDesc
-	desc.ServiceName = s.Service
-	srv.RegisterService(&desc, suiteService{})
-	conn := listenServer(t, srv)
-	prefix := "/" + s.Service + "/"
-	return adaptertest.RPCClient{
-		Call: func(token string) adaptertest.RPCResult {
-			var tr metadata.MD
-			err := conn.Invoke(withAuth(t.Context(), "Bearer "+token), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
-			return result(t, err, tr)
-		},
-		Open: func(token string) adaptertest.RPCStream {
-			ctx, cancel := context.WithCancel(withAuth(context.Background(), "Bearer "+token))
-			t.Cleanup(cancel)
-			st, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, prefix+"FullDuplexCall")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return func() *adaptertest.RPCResult {
-				err := st.SendMsg(&testpb.StreamingOutputCallRequest{})
-				if err == nil {
-					err = st.RecvMsg(&testpb.StreamingOutputCallResponse{})
-				} else {
-					err = st.RecvMsg(&testpb.StreamingOutputCallResponse{}) // the status that ended the stream
-				}
-				if err == nil {
-					return nil
-				}
-				r := result(t, err, st.Trailer())
-				return &r
-			}
-		},
-		Check: func(rules *entra.MethodRules) error { return entragrpc.New(s.Validator, rules).Check(srv) },
+	if s.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.TLS)))
 	}
+	srv := grpc.NewServer(opts...)
+	srv.RegisterService(suiteDesc(s.Service), suiteService{})
+	prefix := "/" + s.Service + "/"
+	client := func(conn *grpc.ClientConn) adaptertest.RPCClient {
+		return adaptertest.RPCClient{
+			Call: func(authorization string) adaptertest.RPCResult {
+				var tr metadata.MD
+				err := conn.Invoke(withAuth(t.Context(), authorization), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
+				return result(t, err, tr)
+			},
+			Open: func(authorization string) adaptertest.RPCStream {
+				ctx, cancel := context.WithCancel(withAuth(context.Background(), authorization))
+				t.Cleanup(cancel)
+				st, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, prefix+"FullDuplexCall")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return func() *adaptertest.RPCResult {
+					// After a failed send, RecvMsg reads the status that
+					// ended the stream.
+					_ = st.SendMsg(&testpb.StreamingOutputCallRequest{})
+					err := st.RecvMsg(&testpb.StreamingOutputCallResponse{})
+					if err == nil {
+						return nil
+					}
+					r := result(t, err, st.Trailer())
+					return &r
+				}
+			},
+			Check: func(rules *entra.MethodRules) error { return entragrpc.New(s.Validator, rules).Check(srv) },
+		}
+	}
+	if s.TLS == nil {
+		return client(listenServer(t, srv))
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(lis) }()
+	t.Cleanup(func() { srv.Stop(); <-done })
+	c := adaptertest.RPCClient{}
+	c.Dial = func(cfg *tls.Config) adaptertest.RPCClient {
+		cfg = cfg.Clone()
+		cfg.ServerName = "localhost"
+		conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		return client(conn)
+	}
+	return c
+}
+
+// suiteDesc is the service of suiteService named service. Its unary
+// handler tells the interceptor the method as called (a generated handler
+// names the service's original name).
+func suiteDesc(service string) *grpc.ServiceDesc {
+	desc := testpb.TestService_ServiceDesc
+	desc.ServiceName = service
+	desc.Methods = []grpc.MethodDesc{{MethodName: "EmptyCall", Handler: func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
+		in := new(testpb.Empty)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		handle := func(ctx context.Context, req any) (any, error) {
+			return srv.(suiteService).EmptyCall(ctx, req.(*testpb.Empty))
+		}
+		if intercept == nil {
+			return handle(ctx, in)
+		}
+		return intercept(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + service + "/EmptyCall"}, handle)
+	}}}
+	return &desc
 }
 
 // result is what a client reads of a call's status.

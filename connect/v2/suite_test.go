@@ -2,6 +2,7 @@ package entraconnect_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -79,40 +80,58 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 	}})
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, server)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	client := connect.NewClient(connecthttp.NewTransport(srv.Client(), srv.URL))
-	return adaptertest.RPCClient{
-		Call: func(token string) adaptertest.RPCResult {
-			ctx, info := connect.NewClientContext(t.Context())
-			info.RequestHeader().Set("Authorization", "Bearer "+token)
-			err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
-			return result(t, err, info)
-		},
-		Open: func(token string) adaptertest.RPCStream {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
-			t.Cleanup(cancel)
-			ctx, info := connect.NewClientContext(ctx)
-			info.RequestHeader().Set("Authorization", "Bearer "+token)
-			st, err := client.CallServerStream(ctx, ticks, wrapperspb.String(""))
-			if err != nil {
-				r := result(t, err, info)
-				return func() *adaptertest.RPCResult { return &r }
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			return func() *adaptertest.RPCResult {
-				err := st.Receive(&str{})
-				if err == nil {
-					return nil
-				}
-				r := result(t, err, info)
-				return &r
-			}
-		},
-		Check: func(rules *entra.MethodRules) error {
-			return entraconnect.NewInterceptor(s.Validator, rules).Check(server)
-		},
+	// No PeerMiddleware: the interceptor reads the connection from
+	// connecthttp's ServerInfo.
+	srv := httptest.NewUnstartedServer(mux)
+	if s.TLS != nil {
+		srv.EnableHTTP2 = true
+		srv.TLS = s.TLS
+		srv.StartTLS()
+	} else {
+		srv.Start()
 	}
+	t.Cleanup(srv.Close)
+	client := func(hc *http.Client) adaptertest.RPCClient {
+		client := connect.NewClient(connecthttp.NewTransport(hc, srv.URL))
+		return adaptertest.RPCClient{
+			Call: func(authorization string) adaptertest.RPCResult {
+				ctx, info := connect.NewClientContext(t.Context())
+				info.RequestHeader().Set("Authorization", authorization)
+				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
+				return result(t, err, info)
+			},
+			Open: func(authorization string) adaptertest.RPCStream {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
+				t.Cleanup(cancel)
+				ctx, info := connect.NewClientContext(ctx)
+				info.RequestHeader().Set("Authorization", authorization)
+				st, err := client.CallServerStream(ctx, ticks, wrapperspb.String(""))
+				if err != nil {
+					r := result(t, err, info)
+					return func() *adaptertest.RPCResult { return &r }
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				return func() *adaptertest.RPCResult {
+					err := st.Receive(&str{})
+					if err == nil {
+						return nil
+					}
+					r := result(t, err, info)
+					return &r
+				}
+			},
+			Check: func(rules *entra.MethodRules) error {
+				return entraconnect.NewInterceptor(s.Validator, rules).Check(server)
+			},
+		}
+	}
+	c := client(srv.Client())
+	c.Dial = func(cfg *tls.Config) adaptertest.RPCClient {
+		tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}
+		t.Cleanup(tr.CloseIdleConnections)
+		return client(&http.Client{Transport: tr})
+	}
+	return c
 }
 
 // result is what a client reads of a call's status (OK for nil); the

@@ -1,6 +1,7 @@
 package adaptertest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,7 +31,11 @@ type RPCAdapter struct {
 	//     stream ends.
 	// In front of them are the adapter's interceptors built from
 	// s.Validator, s.Rules and s.Options, unless s.Bare: then they are
-	// built but not installed.
+	// built but not installed. Each handler is called with the method's
+	// name as the client called it ("/" + s.Service + "/" + Unary).
+	// When s.TLS is set, the server serves TLS with it on a loopback
+	// port, with what the adapter needs to read the connection's client
+	// certificate.
 	Serve func(t *testing.T, s RPCServer) RPCClient
 
 	// ClaimsFix is the fix that the adapter's report of claims read
@@ -52,19 +57,25 @@ type RPCServer struct {
 	Options   []entra.Option
 	// Bare builds the interceptors but leaves them out of the server.
 	Bare bool
+	// TLS, when set, makes the server serve TLS with this configuration.
+	TLS *tls.Config
 }
 
 // RPCClient calls a server that [RPCAdapter.Serve] started.
 type RPCClient struct {
-	// Call calls the unary method with a bearer token.
-	Call func(token string) RPCResult
-	// Open opens a stream of the streaming method with a bearer token; the
-	// stream is closed when the test ends.
-	Open func(token string) RPCStream
+	// Call calls the unary method with this Authorization value
+	// ("Bearer <token>").
+	Call func(authorization string) RPCResult
+	// Open opens a stream of the streaming method with this
+	// Authorization value; the stream is closed when the test ends.
+	Open func(authorization string) RPCStream
 	// Check builds the adapter's interceptor from the server's validator
 	// and rules, and returns what its start-up check says of the rules
 	// against the services the server serves.
 	Check func(rules *entra.MethodRules) error
+	// Dial returns a client of the same server (one that serves TLS)
+	// that connects with the TLS configuration cfg.
+	Dial func(cfg *tls.Config) RPCClient
 }
 
 // RPCStream exchanges one message of an open stream: it returns nil while
@@ -107,12 +118,18 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 //     challenge if a.StreamChallenges) once the validator's clock passes
 //     exp + ClockSkew, not before;
 //   - an open stream ends with Unauthenticated (token_revoked) once its
-//     caller is revoked, and another caller's stream goes on.
+//     caller is revoked, and another caller's stream goes on;
+//   - under entra.WithMTLSBinding, over TLS with client certificates, a
+//     token bound to alice's certificate is accepted as "MTLS_POP <token>"
+//     from alice, on a call and on a stream; refused (Unauthenticated)
+//     from another certificate, without one, as a bearer token, unbound,
+//     and over a connection without TLS.
 func RunRPCTests(t *testing.T, a RPCAdapter) {
 	t.Run("rule typos are reported", func(t *testing.T) { testRuleTypos(t, a) })
 	t.Run("claims without the interceptor are reported", func(t *testing.T) { testRPCClaimsReported(t, a) })
 	t.Run("stream ends when the token expires", func(t *testing.T) { testStreamExpires(t, a) })
 	t.Run("stream ends when the caller is revoked", func(t *testing.T) { testStreamRevoked(t, a) })
+	t.Run("mTLS binding", func(t *testing.T) { testRPCMTLS(t, a) })
 }
 
 func testRuleTypos(t *testing.T, a RPCAdapter) {
@@ -144,7 +161,7 @@ func testRuleTypos(t *testing.T, a RPCAdapter) {
 	// The streaming method has no rule: refused, and logged once.
 	method := "/" + svc + "/" + a.Stream
 	for range 3 {
-		r := c.Open(auth.UserToken("Orders.Read"))()
+		r := c.Open("Bearer " + auth.UserToken("Orders.Read"))()
 		if r == nil || r.Code != entra.RPCPermissionDenied {
 			t.Fatalf("a method without a rule: %v, want PermissionDenied", r)
 		}
@@ -164,7 +181,7 @@ func testRPCClaimsReported(t *testing.T, a RPCAdapter) {
 	method := "/" + svc + "/" + a.Unary
 	tok := auth.UserToken("Orders.Read")
 	for range 2 {
-		if r := c.Call(tok); r.Code != entra.RPCInternal {
+		if r := c.Call("Bearer " + tok); r.Code != entra.RPCInternal {
 			t.Fatalf("the handler found claims nothing validated: %v", r)
 		}
 	}
@@ -193,7 +210,7 @@ func openStream(t *testing.T, a RPCAdapter, v *entra.Validator, svc, token strin
 	t.Helper()
 	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
 		Options: []entra.Option{entra.WithCallCheckInterval(10 * time.Millisecond)}})
-	s := c.Open(token)
+	s := c.Open("Bearer " + token)
 	if r := s(); r != nil {
 		t.Fatalf("a fresh stream: %v", r)
 	}
@@ -266,5 +283,49 @@ func testStreamRevoked(t *testing.T, a RPCAdapter) {
 		if r := kept(); r != nil {
 			t.Fatalf("another user's stream ended too: %v", r)
 		}
+	}
+}
+
+func testRPCMTLS(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	v := NewReadyValidator(t, auth)
+	ca := entratest.NewCertAuthority()
+	alice, mallory := ca.ClientCertificate("alice"), ca.ClientCertificate("mallory")
+	tok := auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, BoundCertificate: alice.Leaf})
+	svc := freshService()
+	server := RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
+		Options: []entra.Option{entra.WithMTLSBinding(entra.MTLSBinding{})}}
+	plain := a.Serve(t, server)
+	server.TLS = ca.ServerTLSConfig()
+	c := a.Serve(t, server)
+	asAlice, asMallory, anonymous := c.Dial(ca.ClientTLSConfig(&alice)), c.Dial(ca.ClientTLSConfig(&mallory)), c.Dial(ca.ClientTLSConfig(nil))
+
+	if r := asAlice.Call("MTLS_POP " + tok); r.Code != 0 {
+		t.Fatalf("alice: %v", r)
+	}
+	if r := asAlice.Open("MTLS_POP " + tok)(); r != nil {
+		t.Fatalf("alice's stream: %v", r)
+	}
+	for name, tc := range map[string]struct {
+		client RPCClient
+		auth   string
+		reason entra.Code
+	}{
+		"other certificate":              {asMallory, "MTLS_POP " + tok, entra.CodeTokenBindingInvalid},
+		"no certificate":                 {anonymous, "MTLS_POP " + tok, entra.CodeTokenBindingInvalid},
+		"Bearer with the certificate":    {asAlice, "Bearer " + tok, entra.CodeTokenBound},
+		"unbound token as MTLS_POP":      {asAlice, "MTLS_POP " + auth.UserToken("Orders.Read"), entra.CodeTokenBindingInvalid},
+		"Bearer without the certificate": {anonymous, "Bearer " + tok, entra.CodeTokenBound},
+		"without TLS":                    {plain, "MTLS_POP " + tok, entra.CodeTokenBindingInvalid},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if r := tc.client.Call(tc.auth); r.Code != entra.RPCUnauthenticated || r.Reason != string(tc.reason) {
+				t.Errorf("call: %v, want Unauthenticated %q", r, tc.reason)
+			}
+			if r := tc.client.Open(tc.auth)(); r == nil || r.Code != entra.RPCUnauthenticated || r.Reason != string(tc.reason) {
+				t.Errorf("stream: %v, want Unauthenticated %q", r, tc.reason)
+			}
+		})
 	}
 }
