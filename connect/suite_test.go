@@ -13,6 +13,7 @@ import (
 	entraconnect "github.com/entraguard/entraguard/connect"
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -71,7 +72,7 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 		return adaptertest.RPCClient{
 			Call: func(authorization string) adaptertest.RPCResult {
 				req := connect.NewRequest(wrapperspb.String(""))
-				req.Header().Set("Authorization", authorization)
+				setAuthorization(req.Header(), authorization)
 				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
 				return result(t, err)
 			},
@@ -79,7 +80,7 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)
 				req := connect.NewRequest(wrapperspb.String(""))
-				req.Header().Set("Authorization", authorization)
+				setAuthorization(req.Header(), authorization)
 				st, err := connect.NewClient[str, str](hc, srv.URL+ticks).CallServerStream(ctx, req)
 				if err != nil {
 					r := result(t, err)
@@ -112,19 +113,32 @@ func result(t *testing.T, err error) adaptertest.RPCResult {
 	if err == nil {
 		return adaptertest.RPCResult{}
 	}
-	r := read(t, err)
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Challenge: r.challenge}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("not a Connect error: %v", err)
+	}
+	r := adaptertest.RPCResult{Code: entra.RPCCode(ce.Code()), Message: ce.Message(), Challenge: ce.Meta().Get("Www-Authenticate")}
+	if vals := ce.Meta().Values("Www-Authenticate"); len(vals) > 1 {
+		t.Errorf("%d challenges", len(vals))
+	}
+	for _, d := range ce.Details() {
+		m, err := d.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, ok := m.(*errdetails.ErrorInfo); ok {
+			if info.Domain != entraconnect.ErrorDomain {
+				t.Errorf("domain %q", info.Domain)
+			}
+			r.Reason, r.Metadata = info.Reason, info.Metadata
+		}
+	}
+	return r
 }
 
-// Check takes a service's handler path ("/pkg.Service/", as
-// NewXServiceHandler returns it) as serving the service.
-func TestCheckTakesHandlerPaths(t *testing.T) {
-	_, v := authority(t)
-	i := entraconnect.New(v, entra.NewMethodRules().Service("demo.v1.Orders"))
-	if err := i.Check("/demo.v1.Orders/"); err != nil {
-		t.Errorf("a service given by its handler path: %v", err)
-	}
-	if err := i.Check("/demo.v1.Other/"); !errors.Is(err, entra.ErrConfigInvalid) {
-		t.Errorf("Check = %v, want the unserved service reported", err)
+// setAuthorization sets the Authorization header to a, none for "".
+func setAuthorization(h http.Header, a string) {
+	if a != "" {
+		h.Set("Authorization", a)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragrpc "github.com/entraguard/entraguard/grpc"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -72,11 +73,11 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 		return adaptertest.RPCClient{
 			Call: func(authorization string) adaptertest.RPCResult {
 				var tr metadata.MD
-				err := conn.Invoke(withAuth(t.Context(), authorization), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
+				err := conn.Invoke(withAuth(t.Context(), nonEmpty(authorization)...), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
 				return result(t, err, tr)
 			},
 			Open: func(authorization string) adaptertest.RPCStream {
-				ctx, cancel := context.WithCancel(withAuth(context.Background(), authorization))
+				ctx, cancel := context.WithCancel(withAuth(context.Background(), nonEmpty(authorization)...))
 				t.Cleanup(cancel)
 				st, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, prefix+"FullDuplexCall")
 				if err != nil {
@@ -146,11 +147,29 @@ func suiteDesc(service string) *grpc.ServiceDesc {
 // result is what a client reads of a call's status.
 func result(t *testing.T, err error, tr metadata.MD) adaptertest.RPCResult {
 	t.Helper()
-	if err == nil {
-		return adaptertest.RPCResult{}
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("not a status: %v", err)
 	}
-	r := read(t, err, tr)
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Challenge: r.challenge}
+	r := adaptertest.RPCResult{Code: entra.RPCCode(st.Code()), Message: st.Message()}
+	if err == nil {
+		return r
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			if info.Domain != entragrpc.ErrorDomain {
+				t.Errorf("ErrorInfo domain %q", info.Domain)
+			}
+			r.Reason, r.Metadata = info.Reason, info.Metadata
+		}
+	}
+	if v := tr.Get(entragrpc.TrailerChallenge); len(v) > 0 {
+		if len(v) > 1 {
+			t.Errorf("%d challenges", len(v))
+		}
+		r.Challenge = v[0]
+	}
+	return r
 }
 
 // listenServer serves srv on an in-memory listener and returns a client.
@@ -171,4 +190,12 @@ func listenServer(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
 		<-done
 	})
 	return conn
+}
+
+// nonEmpty is the Authorization values of a, none for "".
+func nonEmpty(a string) []string {
+	if a == "" {
+		return nil
+	}
+	return []string{a}
 }

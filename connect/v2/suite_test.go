@@ -3,6 +3,7 @@ package entraconnect_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,9 +11,11 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
 	entraconnect "github.com/entraguard/entraguard/connect/v2"
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -96,7 +99,7 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 		return adaptertest.RPCClient{
 			Call: func(authorization string) adaptertest.RPCResult {
 				ctx, info := connect.NewClientContext(t.Context())
-				info.RequestHeader().Set("Authorization", authorization)
+				setAuthorization(info.RequestHeader(), authorization)
 				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
 				return result(t, err, info)
 			},
@@ -104,7 +107,7 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)
 				ctx, info := connect.NewClientContext(ctx)
-				info.RequestHeader().Set("Authorization", authorization)
+				setAuthorization(info.RequestHeader(), authorization)
 				st, err := client.CallServerStream(ctx, ticks, wrapperspb.String(""))
 				if err != nil {
 					r := result(t, err, info)
@@ -141,9 +144,35 @@ func result(t *testing.T, err error, info *connect.CallInfo) adaptertest.RPCResu
 	if err == nil {
 		return adaptertest.RPCResult{}
 	}
-	r := read(t, err, info)
-	if r.challenge == "" {
-		r.challenge = info.ResponseTrailer().Get("Www-Authenticate")
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("not a Connect error: %v", err)
 	}
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Challenge: r.challenge}
+	r := adaptertest.RPCResult{Code: entra.RPCCode(ce.Code()), Message: ce.Message(), Challenge: info.ResponseHeader().Get("Www-Authenticate")}
+	if vals := info.ResponseHeader().Values("Www-Authenticate"); len(vals) > 1 {
+		t.Errorf("%d challenges", len(vals))
+	}
+	if r.Challenge == "" {
+		r.Challenge = info.ResponseTrailer().Get("Www-Authenticate")
+	}
+	for _, d := range ce.Details() {
+		m, err := connectproto.UnmarshalErrorDetail(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ei, ok := m.(*errdetails.ErrorInfo); ok {
+			if ei.Domain != entraconnect.ErrorDomain {
+				t.Errorf("domain %q", ei.Domain)
+			}
+			r.Reason, r.Metadata = ei.Reason, ei.Metadata
+		}
+	}
+	return r
+}
+
+// setAuthorization sets the Authorization header to a, none for "".
+func setAuthorization(h *connect.Header, a string) {
+	if a != "" {
+		h.Set("Authorization", a)
+	}
 }

@@ -64,7 +64,7 @@ type RPCServer struct {
 // RPCClient calls a server that [RPCAdapter.Serve] started.
 type RPCClient struct {
 	// Call calls the unary method with this Authorization value
-	// ("Bearer <token>").
+	// ("Bearer <token>"; "": none).
 	Call func(authorization string) RPCResult
 	// Open opens a stream of the streaming method with this
 	// Authorization value; the stream is closed when the test ends.
@@ -88,13 +88,17 @@ type RPCResult struct {
 	Code entra.RPCCode
 	// Reason is the reason of the ErrorInfo detail, "" if none.
 	Reason string
+	// Message is the status message.
+	Message string
 	// Challenge is the WWW-Authenticate challenge the client read, "" if
 	// none (a transport may not carry it on a stream).
 	Challenge string
+	// Metadata is the metadata of the ErrorInfo detail (scope, claims).
+	Metadata map[string]string
 }
 
 func (r RPCResult) String() string {
-	return fmt.Sprintf("code %d, reason %q, challenge %q", r.Code, r.Reason, r.Challenge)
+	return fmt.Sprintf("code %d, reason %q, message %q, challenge %q, metadata %v", r.Code, r.Reason, r.Message, r.Challenge, r.Metadata)
 }
 
 // rpcRuns makes service names unique to one run of a test: a method is
@@ -107,6 +111,14 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 // RunRPCTests is the behaviour suite that every RPC adapter of entraguard
 // runs with one call. Through the servers a starts, it checks:
 //
+//   - a unary call's refusals: the status code, the ErrorInfo reason and
+//     metadata (the scope missing), the message and the challenge, for no
+//     token, a token of another scheme, malformed, expired, alg none,
+//     another audience, no scp or roles, a scope not met; never echoing
+//     the token;
+//   - RequireAuthContext: a client that handles claims challenges gets
+//     Unauthenticated with the claims in the challenge and the ErrorInfo
+//     metadata; other callers PermissionDenied naming the context;
 //   - a rule naming a service the server does not serve is reported by the
 //     start-up check, and logged once; rules naming served services pass;
 //   - a method no rule covers is refused with PermissionDenied and logged
@@ -125,6 +137,8 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 //     from another certificate, without one, as a bearer token, unbound,
 //     and over a connection without TLS.
 func RunRPCTests(t *testing.T, a RPCAdapter) {
+	t.Run("refusals", func(t *testing.T) { testRPCRefusals(t, a) })
+	t.Run("step-up", func(t *testing.T) { testRPCStepUp(t, a) })
 	t.Run("rule typos are reported", func(t *testing.T) { testRuleTypos(t, a) })
 	t.Run("claims without the interceptor are reported", func(t *testing.T) { testRPCClaimsReported(t, a) })
 	t.Run("stream ends when the token expires", func(t *testing.T) { testStreamExpires(t, a) })
@@ -327,5 +341,91 @@ func testRPCMTLS(t *testing.T, a RPCAdapter) {
 				t.Errorf("stream: %v, want Unauthenticated %q", r, tc.reason)
 			}
 		})
+	}
+}
+
+func testRPCRefusals(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	v := NewReadyValidator(t, auth)
+	svc := freshService()
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v,
+		Rules:   entra.NewMethodRules().Method("/"+svc+"/"+a.Unary, entra.RequireScope("Orders.Read")),
+		Options: []entra.Option{entra.WithRealm("orders")}})
+	past := time.Now().Add(-3 * time.Hour)
+	expired := auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: past, NotBefore: past, ExpiresAt: past.Add(time.Hour)})
+	_, expiredErr := v.Validate(t.Context(), expired)
+	var ee *entra.Error
+	if !errors.As(expiredErr, &ee) {
+		t.Fatalf("the expired token: %v", expiredErr)
+	}
+	for _, tc := range []struct {
+		name, auth string
+		code       entra.RPCCode
+		reason     entra.Code
+		message    string // "": any non-empty
+		challenge  string // a part of the challenge
+		scope      string
+	}{
+		{"no token", "", entra.RPCUnauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
+		{"Basic is no token", "Basic dXNlcjpwYXNz", entra.RPCUnauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
+		{"garbage token", "Bearer not-a-jwt", entra.RPCUnauthenticated, entra.CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments", `error="invalid_token"`, ""},
+		{"expired token", "Bearer " + expired, entra.RPCUnauthenticated, entra.CodeTokenExpired, ee.Description, `error_description="token expired at`, ""},
+		{"alg none", "Bearer " + auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}}), entra.RPCUnauthenticated, entra.CodeAlgorithmNotAllowed, "", `error="invalid_token"`, ""},
+		{"wrong audience", "Bearer " + auth.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Audience: "api://another"}), entra.RPCUnauthenticated, entra.CodeAudienceInvalid, "", `error="invalid_token"`, ""},
+		{"no scp or roles", "Bearer " + auth.Mint(entratest.Token{}), entra.RPCUnauthenticated, entra.CodeNoScopeOrRole, "", `error="invalid_token"`, ""},
+		{"scope met", "Bearer " + auth.UserToken("Orders.Read"), 0, "", "", "", ""},
+		{"scope not met", "Bearer " + auth.UserToken("Orders.Write"), entra.RPCPermissionDenied, entra.CodeForbidden, `the token does not meet the requirement: scope "Orders.Read"`, `error="insufficient_scope"`, "Orders.Read"},
+		{"scope in other case", "Bearer " + auth.UserToken("orders.read"), entra.RPCPermissionDenied, entra.CodeForbidden, "", `scope="Orders.Read"`, "Orders.Read"},
+		{"app with a role named like the scope", "Bearer " + auth.AppToken("Orders.Read"), entra.RPCPermissionDenied, entra.CodeForbidden, "", `error="insufficient_scope"`, "Orders.Read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Call(tc.auth)
+			if tc.code == 0 {
+				if r.Code != 0 {
+					t.Fatalf("refused: %v", r)
+				}
+				return
+			}
+			if r.Code != tc.code || r.Reason != string(tc.reason) {
+				t.Fatalf("got %v, want code %d and %q", r, tc.code, tc.reason)
+			}
+			if r.Message == "" || (tc.message != "" && r.Message != tc.message) {
+				t.Errorf("message %q, want %q", r.Message, tc.message)
+			}
+			if !strings.Contains(r.Challenge, tc.challenge) || !strings.HasPrefix(r.Challenge, "Bearer ") {
+				t.Errorf("challenge %q, want it to hold %q", r.Challenge, tc.challenge)
+			}
+			if r.Metadata["scope"] != tc.scope {
+				t.Errorf("ErrorInfo scope %q, want %q", r.Metadata["scope"], tc.scope)
+			}
+			if tok := strings.TrimPrefix(tc.auth, "Bearer "); len(tok) > 16 && strings.Contains(r.Message+r.Challenge, tok) {
+				t.Error("the refusal echoes the token")
+			}
+		})
+	}
+}
+
+func testRPCStepUp(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	v := NewReadyValidator(t, auth)
+	svc := freshService()
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v,
+		Rules: entra.NewMethodRules().Method("/"+svc+"/"+a.Unary, entra.RequireScope("Payments.Approve"), entra.RequireAuthContext("c1"))})
+	const claims = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
+	stepped := auth.Mint(entratest.Token{Scopes: []string{"Payments.Approve"}, AuthContexts: []string{"c1"}})
+	capable := auth.Mint(entratest.Token{Scopes: []string{"Payments.Approve"}, ClientCapabilities: []string{"cp1"}})
+	plain := auth.Mint(entratest.Token{Scopes: []string{"Payments.Approve"}})
+	if r := c.Call("Bearer " + stepped); r.Code != 0 {
+		t.Fatalf("stepped-up call: %v", r)
+	}
+	if r := c.Call("Bearer " + capable); r.Code != entra.RPCUnauthenticated || r.Reason != string(entra.CodeAuthContextRequired) || r.Metadata["claims"] != claims ||
+		!strings.Contains(r.Challenge, `error="insufficient_claims"`) || !strings.Contains(r.Challenge, `claims="`+claims+`"`) {
+		t.Errorf("a client that handles claims challenges: %v", r)
+	}
+	if r := c.Call("Bearer " + plain); r.Code != entra.RPCPermissionDenied || r.Reason != string(entra.CodeAuthContextRequired) || r.Metadata["claims"] != "" ||
+		!strings.Contains(r.Message, `"c1"`) || strings.Contains(r.Challenge, "claims=") {
+		t.Errorf("another client: %v", r)
 	}
 }
