@@ -51,10 +51,13 @@ type RPCAdapter struct {
 // RPCServer is what [RPCAdapter.Serve] serves.
 type RPCServer struct {
 	// Service is the full name of the service ("r1.Orders").
-	Service   string
+	Service string
+	// Validator, Rules and Options build the adapter's interceptors.
 	Validator *entra.Validator
-	Rules     *entra.MethodRules
-	Options   []entra.Option
+	// Rules are the method rules of the interceptors.
+	Rules *entra.MethodRules
+	// Options are the interceptors' options.
+	Options []entra.Option
 	// Bare builds the interceptors but leaves them out of the server.
 	Bare bool
 	// TLS, when set, makes the server serve TLS with this configuration.
@@ -97,6 +100,7 @@ type RPCResult struct {
 	Metadata map[string]string
 }
 
+// String formats r for a test's failure message.
 func (r RPCResult) String() string {
 	return fmt.Sprintf("code %d, reason %q, message %q, challenge %q, metadata %v", r.Code, r.Reason, r.Message, r.Challenge, r.Metadata)
 }
@@ -218,8 +222,8 @@ type fakeClock struct{ ns atomic.Int64 }
 func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// openStream serves behind a validator with edits, checking calls every
-// 10 ms, and opens a stream with token, whose first message it reads.
+// openStream serves behind v, checking calls every 10 ms, and opens a
+// stream with token, whose first message it reads.
 func openStream(t *testing.T, a RPCAdapter, v *entra.Validator, svc, token string) RPCStream {
 	t.Helper()
 	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
