@@ -52,7 +52,7 @@ type RPCAdapter struct {
 type RPCServer struct {
 	// Service is the full name of the service ("r1.Orders").
 	Service string
-	// Validator, Rules and Options build the adapter's interceptors.
+	// Validator is the validator of the interceptors.
 	Validator *entra.Validator
 	// Rules are the method rules of the interceptors.
 	Rules *entra.MethodRules
