@@ -45,22 +45,7 @@ func ticksServer(t *testing.T, cfg entra.Config) *httptest.Server {
 		t.Fatal(err)
 	}
 	server := connect.NewServer(entraconnect.New(v, entra.NewMethodRules().Method(specTicks.Procedure), entra.WithCallCheckInterval(10*time.Millisecond)))
-	server.Register(connect.Method{Spec: specTicks, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
-		var req str
-		if err := stream.Receive(&req); err != nil {
-			return err
-		}
-		for {
-			if err := stream.Send(wrapperspb.String("tick")); err != nil {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}})
+	server.Register(ticksMethod(specTicks))
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, server)
 	srv := httptest.NewUnstartedServer(mux)

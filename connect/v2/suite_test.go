@@ -47,6 +47,27 @@ func unaryMethod(proc string, answer func(ctx context.Context) (string, error)) 
 	}}
 }
 
+// ticksMethod is a server-streaming method that sends a message every
+// 5 ms until its stream fails.
+func ticksMethod(spec connect.Spec) connect.Method {
+	return connect.Method{Spec: spec, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+		var req str
+		if err := stream.Receive(&req); err != nil {
+			return err
+		}
+		for {
+			if err := stream.Send(wrapperspb.String("tick")); err != nil {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}}
+}
+
 // serveSuite serves Get, answering OK when it finds claims and Internal
 // when not, and Ticks, a server stream that sends a message every 5 ms
 // until it fails.
@@ -65,22 +86,7 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 		}
 		return "claims", nil
 	}))
-	server.Register(connect.Method{Spec: ticks, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
-		var req str
-		if err := stream.Receive(&req); err != nil {
-			return err
-		}
-		for {
-			if err := stream.Send(wrapperspb.String("tick")); err != nil {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}})
+	server.Register(ticksMethod(ticks))
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, server)
 	// No PeerMiddleware: the interceptor reads the connection from
