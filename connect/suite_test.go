@@ -13,7 +13,6 @@ import (
 	entraconnect "github.com/entraguard/entraguard/connect"
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -113,27 +112,8 @@ func result(t *testing.T, err error) adaptertest.RPCResult {
 	if err == nil {
 		return adaptertest.RPCResult{}
 	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("not a Connect error: %v", err)
-	}
-	r := adaptertest.RPCResult{Code: entra.RPCCode(ce.Code()), Message: ce.Message(), Challenge: ce.Meta().Get("Www-Authenticate")}
-	if vals := ce.Meta().Values("Www-Authenticate"); len(vals) > 1 {
-		t.Errorf("%d challenges", len(vals))
-	}
-	for _, d := range ce.Details() {
-		m, err := d.Value()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info, ok := m.(*errdetails.ErrorInfo); ok {
-			if info.Domain != entraconnect.ErrorDomain {
-				t.Errorf("domain %q", info.Domain)
-			}
-			r.Reason, r.Metadata = info.Reason, info.Metadata
-		}
-	}
-	return r
+	r := read(t, err)
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
 }
 
 // setAuthorization sets the Authorization header to a, none for "".

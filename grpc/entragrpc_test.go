@@ -118,6 +118,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
+	metadata  map[string]string // of the ErrorInfo detail
 	retry     time.Duration
 }
 
@@ -135,6 +136,7 @@ func read(t *testing.T, err error, tr metadata.MD) refusal {
 				t.Errorf("ErrorInfo domain %q", d.Domain)
 			}
 			r.reason, r.scope = d.Reason, d.Metadata["scope"]
+			r.metadata = d.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = d.RetryDelay.AsDuration()
 		}

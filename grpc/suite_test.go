@@ -9,7 +9,6 @@ import (
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragrpc "github.com/entraguard/entraguard/grpc"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -144,32 +143,17 @@ func suiteDesc(service string) *grpc.ServiceDesc {
 	return &desc
 }
 
-// result is what a client reads of a call's status.
+// result is what a client reads of a call's status (OK for nil).
 func result(t *testing.T, err error, tr metadata.MD) adaptertest.RPCResult {
 	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok {
-		t.Fatalf("not a status: %v", err)
-	}
-	r := adaptertest.RPCResult{Code: entra.RPCCode(st.Code()), Message: st.Message()}
 	if err == nil {
-		return r
+		return adaptertest.RPCResult{}
 	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			if info.Domain != entragrpc.ErrorDomain {
-				t.Errorf("ErrorInfo domain %q", info.Domain)
-			}
-			r.Reason, r.Metadata = info.Reason, info.Metadata
-		}
+	if n := len(tr.Get(entragrpc.TrailerChallenge)); n > 1 {
+		t.Errorf("%d challenges", n)
 	}
-	if v := tr.Get(entragrpc.TrailerChallenge); len(v) > 0 {
-		if len(v) > 1 {
-			t.Errorf("%d challenges", len(v))
-		}
-		r.Challenge = v[0]
-	}
-	return r
+	r := read(t, err, tr)
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
 }
 
 // listenServer serves srv on an in-memory listener and returns a client.

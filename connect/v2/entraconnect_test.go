@@ -131,6 +131,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
+	metadata  map[string]string // of the ErrorInfo detail
 	claims    string
 	retry     time.Duration
 	retryHdr  string
@@ -158,6 +159,7 @@ func read(t *testing.T, err error, info *connect.CallInfo) refusal {
 				t.Errorf("domain %q", m.Domain)
 			}
 			r.reason, r.scope, r.claims = m.Reason, m.Metadata["scope"], m.Metadata["claims"]
+			r.metadata = m.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = m.RetryDelay.AsDuration()
 		}

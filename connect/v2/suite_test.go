@@ -3,7 +3,6 @@ package entraconnect_test
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,11 +10,9 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
-	"connectrpc.com/connect/v2/connectproto"
 	entraconnect "github.com/entraguard/entraguard/connect/v2"
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest/adaptertest"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -150,30 +147,11 @@ func result(t *testing.T, err error, info *connect.CallInfo) adaptertest.RPCResu
 	if err == nil {
 		return adaptertest.RPCResult{}
 	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("not a Connect error: %v", err)
+	r := read(t, err, info)
+	if r.challenge == "" {
+		r.challenge = info.ResponseTrailer().Get("Www-Authenticate")
 	}
-	r := adaptertest.RPCResult{Code: entra.RPCCode(ce.Code()), Message: ce.Message(), Challenge: info.ResponseHeader().Get("Www-Authenticate")}
-	if vals := info.ResponseHeader().Values("Www-Authenticate"); len(vals) > 1 {
-		t.Errorf("%d challenges", len(vals))
-	}
-	if r.Challenge == "" {
-		r.Challenge = info.ResponseTrailer().Get("Www-Authenticate")
-	}
-	for _, d := range ce.Details() {
-		m, err := connectproto.UnmarshalErrorDetail(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ei, ok := m.(*errdetails.ErrorInfo); ok {
-			if ei.Domain != entraconnect.ErrorDomain {
-				t.Errorf("domain %q", ei.Domain)
-			}
-			r.Reason, r.Metadata = ei.Reason, ei.Metadata
-		}
-	}
-	return r
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
 }
 
 // setAuthorization sets the Authorization header to a, none for "".
