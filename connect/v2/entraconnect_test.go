@@ -132,7 +132,6 @@ type refusal struct {
 	challenge string
 	scope     string
 	metadata  map[string]string // of the ErrorInfo detail
-	claims    string
 	retry     time.Duration
 	retryHdr  string
 }
@@ -158,7 +157,7 @@ func read(t *testing.T, err error, info *connect.CallInfo) refusal {
 			if m.Domain != entraconnect.ErrorDomain {
 				t.Errorf("domain %q", m.Domain)
 			}
-			r.reason, r.scope, r.claims = m.Reason, m.Metadata["scope"], m.Metadata["claims"]
+			r.reason, r.scope = m.Reason, m.Metadata["scope"]
 			r.metadata = m.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = m.RetryDelay.AsDuration()
