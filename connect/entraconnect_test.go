@@ -106,6 +106,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
+	metadata  map[string]string // of the ErrorInfo detail
 	retry     time.Duration
 }
 
@@ -130,6 +131,7 @@ func read(t *testing.T, err error) refusal {
 				t.Errorf("domain %q", m.Domain)
 			}
 			r.reason, r.scope = m.Reason, m.Metadata["scope"]
+			r.metadata = m.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = m.RetryDelay.AsDuration()
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,13 +18,11 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -89,21 +86,7 @@ func serveRules(t *testing.T, v *entra.Validator, rules *entra.MethodRules, opts
 	srv := grpc.NewServer(grpc.UnaryInterceptor(g.Unary()), grpc.StreamInterceptor(g.Stream()))
 	testpb.RegisterTestServiceServer(srv, orders{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis := bufconn.Listen(1 << 20)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		srv.Stop()
-		<-done
-	})
-	return conn
+	return listenServer(t, srv)
 }
 
 func authority(t *testing.T) (*entratest.Server, *entra.Validator) {
@@ -135,6 +118,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
+	metadata  map[string]string // of the ErrorInfo detail
 	retry     time.Duration
 }
 
@@ -152,6 +136,7 @@ func read(t *testing.T, err error, tr metadata.MD) refusal {
 				t.Errorf("ErrorInfo domain %q", d.Domain)
 			}
 			r.reason, r.scope = d.Reason, d.Metadata["scope"]
+			r.metadata = d.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = d.RetryDelay.AsDuration()
 		}
@@ -162,12 +147,13 @@ func read(t *testing.T, err error, tr metadata.MD) refusal {
 	return r
 }
 
+// The refusals that every RPC adapter shares are in TestRPCBehaviour;
+// these are gRPC's own: two authorization values, a handler's own
+// refusal, the claims a handler reads.
 func TestUnary(t *testing.T) {
 	srv, v := authority(t)
 	conn := serve(t, v, entra.WithRealm("orders"))
 	client := testpb.NewTestServiceClient(conn)
-	expired := srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, IssuedAt: time.Now().Add(-3 * time.Hour), NotBefore: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)})
-	_, expiredErr := v.Validate(t.Context(), expired)
 
 	cases := []struct {
 		name      string
@@ -179,20 +165,10 @@ func TestUnary(t *testing.T) {
 		challenge string // substring of the www-authenticate trailer
 		scope     string
 	}{
-		{"no token", "empty", nil, codes.Unauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
-		{"Basic is no token", "empty", []string{"Basic dXNlcjpwYXNz"}, codes.Unauthenticated, entra.CodeTokenMissing, "", `Bearer realm="orders"`, ""},
-		{"garbage token", "empty", []string{"Bearer not-a-jwt"}, codes.Unauthenticated, entra.CodeTokenMalformed, "token is not a JWT: it needs three dot-separated segments", `error="invalid_token"`, ""},
-		{"expired token", "empty", []string{"Bearer " + expired}, codes.Unauthenticated, entra.CodeTokenExpired, expiredErr.(*entra.Error).Description, `error_description="token expired at`, ""},
-		{"alg none", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Header: map[string]any{"alg": "none"}})}, codes.Unauthenticated, entra.CodeAlgorithmNotAllowed, "", `error="invalid_token"`, ""},
-		{"wrong audience", "empty", []string{"Bearer " + srv.Mint(entratest.Token{Scopes: []string{"Orders.Read"}, Audience: "api://another"})}, codes.Unauthenticated, entra.CodeAudienceInvalid, "", `error="invalid_token"`, ""},
-		{"no scp or roles", "empty", []string{"Bearer " + srv.Mint(entratest.Token{})}, codes.Unauthenticated, entra.CodeNoScopeOrRole, "", `error="invalid_token"`, ""},
 		{"two authorization values", "empty", []string{"Bearer " + srv.UserToken("Orders.Read"), "Bearer " + srv.UserToken("Orders.Read")}, codes.InvalidArgument, entra.CodeInvalidRequest, "", `error="invalid_request"`, ""},
 		{"any valid token", "empty", []string{"Bearer " + srv.UserToken("User.Read")}, codes.OK, "", "", "", ""},
 		{"app token", "empty", []string{"Bearer " + srv.AppToken("Orders.Read.All")}, codes.OK, "", "", "", ""},
 		{"scope met", "unary", []string{"Bearer " + srv.UserToken("Orders.Read")}, codes.OK, "", "", "", ""},
-		{"scope not met", "unary", []string{"Bearer " + srv.UserToken("Orders.Write")}, codes.PermissionDenied, entra.CodeForbidden, `the token does not meet the requirement: scope "Orders.Read"`, `error="insufficient_scope"`, "Orders.Read"},
-		{"scope in other case", "unary", []string{"Bearer " + srv.UserToken("orders.read")}, codes.PermissionDenied, entra.CodeForbidden, "", `scope="Orders.Read"`, "Orders.Read"},
-		{"app with a role named like the scope", "unary", []string{"Bearer " + srv.AppToken("Orders.Read")}, codes.PermissionDenied, entra.CodeForbidden, "", `error="insufficient_scope"`, "Orders.Read"},
 		{"handler's own refusal", "unary", []string{"Bearer " + srv.UserToken("Orders.Read", "Orders.Admin")}, codes.PermissionDenied, entra.CodeForbidden, `the token does not meet the requirement: role "Admin"`, `realm="orders"`, ""},
 	}
 	for _, tc := range cases {

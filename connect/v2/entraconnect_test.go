@@ -131,7 +131,7 @@ type refusal struct {
 	message   string
 	challenge string
 	scope     string
-	claims    string
+	metadata  map[string]string // of the ErrorInfo detail
 	retry     time.Duration
 	retryHdr  string
 }
@@ -157,7 +157,8 @@ func read(t *testing.T, err error, info *connect.CallInfo) refusal {
 			if m.Domain != entraconnect.ErrorDomain {
 				t.Errorf("domain %q", m.Domain)
 			}
-			r.reason, r.scope, r.claims = m.Reason, m.Metadata["scope"], m.Metadata["claims"]
+			r.reason, r.scope = m.Reason, m.Metadata["scope"]
+			r.metadata = m.Metadata
 		case *errdetails.RetryInfo:
 			r.retry = m.RetryDelay.AsDuration()
 		}

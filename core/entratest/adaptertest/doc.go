@@ -2,7 +2,8 @@
 // conformance table ([RunMiddlewareTests], [RunHTTPTests],
 // [RunMTLSBindingTests]) that compares an API's answers with the core's
 // net/http middleware ([ReferenceAPI]), byte for byte; the behaviour suite
-// ([RunAdapterTests]) that every framework adapter runs with one call; and
+// ([RunAdapterTests]) that every framework adapter runs with one call; its
+// counterpart for the RPC adapters ([RunRPCTests]); and
 // helpers for refusals ([AssertRefusal], [ReadRefusal], [SameAnswer]) and
 // validators ([NewReadyValidator]).
 //
