@@ -404,23 +404,7 @@ func (e *Emulator) issueUserTokens(app *App, g *refreshGrant, scopes []string, n
 	}
 	now := e.now()
 	u := g.user
-	tok := entratest.Token{
-		Version:           res.version,
-		TenantID:          e.cfg.TenantID,
-		Audience:          res.aud,
-		ClientID:          app.ClientID,
-		ObjectID:          u.ObjectID,
-		Name:              u.Name,
-		PreferredUsername: u.UPN,
-		Scopes:            names,
-		Groups:            u.Groups,
-		IssuedAt:          now.Add(-backdate),
-		ExpiresAt:         now.Add(accessLifetime),
-		Claims:            map[string]any{acrName(res.version): acr},
-	}
-	if !res.graph {
-		tok.Roles = u.rolesFor(res.clientID)
-	}
+	tok := e.userAccessToken(app, u, res, names, acr, now)
 	ans := &tokenAnswer{TokenType: "Bearer", ExpiresIn: int(accessLifetime / time.Second), ExtExpiresIn: int(accessLifetime / time.Second), AccessToken: e.srv.Mint(tok)}
 	granted := make([]string, 0, len(names)+3)
 	for _, n := range names {
@@ -709,4 +693,28 @@ func audienceHas(aud any, want string) bool {
 		}
 	}
 	return false
+}
+
+// userAccessToken is the access token a sign-in issues to app for user u:
+// for the resource res with the granted scope names, in the version res's
+// app is configured for, at either endpoint (v2.0 or v1.0).
+func (e *Emulator) userAccessToken(app *App, u *User, res *resource, names []string, acr string, now time.Time) entratest.Token {
+	tok := entratest.Token{
+		Version:           res.version,
+		TenantID:          e.cfg.TenantID,
+		Audience:          res.aud,
+		ClientID:          app.ClientID,
+		ObjectID:          u.ObjectID,
+		Name:              u.Name,
+		PreferredUsername: u.UPN,
+		Scopes:            names,
+		Groups:            u.Groups,
+		IssuedAt:          now.Add(-backdate),
+		ExpiresAt:         now.Add(accessLifetime),
+		Claims:            map[string]any{acrName(res.version): acr},
+	}
+	if !res.graph {
+		tok.Roles = u.rolesFor(res.clientID)
+	}
+	return tok
 }

@@ -150,23 +150,7 @@ func (e *Emulator) issueUserTokensV1(app *App, g *refreshGrant, resID, nonce, ac
 	}
 	now := e.now()
 	u := g.user
-	tok := entratest.Token{
-		Version:           res.version,
-		TenantID:          e.cfg.TenantID,
-		Audience:          res.aud,
-		ClientID:          app.ClientID,
-		ObjectID:          u.ObjectID,
-		Name:              u.Name,
-		PreferredUsername: u.UPN,
-		Scopes:            names,
-		Groups:            u.Groups,
-		IssuedAt:          now.Add(-backdate),
-		ExpiresAt:         now.Add(accessLifetime),
-		Claims:            map[string]any{acrName(res.version): acr},
-	}
-	if !res.graph {
-		tok.Roles = u.rolesFor(res.clientID)
-	}
+	tok := e.userAccessToken(app, u, res, names, acr, now)
 	// The refresh token serves either endpoint: at v2.0 it stands for the
 	// resource's .default scope.
 	scopes := []string{"openid", "profile", "offline_access", strings.TrimSuffix(resID, "/") + "/.default"}
