@@ -148,8 +148,15 @@ func TestExplainMasksAllButKnownImpersonalClaims(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	for name, v := range personal {
+		line := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` .*$`).FindString(out)
 		for _, secret := range values(v) {
-			if strings.Contains(out, secret) {
+			// A short value ("NZ") may occur by chance in a random claim
+			// such as uti: look for it on its own claim's line only.
+			where := out
+			if len(secret) < 8 {
+				where = line
+			}
+			if strings.Contains(where, secret) {
 				t.Errorf("%s: the output shows %q:\n%s", name, secret, out)
 			}
 		}
