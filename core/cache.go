@@ -30,6 +30,19 @@ import (
 // a seeded hash of 16 characters of the signature, which is uniformly
 // distributed and, since only validated tokens are inserted, not chosen by
 // a caller; a lookup always compares the whole token.
+//
+// Unless Config.CacheFirstSight is set, a token is cached from its second
+// successful validation, not its first (admission on second sight, the
+// "doorkeeper" of TinyLFU): the first only stores a 64-bit fingerprint of
+// the token (its bucket hash) in door, a direct-mapped table of atomic
+// words that never grows and never allocates. A token seen once, the bulk
+// of a busy API's distinct tokens when each client presents its token
+// once or twice, then keeps no memory: what makes a first sight dearer
+// than a validation without the cache is the memory a new entry keeps
+// (the token, its payload and claims, on fresh pages). The fingerprint
+// only decides whether a validated token is stored; a lookup still
+// compares the whole token, and a colliding fingerprint at worst caches a
+// token one validation early.
 type tokenCache struct {
 	buckets    []atomic.Pointer[[]cacheEntry]
 	mask       uint64
@@ -39,6 +52,9 @@ type tokenCache struct {
 	maxEntries int
 	maxBytes   int
 	maxEntry   int // largest entry cached, in bytes
+
+	door     []atomic.Uint64 // fingerprints of tokens validated once; nil: cache from the first sight
+	doorMask uint64
 
 	locks [cacheLocks]paddedMutex
 
@@ -104,7 +120,12 @@ func (v *Validator) cacheDeadline(now, exp time.Time) (at, dead int64) {
 	return now.UnixNano(), exp.UnixNano()
 }
 
-func newTokenCache(maxEntries, maxBytes int) *tokenCache {
+// doorPerBucket is how many doorkeeper slots (8 bytes each) there are per
+// bucket: 64 Ki slots, 512 KiB, with the default CacheSize. With a working
+// set as large as the cache, at most a sixth of the slots are in use.
+const doorPerBucket = 4
+
+func newTokenCache(maxEntries, maxBytes int, firstSight bool) *tokenCache {
 	// About one bucket per entry that fits, and a power of two.
 	n := min(maxEntries, maxBytes/512, 1<<22)
 	n = 1 << bits.Len(uint(max(n, 16)-1))
@@ -117,6 +138,11 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 		maxEntries: maxEntries,
 		maxBytes:   maxBytes,
 		maxEntry:   maxBytes / maxEntryShare,
+	}
+	if !firstSight {
+		d := min(n*doorPerBucket, 1<<20)
+		c.door = make([]atomic.Uint64, d)
+		c.doorMask = uint64(d - 1)
 	}
 	return c
 }
@@ -189,10 +215,46 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 	return nil
 }
 
+// doorSlots returns the two doorkeeper slots a token with hash h may
+// take, from two disjoint ranges of its bits.
+func (c *tokenCache) doorSlots(h uint64) (*atomic.Uint64, *atomic.Uint64) {
+	return &c.door[(h>>44)&c.doorMask], &c.door[(h>>24)&c.doorMask]
+}
+
+// admits reports whether a token with hash h (see hashString) is to be
+// cached when it validates: with CacheFirstSight always, else when its
+// fingerprint was recorded by an earlier successful validation. It then
+// frees the fingerprint's slot: the cache holds the token from now on.
+func (c *tokenCache) admits(h uint64) bool {
+	if c.door == nil {
+		return true
+	}
+	fp := h | 1
+	a, b := c.doorSlots(h)
+	return a.CompareAndSwap(fp, 0) || b.CompareAndSwap(fp, 0)
+}
+
+// sighted records the fingerprint of a validated token with hash h that
+// was not admitted, so that its next validation caches it: in the first
+// empty one of its two slots, else in one of them chosen at random (a
+// fixed choice would let two tokens that take turns overwrite each other
+// for ever, and neither would ever be cached).
+func (c *tokenCache) sighted(h uint64) {
+	fp := h | 1
+	a, b := c.doorSlots(h)
+	switch {
+	case a.CompareAndSwap(0, fp), b.CompareAndSwap(0, fp):
+	case rand.Uint32()&1 == 0:
+		a.Store(fp)
+	default:
+		b.Store(fp)
+	}
+}
+
 // get returns the claims cached for token if they are for key generation
 // gen and the token has not expired at now (on the cache's clock).
-func (c *tokenCache) get(token string, now int64, gen uint64) *Claims {
-	e := c.lookup(c.hashString(token), token)
+func (c *tokenCache) get(h uint64, token string, now int64, gen uint64) *Claims {
+	e := c.lookup(h, token)
 	if e == nil || e.gen != gen || now >= e.exp {
 		return nil
 	}
@@ -414,11 +476,11 @@ func (c *tokenCache) usedBytes() int {
 }
 
 // ownedPayload returns the payload as the claims keep it, a copy of p.
-// With the token cache on, it sets *kept to the token the cache is to keep,
+// With kept non-nil (a token the cache is to store), it sets *kept to the token the cache is to keep,
 // a copy of token, made in the same allocation as the payload: a first
 // sight that is cached copies the token once and allocates once for both.
 func (v *Validator) ownedPayload(token string, p []byte, kept *string) string {
-	if v.cache == nil {
+	if kept == nil {
 		return string(p)
 	}
 	var b strings.Builder
