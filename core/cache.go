@@ -232,9 +232,12 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 }
 
 // doorSlots returns the two doorkeeper slots a token with hash h may
-// take, from two disjoint ranges of its bits.
+// take: a pair of adjacent words, in one cache line, chosen by bits of h
+// that the bucket index does not use (a pair set-associative table: one
+// memory access for both, where two independent slots cost two).
 func (c *tokenCache) doorSlots(h uint64) (*atomic.Uint64, *atomic.Uint64) {
-	return &c.door[(h>>44)&c.doorMask], &c.door[(h>>24)&c.doorMask]
+	i := (h >> 40) & c.doorMask &^ 1
+	return &c.door[i], &c.door[i|1]
 }
 
 // admits reports whether a token with hash h (see hashString) is to be
@@ -267,19 +270,25 @@ func (c *tokenCache) sighted(h uint64) {
 	}
 }
 
-// get returns the claims cached for token if they are for key generation
-// gen and the token has not expired at now (on the cache's clock).
-func (c *tokenCache) get(h uint64, token string, now int64, gen uint64) *Claims {
-	e := c.lookup(h, token)
-	if e == nil || e.gen != gen || now >= e.exp {
-		return nil
+// get returns the claims cached for token (with hash h) if they are for
+// key generation gen and the token has not expired on the cache's clock,
+// and the clock's reading; the clock is read only when token is in the
+// cache (a miss, a first sight, needs no reading).
+func (v *Validator) cacheGet(h uint64, token string, gen uint64) (*Claims, int64) {
+	e := v.cache.lookup(h, token)
+	if e == nil {
+		return nil, 0
 	}
-	return e.claims
+	now := v.cacheNow()
+	if e.gen != gen || now >= e.exp {
+		return nil, now
+	}
+	return e.claims, now
 }
 
-// getBytes is get for a token lent as bytes: the comparison converts
-// without allocating, and nothing of token is kept.
-func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
+// lookupBytes is lookup for a token lent as bytes: the comparison
+// converts without allocating, and nothing of token is kept.
+func (c *tokenCache) lookupBytes(token []byte) *cacheEntry {
 	h := c.hashBytes(token)
 	b := c.buckets[h&c.mask].Load()
 	if b == nil {
@@ -287,10 +296,7 @@ func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
 	}
 	for i := range *b {
 		if e := &(*b)[i]; e.hash == h && e.token == string(token) {
-			if e.gen != gen || now >= e.exp {
-				return nil
-			}
-			return e.claims
+			return e
 		}
 	}
 	return nil

@@ -289,3 +289,23 @@ func BenchmarkCacheHitRate(b *testing.B) {
 	}
 	b.ReportMetric(100*float64(hits)/float64(n), "hit%")
 }
+
+// get returns the claims cached for token (with hash h) if they are for
+// key generation gen and have not expired at now: the checks
+// Validator.cacheGet makes, on a clock the test sets.
+func (c *tokenCache) get(h uint64, token string, now int64, gen uint64) *Claims {
+	e := c.lookup(h, token)
+	if e == nil || e.gen != gen || now >= e.exp {
+		return nil
+	}
+	return e.claims
+}
+
+// getBytes is get for a token lent as bytes (Validator.cachedBytes).
+func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
+	e := c.lookupBytes(token)
+	if e == nil || e.gen != gen || now >= e.exp {
+		return nil
+	}
+	return e.claims
+}

@@ -187,8 +187,7 @@ func (v *Validator) validateToken(ctx context.Context, token string, bound bool)
 	if v.cache != nil {
 		h = v.cache.hashString(token)
 		if snap := v.src.cur.Load(); snap != nil {
-			now := v.cacheNow()
-			if c := v.cache.get(h, token, now, snap.gen); c != nil {
+			if c, now := v.cacheGet(h, token, snap.gen); c != nil {
 				err := v.revokedAt(c, now)
 				if err == nil && c.cnf != nil && !bound {
 					err = boundAsBearer()
@@ -271,12 +270,15 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
+	e := v.cache.lookupBytes(token)
+	if e == nil || e.gen != snap.gen {
+		return nil
+	}
 	now := v.cacheNow()
-	c := v.cache.getBytes(token, now, snap.gen)
-	if c != nil && (c.cnf != nil || v.revokedAt(c, now) != nil) {
+	if now >= e.exp || e.claims.cnf != nil || v.revokedAt(e.claims, now) != nil {
 		return nil // Validate gives the refusal
 	}
-	return c
+	return e.claims
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
