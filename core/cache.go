@@ -122,7 +122,7 @@ func (v *Validator) cacheDeadline(now, exp time.Time) (at, dead int64) {
 
 // doorPerBucket is how many doorkeeper slots (8 bytes each) there are per
 // bucket: 64 Ki slots, 512 KiB, with the default CacheSize. With a working
-// set as large as the cache, at most a sixth of the slots are in use.
+// set as large as the cache, at most a quarter of the slots are in use.
 const doorPerBucket = 4
 
 func newTokenCache(maxEntries, maxBytes int, firstSight bool) *tokenCache {
@@ -231,13 +231,20 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 	return nil
 }
 
-// doorSlots returns the two doorkeeper slots a token with hash h may
-// take: a pair of adjacent words, in one cache line, chosen by bits of h
-// that the bucket index does not use (a pair set-associative table: one
-// memory access for both, where two independent slots cost two).
-func (c *tokenCache) doorSlots(h uint64) (*atomic.Uint64, *atomic.Uint64) {
-	i := (h >> 40) & c.doorMask &^ 1
-	return &c.door[i], &c.door[i|1]
+// doorWays is how many slots of the doorkeeper a fingerprint may take:
+// one 64-byte cache line of them, so that a first sight costs one memory
+// access of the doorkeeper. With a working set as large as the cache
+// (a sixth of the slots with the default sizes, at most a quarter; see
+// doorPerBucket), a set is full, and a fingerprint overwrites another,
+// for about one token in 250,000 (one in 10,000 at a quarter); that token
+// is cached from a later sight.
+const doorWays = 8
+
+// doorSet returns the doorkeeper slots a token with hash h may take,
+// chosen by bits of h that the bucket index does not use.
+func (c *tokenCache) doorSet(h uint64) []atomic.Uint64 {
+	i := (h >> 40) & c.doorMask &^ (doorWays - 1)
+	return c.door[i : i+doorWays : i+doorWays]
 }
 
 // admits reports whether a token with hash h (see hashString) is to be
@@ -249,25 +256,34 @@ func (c *tokenCache) admits(h uint64) bool {
 		return true
 	}
 	fp := h | 1
-	a, b := c.doorSlots(h)
-	return a.CompareAndSwap(fp, 0) || b.CompareAndSwap(fp, 0)
+	set := c.doorSet(h)
+	for i := range set {
+		if set[i].Load() == fp {
+			return set[i].CompareAndSwap(fp, 0)
+		}
+	}
+	return false
 }
 
 // sighted records the fingerprint of a validated token with hash h that
-// was not admitted, so that its next validation caches it: in the first
-// empty one of its two slots, else in one of them chosen at random (a
-// fixed choice would let two tokens that take turns overwrite each other
-// for ever, and neither would ever be cached).
+// was not admitted, so that its next validation caches it: in an empty
+// slot of its set, else in one chosen at random (a fixed choice would let
+// tokens that take turns overwrite each other for ever, and none would
+// ever be cached).
 func (c *tokenCache) sighted(h uint64) {
 	fp := h | 1
-	a, b := c.doorSlots(h)
-	switch {
-	case a.CompareAndSwap(0, fp), b.CompareAndSwap(0, fp):
-	case rand.Uint32()&1 == 0:
-		a.Store(fp)
-	default:
-		b.Store(fp)
+	set := c.doorSet(h)
+	for i := range set {
+		switch set[i].Load() {
+		case fp:
+			return
+		case 0:
+			if set[i].CompareAndSwap(0, fp) {
+				return
+			}
+		}
 	}
+	set[rand.IntN(doorWays)].Store(fp)
 }
 
 // get returns the claims cached for token (with hash h) if they are for
