@@ -30,6 +30,19 @@ import (
 // a seeded hash of 16 characters of the signature, which is uniformly
 // distributed and, since only validated tokens are inserted, not chosen by
 // a caller; a lookup always compares the whole token.
+//
+// Unless Config.CacheFirstSight is set, a token is cached from its second
+// successful validation, not its first (admission on second sight, the
+// "doorkeeper" of TinyLFU): the first only stores a 64-bit fingerprint of
+// the token (its bucket hash) in door, a direct-mapped table of atomic
+// words that never grows and never allocates. A token seen once, the bulk
+// of a busy API's distinct tokens when each client presents its token
+// once or twice, then keeps no memory: what makes a first sight dearer
+// than a validation without the cache is the memory a new entry keeps
+// (the token, its payload and claims, on fresh pages). The fingerprint
+// only decides whether a validated token is stored; a lookup still
+// compares the whole token, and a colliding fingerprint at worst caches a
+// token one validation early.
 type tokenCache struct {
 	buckets    []atomic.Pointer[[]cacheEntry]
 	mask       uint64
@@ -39,6 +52,9 @@ type tokenCache struct {
 	maxEntries int
 	maxBytes   int
 	maxEntry   int // largest entry cached, in bytes
+
+	door     []atomic.Uint64 // fingerprints of tokens validated once; nil: cache from the first sight
+	doorMask uint64
 
 	locks [cacheLocks]paddedMutex
 
@@ -104,7 +120,12 @@ func (v *Validator) cacheDeadline(now, exp time.Time) (at, dead int64) {
 	return now.UnixNano(), exp.UnixNano()
 }
 
-func newTokenCache(maxEntries, maxBytes int) *tokenCache {
+// doorPerBucket is how many doorkeeper slots (8 bytes each) there are per
+// bucket: 64 Ki slots, 512 KiB, with the default CacheSize. With a working
+// set as large as the cache, at most a quarter of the slots are in use.
+const doorPerBucket = 4
+
+func newTokenCache(maxEntries, maxBytes int, firstSight bool) *tokenCache {
 	// About one bucket per entry that fits, and a power of two.
 	n := min(maxEntries, maxBytes/512, 1<<22)
 	n = 1 << bits.Len(uint(max(n, 16)-1))
@@ -118,7 +139,28 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 		maxBytes:   maxBytes,
 		maxEntry:   maxBytes / maxEntryShare,
 	}
+	if !firstSight {
+		d := min(n*doorPerBucket, 1<<20)
+		c.door = make([]atomic.Uint64, d)
+		c.doorMask = uint64(d - 1)
+	}
+	c.prefault()
 	return c
+}
+
+// prefault writes one word of every page of the bucket and doorkeeper
+// tables, so that the pages are mapped when the Validator is made and not
+// by the first validations (a first sight that touches a fresh page of the
+// doorkeeper pays for the page fault, about 7 % of a validation on a VM;
+// BenchmarkFirstSightDefaultPaired's first-x-off).
+func (c *tokenCache) prefault() {
+	const perPage = 4096 / 8
+	for i := 0; i < len(c.buckets); i += perPage {
+		c.buckets[i].Store(nil)
+	}
+	for i := 0; i < len(c.door); i += perPage {
+		c.door[i].Store(0)
+	}
 }
 
 // entryCost is what an entry keeps in memory: the token (the cache's own
@@ -189,19 +231,80 @@ func (c *tokenCache) lookup(h uint64, token string) *cacheEntry {
 	return nil
 }
 
-// get returns the claims cached for token if they are for key generation
-// gen and the token has not expired at now (on the cache's clock).
-func (c *tokenCache) get(token string, now int64, gen uint64) *Claims {
-	e := c.lookup(c.hashString(token), token)
-	if e == nil || e.gen != gen || now >= e.exp {
-		return nil
-	}
-	return e.claims
+// doorWays is how many slots of the doorkeeper a fingerprint may take:
+// one 64-byte cache line of them, so that a first sight costs one memory
+// access of the doorkeeper. With a working set as large as the cache
+// (a sixth of the slots with the default sizes, at most a quarter; see
+// doorPerBucket), a set is full, and a fingerprint overwrites another,
+// for about one token in 250,000 (one in 10,000 at a quarter); that token
+// is cached from a later sight.
+const doorWays = 8
+
+// doorSet returns the doorkeeper slots a token with hash h may take,
+// chosen by bits of h that the bucket index does not use.
+func (c *tokenCache) doorSet(h uint64) []atomic.Uint64 {
+	i := (h >> 40) & c.doorMask &^ (doorWays - 1)
+	return c.door[i : i+doorWays : i+doorWays]
 }
 
-// getBytes is get for a token lent as bytes: the comparison converts
-// without allocating, and nothing of token is kept.
-func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
+// admits reports whether a token with hash h (see hashString) is to be
+// cached when it validates: with CacheFirstSight always, else when its
+// fingerprint was recorded by an earlier successful validation. It then
+// frees the fingerprint's slot: the cache holds the token from now on.
+func (c *tokenCache) admits(h uint64) bool {
+	if c.door == nil {
+		return true
+	}
+	fp := h | 1
+	set := c.doorSet(h)
+	for i := range set {
+		if set[i].Load() == fp {
+			return set[i].CompareAndSwap(fp, 0)
+		}
+	}
+	return false
+}
+
+// sighted records the fingerprint of a validated token with hash h that
+// was not admitted, so that its next validation caches it: in an empty
+// slot of its set, else in one chosen at random (a fixed choice would let
+// tokens that take turns overwrite each other for ever, and none would
+// ever be cached).
+func (c *tokenCache) sighted(h uint64) {
+	fp := h | 1
+	set := c.doorSet(h)
+	for i := range set {
+		switch set[i].Load() {
+		case fp:
+			return
+		case 0:
+			if set[i].CompareAndSwap(0, fp) {
+				return
+			}
+		}
+	}
+	set[rand.IntN(doorWays)].Store(fp)
+}
+
+// get returns the claims cached for token (with hash h) if they are for
+// key generation gen and the token has not expired on the cache's clock,
+// and the clock's reading; the clock is read only when token is in the
+// cache (a miss, a first sight, needs no reading).
+func (v *Validator) cacheGet(h uint64, token string, gen uint64) (*Claims, int64) {
+	e := v.cache.lookup(h, token)
+	if e == nil {
+		return nil, 0
+	}
+	now := v.cacheNow()
+	if e.gen != gen || now >= e.exp {
+		return nil, now
+	}
+	return e.claims, now
+}
+
+// lookupBytes is lookup for a token lent as bytes: the comparison
+// converts without allocating, and nothing of token is kept.
+func (c *tokenCache) lookupBytes(token []byte) *cacheEntry {
 	h := c.hashBytes(token)
 	b := c.buckets[h&c.mask].Load()
 	if b == nil {
@@ -209,10 +312,7 @@ func (c *tokenCache) getBytes(token []byte, now int64, gen uint64) *Claims {
 	}
 	for i := range *b {
 		if e := &(*b)[i]; e.hash == h && e.token == string(token) {
-			if e.gen != gen || now >= e.exp {
-				return nil
-			}
-			return e.claims
+			return e
 		}
 	}
 	return nil
@@ -414,11 +514,11 @@ func (c *tokenCache) usedBytes() int {
 }
 
 // ownedPayload returns the payload as the claims keep it, a copy of p.
-// With the token cache on, it sets *kept to the token the cache is to keep,
+// With kept non-nil (a token the cache is to store), it sets *kept to the token the cache is to keep,
 // a copy of token, made in the same allocation as the payload: a first
 // sight that is cached copies the token once and allocates once for both.
 func (v *Validator) ownedPayload(token string, p []byte, kept *string) string {
-	if v.cache == nil {
+	if kept == nil {
 		return string(p)
 	}
 	var b strings.Builder

@@ -25,6 +25,7 @@ func TestCacheReturnsSameClaimsUntilExp(t *testing.T) {
 	clock := newClock(now)
 	cfg := srv.Config()
 	cfg.Now = clock.Now
+	cfg.CacheFirstSight = true
 	v := newValidator(t, cfg)
 	ctx := ctxT(t)
 	exp := now.Add(10 * time.Minute).Truncate(time.Second)
@@ -129,6 +130,7 @@ func TestCacheBounded(t *testing.T) {
 	defer srv.Close()
 	cfg := srv.Config()
 	cfg.CacheSize = 16
+	cfg.CacheFirstSight = true
 	v := newValidator(t, cfg)
 	ctx := ctxT(t)
 	toks := make([]string, 200)
@@ -167,6 +169,7 @@ func TestCacheMaxBytes(t *testing.T) {
 	}
 
 	cfg.CacheMaxBytes = 2 << 20 // entries up to 4 KiB
+	cfg.CacheFirstSight = true
 	v := newValidator(t, cfg)
 	ctx := ctxT(t)
 	small := srv.UserToken("a")
@@ -201,6 +204,7 @@ func TestCacheDefaultClockExpiresAtExp(t *testing.T) {
 	defer srv.Close()
 	cfg := srv.Config()
 	cfg.Now = nil
+	cfg.CacheFirstSight = true
 	v := newValidator(t, cfg)
 	ctx := ctxT(t)
 	exp := time.Now().Truncate(time.Second).Add(2 * time.Second)
@@ -222,5 +226,71 @@ func TestCacheDefaultClockExpiresAtExp(t *testing.T) {
 	}
 	if c3 == c1 {
 		t.Fatal("cache served a token past its exp")
+	}
+}
+
+// By default a token is cached from its second successful validation: the
+// first keeps nothing of it, the second stores it, the third is a hit,
+// through Validate and through a framework that lends the header bytes
+// (Fiber). A token that fails is never recorded: a later valid
+// presentation of it is its first sight.
+func TestCacheFromSecondSight(t *testing.T) {
+	srv := entratest.NewServer()
+	defer srv.Close()
+	now := time.Now()
+	clock := newClock(now)
+	cfg := srv.Config()
+	cfg.Now = clock.Now
+	v := newValidator(t, cfg) // the default: cache from the second sight
+	ctx := ctxT(t)
+	tok := srv.UserToken("a")
+	var got [3]*entra.Claims
+	for i := range got {
+		c, err := v.Validate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = c
+		if n, want := v.Stats().CachedTokens, min(i, 1); n != want {
+			t.Fatalf("after sight %d the cache holds %d tokens, want %d", i+1, n, want)
+		}
+	}
+	if got[1] == got[0] || got[2] != got[1] {
+		t.Fatal("want a miss, a miss that stores the token, then a hit")
+	}
+
+	// A token refused (here not yet valid) is not recorded.
+	nbf := now.Add(time.Hour).Truncate(time.Second)
+	later := srv.Mint(entratest.Token{NotBefore: nbf, ExpiresAt: nbf.Add(time.Hour), Scopes: []string{"a"}})
+	if _, err := v.Validate(ctx, later); !errors.Is(err, entra.ErrTokenNotYetValid) {
+		t.Fatalf("token before nbf: got %v", entra.CodeOf(err))
+	}
+	clock.Set(nbf.Add(time.Minute))
+	if _, err := v.Validate(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if n := v.Stats().CachedTokens; n != 1 {
+		t.Fatalf("a token refused once, then valid once, was cached (%d tokens)", n)
+	}
+	clock.Set(now)
+
+	// The lent-bytes path: a miss, a miss that stores, then hits.
+	a := entra.NewAuthenticator(v)
+	tokB := srv.AppToken("Admin")
+	buf := make([]byte, 0, 4096)
+	reads := 0
+	serve := func() *entra.Claims {
+		t.Helper()
+		buf = append(buf[:0], "Bearer "+tokB...)
+		cctx, resp := a.Authenticate(ctx, lendingRequest{buf: buf, reads: &reads})
+		if resp != nil {
+			t.Fatalf("refused: %s", resp.Body)
+		}
+		c, _ := entra.ClaimsFromContext(cctx)
+		return c
+	}
+	b1, b2, b3, b4 := serve(), serve(), serve(), serve()
+	if b2 == b1 || b3 != b2 || b4 != b2 {
+		t.Fatal("a token lent as bytes: want a miss, a miss that stores it, then hits")
 	}
 }

@@ -213,6 +213,16 @@ type Config struct {
 	// error; to turn the cache off, set CacheSize to a negative value.
 	CacheMaxBytes int
 
+	// CacheFirstSight caches a token from its first successful validation.
+	// By default a token is cached from its second: the first only records
+	// an 8-byte fingerprint of it in a fixed table (sized from CacheSize),
+	// so a token presented once costs what a validation without the cache
+	// costs and keeps no memory, and a token presented again is validated
+	// in full once more, then cached. Set it when a test or a caller needs
+	// a cache hit right after one validation. A cache hit checks the same
+	// either way. Optional. Default: false.
+	CacheFirstSight bool
+
 	// Logger receives set-up notes, key refresh failures and recoveries, and
 	// skipped keys: never a line per request, a token or key material.
 	// Optional. Default: [slog.Default]. To turn logging off, set it to
@@ -348,6 +358,7 @@ type settings struct {
 	maxTokenSize   int
 	cacheSize      int
 	cacheMaxBytes  int
+	cacheFirst     bool // Config.CacheFirstSight
 	logger         *slog.Logger
 	revocations    Revocations
 	ownLogger      bool     // Config.Logger was set: refusals are logged too
@@ -374,6 +385,7 @@ func (c Config) settings() (*settings, error) {
 		anyCloudKeys: c.AnyCloudKeys,
 		maxTokenSize: c.MaxTokenSize,
 		cacheSize:    c.CacheSize,
+		cacheFirst:   c.CacheFirstSight,
 		logger:       c.Logger,
 		revocations:  c.Revocations,
 		observer:     c.Observer,

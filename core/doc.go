@@ -78,9 +78,12 @@
 // # Verified-token cache
 //
 // Successful validations are cached by the whole token string until the
-// token's exp, and the cache is flushed when the key set changes. Claims are
-// immutable, so cached claims are shared safely. [Config.CacheSize] bounds
-// it; a negative size disables it.
+// token's exp, and the cache is flushed when the key set changes. A token
+// is stored from its second successful validation (the first records only
+// a fingerprint, so a token presented once keeps no memory);
+// [Config.CacheFirstSight] stores from the first. Claims are immutable, so
+// cached claims are shared safely. [Config.CacheSize] bounds it; a
+// negative size disables it.
 //
 // # Writing an adapter
 //

@@ -361,7 +361,9 @@ func (r lendingRequest) Path() string         { return "/" }
 func TestHeaderBytesRequest(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
-	v := newValidator(t, srv.Config())
+	cfg := srv.Config()
+	cfg.CacheFirstSight = true // a hit from the second request on
+	v := newValidator(t, cfg)
 	a := entra.NewAuthenticator(v)
 	ctx := ctxT(t)
 	tokA, tokB := srv.UserToken("Orders.Read"), srv.AppToken("Admin")

@@ -64,6 +64,7 @@ func TestObserverValidations(t *testing.T) {
 	rec := newRecorder()
 	cfg := srv.Config()
 	cfg.Observer = rec
+	cfg.CacheFirstSight = true // a hit from the second validation on
 	v := newValidator(t, cfg)
 	ev := rec.nextRefresh(t)
 	if ev.Cause != entra.RefreshScheduled || ev.Err != nil || ev.Keys != 1 || !ev.Changed || ev.Duration <= 0 || ev.At.IsZero() {

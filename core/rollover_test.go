@@ -484,7 +484,9 @@ func TestMetadataFailureKeepsLastGood(t *testing.T) {
 func TestIssuerChangeFlushesCache(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
-	v := newValidator(t, srv.Config()) // with the token cache
+	cfg := srv.Config() // with the token cache, from the first sight
+	cfg.CacheFirstSight = true
+	v := newValidator(t, cfg)
 	v1 := srv.Mint(entratest.Token{Version: entra.Version1, Scopes: []string{"a"}})
 	if _, err := v.Validate(ctxT(t), v1); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	v := &Validator{s: s, monoClock: cfg.Now == nil}
 	if s.cacheSize > 0 {
-		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes)
+		v.cache = newTokenCache(s.cacheSize, s.cacheMaxBytes, s.cacheFirst)
 	}
 	if s.maxTenantSets > 0 {
 		v.tk = newTenantKeySets(s, v.flushCache)
@@ -183,12 +183,11 @@ func (v *Validator) validateToken(ctx context.Context, token string, bound bool)
 		}
 		return nil, err
 	}
-	var gen uint64
+	var h uint64 // the token's hash in the cache
 	if v.cache != nil {
+		h = v.cache.hashString(token)
 		if snap := v.src.cur.Load(); snap != nil {
-			gen = snap.gen
-			now := v.cacheNow()
-			if c := v.cache.get(token, now, gen); c != nil {
+			if c, now := v.cacheGet(h, token, snap.gen); c != nil {
 				err := v.revokedAt(c, now)
 				if err == nil && c.cnf != nil && !bound {
 					err = boundAsBearer()
@@ -204,11 +203,19 @@ func (v *Validator) validateToken(ctx context.Context, token string, bound bool)
 		}
 	}
 	now := v.s.now()
-	var kept string // the cache's copy of token (see ownedPayload)
-	c, snap, err := v.validate(ctx, token, now, &kept)
+	var kept string  // the cache's copy of token (see ownedPayload)
+	var keep *string // nil: the token is not to be cached (first sight)
+	if v.cache != nil && v.cache.admits(h) {
+		keep = &kept
+	}
+	c, snap, err := v.validate(ctx, token, now, keep)
 	if err == nil && v.cache != nil {
-		at, dead := v.cacheDeadline(now, c.expires)
-		v.cache.put(kept, c, snap.gen, at, dead)
+		if keep != nil {
+			at, dead := v.cacheDeadline(now, c.expires)
+			v.cache.put(kept, c, snap.gen, at, dead)
+		} else {
+			v.cache.sighted(h)
+		}
 	}
 	// After the cache put: a revoked token presented again is refused from
 	// the cache, without a signature check.
@@ -263,12 +270,15 @@ func (v *Validator) cachedBytes(token []byte) *Claims {
 	if snap == nil {
 		return nil
 	}
+	e := v.cache.lookupBytes(token)
+	if e == nil || e.gen != snap.gen {
+		return nil
+	}
 	now := v.cacheNow()
-	c := v.cache.getBytes(token, now, snap.gen)
-	if c != nil && (c.cnf != nil || v.revokedAt(c, now) != nil) {
+	if now >= e.exp || e.claims.cnf != nil || v.revokedAt(e.claims, now) != nil {
 		return nil // Validate gives the refusal
 	}
-	return c
+	return e.claims
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -316,8 +326,9 @@ func parseHeader(s string) (header, error) {
 	return h, err
 }
 
-// validate validates token at now. With the token cache on, it sets *kept
-// to a copy of token made with the claims' payload, for the cache to keep.
+// validate validates token at now. With kept non-nil (a token the cache
+// is to store), it sets *kept to a copy of token made with the claims'
+// payload, for the cache to keep.
 func (v *Validator) validate(ctx context.Context, token string, now time.Time, kept *string) (*Claims, *snapshot, error) {
 	// Structure: three segments of base64url, which the decoder below
 	// checks byte by byte. A token with a line break is refused as having

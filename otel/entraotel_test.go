@@ -69,6 +69,7 @@ func setup(t *testing.T, srv *entratest.Server, opts ...entraotel.Option) *fixtu
 	f.obs = signalled{Observer: obs, refreshed: make(chan struct{}, 8)}
 	cfg := srv.Config()
 	cfg.Observer = f.obs
+	cfg.CacheFirstSight = true // a hit from a token's second request
 	f.v, err = entra.NewValidator(cfg)
 	if err != nil {
 		t.Fatal(err)
