@@ -40,13 +40,15 @@ import (
 // its amd64 assembly, bigmod_amd64.go and .s, under Go's BSD license),
 // since bigmod does not export it. Other sizes, other architectures and
 // purego builds use ExpShortVarTime; the checks and the comparison are
-// the same on both paths.
+// the same on both paths, and rsa_fast_amd64_test.go compares the fast
+// one with math/big, with ExpShortVarTime and with crypto/rsa, on both of
+// the assembly's paths (ADX/BMI2 and plain).
 type RSAVerifier struct {
 	n    *bigmod.Modulus
 	e    uint
 	size int // modulus length in bytes, = rsa.PublicKey.Size()
-	// fast is the 18-multiplication path for the key, or nil (not 2048
-	// bits, or not amd64).
+	// fast is the 18-multiplication path for the key, or nil (a modulus
+	// not of 2048 bits, or a build not for amd64 or with purego).
 	fast *rsaFast
 	// pad256, pad384 and pad512 are EM without the digest, for each hash.
 	pad256, pad384, pad512 []byte

@@ -32,9 +32,22 @@ func newRSAFast(k *rsa.PublicKey) *rsaFast {
 	var buf [montLimbs * 8]byte
 	limbsFromBytes(&f.n, k.N.FillBytes(buf[:]))
 	f.m0inv = minusInverseModW(f.n[0])
-	r := new(big.Int).Lsh(big.NewInt(1), montLimbs*64)
-	c := new(big.Int).Exp(r, big.NewInt(int64(k.E)), k.N)
-	limbsFromBytes(&f.c, c.FillBytes(buf[:]))
+	// c = R^e mod n, by square-and-multiply in the Montgomery domain
+	// (where x is x·R): w = R^j·R for the exponent prefix j, starting at
+	// R² mod n for j = 1, then out of the domain with a multiplication by
+	// 1. About as long as one verification, and half of big.Int.Exp's time.
+	rr := new(big.Int).Lsh(big.NewInt(1), 2*montLimbs*64)
+	var w, rrLimbs [montLimbs]uint
+	limbsFromBytes(&rrLimbs, rr.Mod(rr, k.N).FillBytes(buf[:]))
+	w = rrLimbs
+	for i := bits.Len(f.e) - 2; i >= 0; i-- {
+		montMul2048(&w, &w, &w, &f.n, f.m0inv)
+		if f.e>>i&1 != 0 {
+			montMul2048(&w, &w, &rrLimbs, &f.n, f.m0inv)
+		}
+	}
+	one := [montLimbs]uint{1}
+	montMul2048(&f.c, &w, &one, &f.n, f.m0inv)
 	return f
 }
 

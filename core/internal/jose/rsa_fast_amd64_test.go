@@ -79,6 +79,11 @@ func TestRSAFastExp(t *testing.T) {
 			if f == nil {
 				t.Fatalf("%d-bit modulus not prepared", n.BitLen())
 			}
+			var c [montLimbs]uint
+			limbsFromBytes(&c, new(big.Int).Exp(new(big.Int).Lsh(big.NewInt(1), 2048), big.NewInt(int64(e)), n).FillBytes(make([]byte, 256)))
+			if f.c != c {
+				t.Fatalf("modulus %d (%d bits), e=%d: c is not R^e mod n", i, n.BitLen(), e)
+			}
 			nm1 := new(big.Int).Sub(n, big.NewInt(1))
 			for k, s := range []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), nm1, randBelow(rng, n), randBelow(rng, n)} {
 				var sl, got [montLimbs]uint
