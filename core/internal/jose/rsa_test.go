@@ -62,6 +62,11 @@ func rsaVectorsDir(t *testing.T) string {
 	return dir
 }
 
+// above31 is 2³¹+1, a variable so that this file also compiles where int
+// has 32 bits (converted to int there, it wraps to a negative exponent,
+// which is refused too).
+var above31 = int64(1)<<31 + 1
+
 // TestRSAWycheproof runs every Wycheproof RSASSA-PKCS1-v1_5 2048/SHA-256
 // vector: valid ones must verify, invalid ones must not, and on every one
 // (the "acceptable" one too) the verdict must be crypto/rsa's.
@@ -347,7 +352,7 @@ func TestRSAEdgeCases(t *testing.T) {
 		"even modulus":    {N: new(big.Int).Add(base.N, big.NewInt(1)), E: base.E},
 		"exponent 2":      {N: base.N, E: 2},
 		"exponent 1":      {N: base.N, E: 1},
-		"exponent 2^31+1": {N: base.N, E: 1<<31 + 1},
+		"exponent 2^31+1": {N: base.N, E: int(above31)},
 		"no modulus":      {N: nil, E: 65537},
 		"tiny modulus":    {N: big.NewInt(3233), E: 17},
 	} {
@@ -428,7 +433,7 @@ func FuzzRSAPKCS1v15(f *testing.F) {
 				e := priv.E
 				for i, b := range mut {
 					if i == 0 {
-						e = []int{3, 65537, 17, 1 << 31, 1<<31 - 1, 2, 1, int(pos) | 1}[b%8]
+						e = []int{3, 65537, 17, int(above31 - 1), 1<<31 - 1, 2, 1, int(pos) | 1}[b%8]
 						continue
 					}
 					nb[size-1-(int(pos)+i)%size] ^= b
