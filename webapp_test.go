@@ -87,7 +87,7 @@ func TestWebAppExample(t *testing.T) {
 		"ENTRA_TENANT_ID": webTenant, "ENTRA_AUTHORITY_HOST": ts.URL + "/",
 		"WEB_CLIENT_ID": webApp, "WEB_CLIENT_SECRET": webSecret,
 		"API_URL": api.url, "API_SCOPE": "api://" + webAPI + "/Orders.Read",
-		"SSL_CERT_FILE": caFile, "ADDR": "127.0.0.1:0",
+		"EMULATOR_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})
 
 	adele, ben := newBrowser(t, ts), newBrowser(t, ts)
@@ -307,13 +307,13 @@ func TestWebAppAgainstMakeRun(t *testing.T) {
 		t.Errorf("examples/webapp is told to listen on %q, not the 127.0.0.1:8082 the demo tells to open", env["ADDR"])
 	}
 	env["ADDR"] = "127.0.0.1:0" // any port: the redirect URI is a loopback one
-	caPEM, err := os.ReadFile(env["SSL_CERT_FILE"])
+	caPEM, err := os.ReadFile(env["EMULATOR_CA_FILE"])
 	if err != nil {
-		t.Fatalf("the emulator's certificate (SSL_CERT_FILE): %v", err)
+		t.Fatalf("the emulator's certificate (EMULATOR_CA_FILE): %v", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("%s holds no PEM certificate", env["SSL_CERT_FILE"])
+		t.Fatalf("%s holds no PEM certificate", env["EMULATOR_CA_FILE"])
 	}
 	web := startProgram(t, filepath.Join(dir, "webapp"), env)
 

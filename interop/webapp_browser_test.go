@@ -132,7 +132,7 @@ func TestBrowserWebApp(t *testing.T) {
 	})
 	webURL := startExample(t, filepath.Join(dir, "webapp"), map[string]string{
 		"ENTRA_TENANT_ID": emuTenant, "ENTRA_AUTHORITY_HOST": ts.URL + "/", "WEB_CLIENT_ID": web, "WEB_CLIENT_SECRET": emuWebSec,
-		"API_URL": apiURL, "API_SCOPE": "api://" + api + "/Orders.Read", "SSL_CERT_FILE": caFile, "ADDR": "127.0.0.1:0",
+		"API_URL": apiURL, "API_SCOPE": "api://" + api + "/Orders.Read", "EMULATOR_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})
 
 	b := chromium(t, ts.Certificate(), true)

@@ -22,9 +22,11 @@
 //	API_URL               the API's base URL, e.g. http://127.0.0.1:8080
 //	API_SCOPE             the delegated scope to call it with, e.g. api://{API client ID}/Orders.Read
 //	ADDR                  listen address, default 127.0.0.1:8081
+//	EMULATOR_CA_FILE      a PEM certificate to trust: the local emulator's
 //
-// The authority's certificate is checked against the system's roots; for
-// the local emulator, point SSL_CERT_FILE at its certificate. Sessions and
+// The authority's certificate is checked against the system's roots and,
+// for the local emulator, the PEM certificate in EMULATOR_CA_FILE (on every
+// OS; SSL_CERT_FILE works too, on Linux). Sessions and
 // tokens live in memory: a real deployment keeps them in a shared store.
 //
 // "make run" (the Gin example in demo mode) starts an emulator with this
@@ -46,6 +48,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/entraguard/entraguard/examples/internal/msalenv"
 )
 
 func main() {
@@ -116,7 +120,12 @@ func run() error {
 	if s.redirectURL == "" {
 		s.redirectURL = base + "/auth/callback"
 	}
-	app, err := newWebApp(s, &http.Client{Timeout: 30 * time.Second})
+	authorityClient, err := msalenv.HTTPClient()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	app, err := newWebApp(s, authorityClient)
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -309,7 +309,7 @@ func (d *demoMode) print(w io.Writer, framework, apiURL string) {
 	p("# 9. examples/webapp: a web app (client ID %s) signs users in with MSAL Go", d.siteID)
 	p("#    (authorization code with PKCE) through the emulator's sign-in page, and")
 	p("#    calls the API's /api/me with each user's token (scope %s).", webScope)
-	p("env ENTRA_TENANT_ID=%s ENTRA_AUTHORITY_HOST=%s/ SSL_CERT_FILE=%s WEB_CLIENT_ID=%s WEB_CLIENT_SECRET=%s API_URL=%s API_SCOPE=api://%s/%s ADDR=%s go run ./examples/webapp",
+	p("env ENTRA_TENANT_ID=%s ENTRA_AUTHORITY_HOST=%s/ EMULATOR_CA_FILE=%s WEB_CLIENT_ID=%s WEB_CLIENT_SECRET=%s API_URL=%s API_SCOPE=api://%s/%s ADDR=%s go run ./examples/webapp",
 		srv.TenantID, srv.URL, d.caFile, d.siteID, d.siteSec, apiURL, srv.ClientID, webScope, webAppAddr)
 	names := make([]string, len(d.users))
 	for i, u := range d.users {

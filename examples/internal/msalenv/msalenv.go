@@ -62,6 +62,19 @@ func FromEnv() (*Settings, error) {
 		sort.Strings(missing)
 		return nil, fmt.Errorf("set %s (start an example API in demo mode, `make run`, and copy the line it prints)", strings.Join(missing, ", "))
 	}
+	c, err := HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	s.HTTPClient = c
+	return s, nil
+}
+
+// HTTPClient returns a client for the authority that trusts the PEM
+// certificates in EMULATOR_CA_FILE, if it is set, besides the system's
+// roots. Unlike SSL_CERT_FILE, which Go reads only on Linux and the BSDs,
+// it works on every OS (macOS and Windows verify with the system's store).
+func HTTPClient() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if ca := os.Getenv("EMULATOR_CA_FILE"); ca != "" {
 		pemBytes, err := os.ReadFile(ca)
@@ -77,8 +90,7 @@ func FromEnv() (*Settings, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	s.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	return s, nil
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
 // Authority is the tenant's authority URL, for confidential.New.
