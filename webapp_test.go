@@ -81,7 +81,7 @@ func TestWebAppExample(t *testing.T) {
 
 	api := startProgram(t, filepath.Join(dir, "nethttp"), map[string]string{
 		"ENTRA_TENANT_ID": webTenant, "ENTRA_CLIENT_ID": webAPI, "ENTRA_AUTHORITY_HOST": ts.URL + "/",
-		"SSL_CERT_FILE": caFile, "ADDR": "127.0.0.1:0",
+		"ENTRA_AUTHORITY_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})
 	web := startProgram(t, filepath.Join(dir, "webapp"), map[string]string{
 		"ENTRA_TENANT_ID": webTenant, "ENTRA_AUTHORITY_HOST": ts.URL + "/",

@@ -1,7 +1,10 @@
 package entra
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -277,6 +280,11 @@ const (
 	EnvAuthorityHost  = "ENTRA_AUTHORITY_HOST"
 	EnvAudiences      = "ENTRA_AUDIENCES"
 	EnvAllowedTenants = "ENTRA_ALLOWED_TENANTS"
+	// EnvAuthorityCAFile names a PEM file of certificates to trust, besides
+	// the system's roots, for the authority's metadata and keys: a local
+	// emulator's (entraguard emulator -ca-file). Go reads SSL_CERT_FILE on
+	// Linux only; this works on every OS.
+	EnvAuthorityCAFile = "ENTRA_AUTHORITY_CA_FILE"
 )
 
 // ConfigFromEnv returns a Config read from the environment:
@@ -286,6 +294,8 @@ const (
 //	ENTRA_AUTHORITY_HOST   AuthorityHost   (fallback AZURE_AUTHORITY_HOST)
 //	ENTRA_AUDIENCES        Audiences       (comma-separated)
 //	ENTRA_ALLOWED_TENANTS  AllowedTenants  (comma-separated; "*": AnyTenant)
+//	ENTRA_AUTHORITY_CA_FILE  HTTPClient trusting that PEM file's certificates
+//	                         besides the system's roots (a local emulator's)
 //
 // The AZURE_ names are also what azidentity and the AKS workload identity
 // webhook use for the pod's own identity: a managed identity's client ID is
@@ -321,7 +331,47 @@ func ConfigFromEnv() Config {
 	if len(bad) > 0 {
 		c.envErr = configError("AZURE_FEDERATED_TOKEN_FILE is set, so the AZURE_ variables describe this workload's own identity (AKS workload identity), not the API whose tokens are checked: set %s to the API's values", strings.Join(bad, ", "))
 	}
+	if f := strings.TrimSpace(os.Getenv(EnvAuthorityCAFile)); f != "" {
+		client, err := clientTrusting(f)
+		switch {
+		case err == nil:
+			c.HTTPClient = client
+		case c.envErr == nil:
+			c.envErr = err
+		}
+	}
 	return c
+}
+
+// maxCAFile bounds what clientTrusting reads: a bundle of every public
+// root is about 250 KB.
+const maxCAFile = 4 << 20
+
+// clientTrusting returns an HTTP client that trusts the PEM certificates
+// in file besides the system's roots (ENTRA_AUTHORITY_CA_FILE).
+func clientTrusting(file string) (*http.Client, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, configError("%s: %v: set it to the PEM file of the certificate to trust (a local emulator's: entraguard emulator -ca-file FILE), or unset it", EnvAuthorityCAFile, err)
+	}
+	defer f.Close()
+	pemBytes, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	if err != nil {
+		return nil, configError("%s: %v", EnvAuthorityCAFile, err)
+	}
+	if len(pemBytes) > maxCAFile {
+		return nil, configError("%s %s is larger than %d MiB: it must be a PEM file of certificates", EnvAuthorityCAFile, file, maxCAFile>>20)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, configError("%s %s holds no PEM certificate (-----BEGIN CERTIFICATE-----): set it to the certificate's PEM file", EnvAuthorityCAFile, file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 func splitList(s string) []string {

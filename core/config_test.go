@@ -1,10 +1,15 @@
 package entra_test
 
 import (
+	"context"
+	"encoding/pem"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
@@ -353,6 +358,75 @@ func TestAudienceURIAcceptsTrailingSlashTwin(t *testing.T) {
 		tok := srv.Mint(entratest.Token{Audience: "https://api.contoso.com.evil/", Scopes: []string{"Orders.Read"}})
 		if _, err := v.Validate(ctxT(t), tok); !errors.Is(err, entra.ErrAudienceInvalid) {
 			t.Errorf("configured %q, look-alike audience: %v, want ErrAudienceInvalid", configured, err)
+		}
+	}
+}
+
+// ENTRA_AUTHORITY_CA_FILE makes ConfigFromEnv's Validator trust a local
+// authority's certificate (an emulator's), on every OS; without it the
+// same authority is refused, and a file that is missing or holds no
+// certificate is an error that names the variable.
+func TestConfigFromEnvAuthorityCAFile(t *testing.T) {
+	srv := entratest.NewTLSServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "emulator.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.TLSCertificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", "")
+	t.Setenv("ENTRA_TENANT_ID", srv.TenantID)
+	t.Setenv("ENTRA_CLIENT_ID", srv.ClientID)
+	t.Setenv("ENTRA_AUTHORITY_HOST", srv.URL+"/")
+	newValidator := func() (*entra.Validator, error) {
+		cfg := entra.ConfigFromEnv()
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		return entra.NewValidator(cfg)
+	}
+
+	t.Setenv("ENTRA_AUTHORITY_CA_FILE", caFile)
+	v, err := newValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready with ENTRA_AUTHORITY_CA_FILE: %v", err)
+	}
+	if _, err := v.Validate(t.Context(), srv.UserToken("Orders.Read")); err != nil {
+		t.Fatalf("Validate with ENTRA_AUTHORITY_CA_FILE: %v", err)
+	}
+
+	t.Setenv("ENTRA_AUTHORITY_CA_FILE", "")
+	untrusting, err := newValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusting.Close()
+	// Ready waits for its context, then says why the keys are not loaded:
+	// asked again until the first fetch has failed, on a slow machine.
+	for i := 0; ; i++ {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		err := untrusting.Ready(ctx)
+		cancel()
+		if err != nil && strings.Contains(err.Error(), "certificate") {
+			break
+		}
+		if err == nil || i == 60 {
+			t.Fatalf("Ready without ENTRA_AUTHORITY_CA_FILE = %v, want the emulator's certificate refused", err)
+		}
+	}
+
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string]string{"no certificate": notPEM, "missing": filepath.Join(dir, "missing.pem")} {
+		t.Setenv("ENTRA_AUTHORITY_CA_FILE", file)
+		_, err := newValidator()
+		var e *entra.Error
+		if !errors.As(err, &e) || e.Code != entra.CodeConfigInvalid || !strings.Contains(e.Description, "ENTRA_AUTHORITY_CA_FILE") {
+			t.Errorf("%s: NewValidator = %v, want a configuration error naming ENTRA_AUTHORITY_CA_FILE", name, err)
 		}
 	}
 }

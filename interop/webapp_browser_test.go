@@ -128,7 +128,7 @@ func TestBrowserWebApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiURL := startExample(t, filepath.Join(dir, "nethttp"), map[string]string{
-		"ENTRA_TENANT_ID": emuTenant, "ENTRA_CLIENT_ID": api, "ENTRA_AUTHORITY_HOST": ts.URL + "/", "SSL_CERT_FILE": caFile, "ADDR": "127.0.0.1:0",
+		"ENTRA_TENANT_ID": emuTenant, "ENTRA_CLIENT_ID": api, "ENTRA_AUTHORITY_HOST": ts.URL + "/", "ENTRA_AUTHORITY_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})
 	webURL := startExample(t, filepath.Join(dir, "webapp"), map[string]string{
 		"ENTRA_TENANT_ID": emuTenant, "ENTRA_AUTHORITY_HOST": ts.URL + "/", "WEB_CLIENT_ID": web, "WEB_CLIENT_SECRET": emuWebSec,

@@ -385,7 +385,7 @@ func printSettings(w io.Writer, st settings) {
 	p("  AZURE_CLIENT_ID=%s", st.ClientID)
 	p("  AZURE_AUTHORITY_HOST=%s/", st.Authority)
 	if st.CAFile != "" {
-		p("  SSL_CERT_FILE=%s   (Go on Linux/macOS: trust the emulator's certificate)", st.CAFile)
+		p("  ENTRA_AUTHORITY_CA_FILE=%s   (trust the emulator's certificate)", st.CAFile)
 	}
 	p("")
 	p("Clients (client credentials, scope %s):", st.Scope)

@@ -11,6 +11,7 @@
 //	ENTRA_ALLOWED_TENANTS  tenant allow-list of a multi-tenant API, comma-separated;
 //	                       "*" accepts any tenant (a multi-tenant API needs one or the other)
 //	ENTRA_AUTHORITY_HOST   authority host; default https://login.microsoftonline.com/
+//	ENTRA_AUTHORITY_CA_FILE  a PEM certificate to trust for it: a local emulator's
 //
 // AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST are read when
 // the ENTRA_ names are unset, except in a pod with workload identity

@@ -284,7 +284,8 @@ forward-auth (nginx auth_request, Traefik forwardAuth, Caddy forward_auth)
 on every path but /healthz, /readyz, /introspect (RFC 7662),
 /api/v1/introspect (NAIS) and /Validate (Microsoft's auth sidecar).
 Configured like the examples: ENTRA_TENANT_ID, ENTRA_CLIENT_ID,
-ENTRA_AUDIENCES, ENTRA_ALLOWED_TENANTS, ENTRA_AUTHORITY_HOST, ADDR;
+ENTRA_AUDIENCES, ENTRA_ALLOWED_TENANTS, ENTRA_AUTHORITY_HOST,
+ENTRA_AUTHORITY_CA_FILE, ADDR;
 OTEL_EXPORTER_OTLP_ENDPOINT exports metrics (OTLP/HTTP). See docs/sidecar.md.
 
 Flags:
