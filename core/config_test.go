@@ -421,7 +421,11 @@ func TestConfigFromEnvAuthorityCAFile(t *testing.T) {
 	if err := os.WriteFile(notPEM, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for name, file := range map[string]string{"no certificate": notPEM, "missing": filepath.Join(dir, "missing.pem")} {
+	huge := filepath.Join(dir, "huge.pem")
+	if err := os.WriteFile(huge, make([]byte, 4<<20+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string]string{"no certificate": notPEM, "missing": filepath.Join(dir, "missing.pem"), "over 4 MiB": huge} {
 		t.Setenv("ENTRA_AUTHORITY_CA_FILE", file)
 		_, err := newValidator()
 		var e *entra.Error
