@@ -32,12 +32,12 @@ type options struct {
 	onAuthenticated    func(context.Context, *Claims)
 	onRejected         func(context.Context, *Error)
 	logger             *slog.Logger
-	mtls               *mtlsBinding // WithMTLSBinding: mtls.go
-	callCheck          time.Duration
+	mtls               *mtlsBinding  // WithMTLSBinding: mtls.go
+	callCheck          time.Duration // WithCallCheckInterval: rpc.go
 }
 
 func defaultOptions() options {
-	return options{authURI: true, sources: []tokenSource{{kind: sourceAuthorization}}}
+	return options{authURI: true, sources: []tokenSource{{kind: sourceAuthorization}}, callCheck: DefaultCallCheckInterval}
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default: "".
