@@ -170,7 +170,10 @@ func (c *tokenCache) prefault() {
 func entryCost(token string, c *Claims) int {
 	const str = int(unsafe.Sizeof(""))
 	n := len(token) + int(unsafe.Sizeof(*c)) + len(c.raw) + entryOverhead
-	n += str * (len(c.audience) + len(c.scopes) + len(c.roles) + c.groups.Len() + len(c.wids) + len(c.xmsCC) + len(c.amr))
+	n += str * (len(c.audience) + len(c.scopes) + len(c.roles) + c.groups.Len() + len(c.wids) + len(c.xmsCC) + len(c.amr) + len(c.acrs))
+	if c.cnf != nil {
+		n += int(unsafe.Sizeof(*c.cnf))
+	}
 	n += int(unsafe.Sizeof(Facet(0))) * (len(c.ext.actFct) + len(c.ext.subFct) + len(c.ext.tntFct))
 	n += int(unsafe.Sizeof(IdentityRelation(0))) * len(c.ext.idrel)
 	return n

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"math/rand/v2"
 	"strings"
@@ -126,8 +127,15 @@ func TestCacheBoundedInBytes(t *testing.T) {
 func TestCacheEntryCost(t *testing.T) {
 	tok := fakeToken(rand.New(rand.NewPCG(5, 6)), 1000)
 	c := fakeClaims(time.Now(), 1000, 10)
-	if got := entryCost(tok, c); got < len(tok)+1000+10*16 {
+	got := entryCost(tok, c)
+	if got < len(tok)+1000+10*16 {
 		t.Fatalf("entry cost %d is less than what it keeps", got)
+	}
+	// The slices and the cnf a bound or stepped-up token keeps count too.
+	c.acrs = []string{"c1", "c2"}
+	c.cnf = &confirmation{}
+	if more := entryCost(tok, c); more < got+2*16+sha256.Size {
+		t.Fatalf("entry cost %d with acrs and cnf, %d without: they are not counted", more, got)
 	}
 }
 

@@ -35,7 +35,9 @@ type HeaderBytesRequest interface {
 
 // For adapter authors: HTTPRequest adapts an *http.Request to [Request]. It is a pointer-shaped
 // value, so passing it as a Request does not allocate.
-type HTTPRequest struct{ R *http.Request }
+type HTTPRequest struct {
+	R *http.Request // the request read; never nil
+}
 
 // HeaderValues implements [Request].
 func (h HTTPRequest) HeaderValues(name string) []string {

@@ -32,12 +32,12 @@ type options struct {
 	onAuthenticated    func(context.Context, *Claims)
 	onRejected         func(context.Context, *Error)
 	logger             *slog.Logger
-	mtls               *mtlsBinding // WithMTLSBinding: mtls.go
-	callCheck          time.Duration
+	mtls               *mtlsBinding  // WithMTLSBinding: mtls.go
+	callCheck          time.Duration // WithCallCheckInterval: rpc.go
 }
 
 func defaultOptions() options {
-	return options{authURI: true, sources: []tokenSource{{kind: sourceAuthorization}}}
+	return options{authURI: true, sources: []tokenSource{{kind: sourceAuthorization}}, callCheck: DefaultCallCheckInterval}
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default: "".
@@ -351,10 +351,7 @@ func warnOnce(s *onceSet, route, msg string) {
 // and always logged.
 func (a *Authenticator) setupLog() *slog.Logger {
 	if a.o.logger != nil {
-		return a.o.logger
-	}
-	if a.v != nil && a.v.s.ownLogger && a.v.s.logger != nil {
-		return a.v.s.logger
+		return a.o.logger // WithLogger's, else Config.Logger (NewAuthenticator)
 	}
 	return slog.Default()
 }
@@ -368,7 +365,7 @@ var lastValidator atomic.Pointer[Validator]
 // Config.Logger of the most recently built middleware's Validator, else
 // slog.Default (read now, so that a later slog.SetDefault applies).
 func setupLogger() *slog.Logger {
-	if v := lastValidator.Load(); v != nil && v.s.ownLogger && v.s.logger != nil {
+	if v := lastValidator.Load(); v != nil && v.s.ownLogger {
 		return v.s.logger
 	}
 	return slog.Default()

@@ -639,17 +639,7 @@ func (e *revEntry) refusal() error {
 // revocation never weakens the first; to shorten one, [RevocationList.Lift]
 // it first. Errors are *Error with Code [CodeConfigInvalid].
 func (l *RevocationList) Revoke(r Revocation) (Revocation, error) {
-	now := l.now()
-	r, err := r.Complete(now, l.maxLifetime)
-	if err != nil {
-		return Revocation{}, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := *l.cur.Load()
-	r = l.put(&s, r, now.Unix(), false)
-	l.store(&s, now)
-	return r, nil
+	return l.list(r, false)
 }
 
 // Put lists r (see [Revocation.Complete] for its checks and defaults) as
@@ -658,6 +648,12 @@ func (l *RevocationList) Revoke(r Revocation) (Revocation, error) {
 // one (a mirror applying what its store holds); to revoke, use
 // [RevocationList.Revoke], which never weakens an entry.
 func (l *RevocationList) Put(r Revocation) (Revocation, error) {
+	return l.list(r, true)
+}
+
+// list completes r and lists it, replacing an entry with the same key
+// (Put) or merging with it (Revoke).
+func (l *RevocationList) list(r Revocation, exact bool) (Revocation, error) {
 	now := l.now()
 	r, err := r.Complete(now, l.maxLifetime)
 	if err != nil {
@@ -666,7 +662,7 @@ func (l *RevocationList) Put(r Revocation) (Revocation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := *l.cur.Load()
-	r = l.put(&s, r, now.Unix(), true)
+	r = l.put(&s, r, now.Unix(), exact)
 	l.store(&s, now)
 	return r, nil
 }

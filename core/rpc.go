@@ -306,9 +306,6 @@ func (a *Authenticator) WatchCall(ctx context.Context) (watched context.Context,
 	inner, cancel := context.WithCancel(ctx)
 	wctx := &watchContext{Context: inner, w: w}
 	every := a.o.callCheck
-	if every == 0 {
-		every = DefaultCallCheckInterval
-	}
 	deadline := c.expires.Add(a.v.s.skew)
 	go func() {
 		for {
