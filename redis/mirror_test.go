@@ -27,7 +27,14 @@ type replica struct {
 
 func newReplica(t testing.TB, rs *redisServer, srv *entratest.Server, o entraredis.Options) *replica {
 	t.Helper()
-	rdb := rs.client(t)
+	return replicaOn(t, rs.client(t), srv, o)
+}
+
+// replicaOn is newReplica on a client of the test's own (one that can be
+// cut off, or follow a failover): it returns once the Validator and the
+// mirror are ready.
+func replicaOn(t testing.TB, rdb *redis.Client, srv *entratest.Server, o entraredis.Options) *replica {
+	t.Helper()
 	m, err := entraredis.New(rdb, o)
 	if err != nil {
 		t.Fatal(err)
