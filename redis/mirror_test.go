@@ -165,6 +165,13 @@ func TestStoreMerges(t *testing.T) {
 	if l, err := st.List(ctxT(t)); len(l) != 1 || err != nil {
 		t.Fatalf("List after purge: %+v %v", l, err)
 	}
+	// Lift finds the entry whatever the case of the identifiers it is given.
+	if ok, err := st.Lift(ctxT(t), entra.Revocation{Kind: entra.RevocationApp, AppID: "0F5C0B4E-0000-4000-8000-000000000002"}); !ok || err != nil {
+		t.Fatalf("Lift with an upper-case AppID: %v %v", ok, err)
+	}
+	if l, err := st.List(ctxT(t)); len(l) != 0 || err != nil {
+		t.Fatalf("List after lift: %+v %v", l, err)
+	}
 }
 
 // Redis killed with SIGKILL and restarted empty (no persistence): the

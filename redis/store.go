@@ -311,10 +311,10 @@ func (s *Store) write(ctx context.Context, r entra.Revocation) (entra.Revocation
 	return out, v, nil
 }
 
-// Lift removes the entry with r's key (Kind and identifiers) and reports
-// whether there was one.
+// Lift removes the entry with r's key (Kind and identifiers; see
+// [entra.Revocation.Key], which lowercases them) and reports whether there
+// was one.
 func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
-	r.TenantID, r.ObjectID, r.AppID = strings.ToLower(r.TenantID), strings.ToLower(r.ObjectID), strings.ToLower(r.AppID)
 	return s.LiftKey(ctx, r.Key())
 }
 
