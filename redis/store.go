@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -264,12 +263,6 @@ end
 return out
 `)
 
-// headScript reads the version and the epoch together.
-var headScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[3]) or '0'
-return {v, redis.call('GET', KEYS[4]) or '', redis.call('ZRANGEBYSCORE', KEYS[8], v, v, 'LIMIT', 0, 1)[1] or ''}
-`)
-
 func newEpoch() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -326,20 +319,6 @@ func (s *Store) LiftKey(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("entraredis: lift: %w", err)
 	}
 	return res[0] == 1, nil
-}
-
-// head returns the list's version, epoch ("" when Redis holds none: a new
-// or emptied Redis) and the version's stamp ("" if none was kept).
-func (s *Store) head(ctx context.Context) (head, error) {
-	res, err := headScript.Run(ctx, s.c, s.keys).StringSlice()
-	if err != nil {
-		return head{}, err
-	}
-	v, err := strconv.ParseInt(res[0], 10, 64)
-	if err != nil {
-		return head{}, fmt.Errorf("version %q is not a number", res[0])
-	}
-	return head{version: v, epoch: res[1], stamp: res[2]}, nil
 }
 
 // head identifies one state of the list: its version, its epoch, and the
