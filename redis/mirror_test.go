@@ -172,6 +172,22 @@ func TestStoreMerges(t *testing.T) {
 	if l, err := st.List(ctxT(t)); len(l) != 0 || err != nil {
 		t.Fatalf("List after lift: %+v %v", l, err)
 	}
+	// So does LiftKey, as the local list's does; a token ID keeps its case.
+	if _, err := st.RevokeTenant(ctxT(t), tid, time.Time{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeToken(ctxT(t), "AbCdEf0123", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.LiftKey(ctxT(t), "token:abcdef0123"); ok || err != nil {
+		t.Fatalf("LiftKey of a token ID in another case: %v %v", ok, err)
+	}
+	if ok, err := st.LiftKey(ctxT(t), "tenant:"+strings.ToUpper(tid)); !ok || err != nil {
+		t.Fatalf("LiftKey with an upper-case tenant ID: %v %v", ok, err)
+	}
+	if l, err := st.List(ctxT(t)); len(l) != 1 || l[0].TokenID != "AbCdEf0123" || err != nil {
+		t.Fatalf("List after LiftKey: %+v %v", l, err)
+	}
 }
 
 // Redis killed with SIGKILL and restarted empty (no persistence): the

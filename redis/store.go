@@ -312,8 +312,12 @@ func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
 }
 
 // LiftKey removes the entry with this key (see [entra.Revocation.Key]) and
-// reports whether there was one.
+// reports whether there was one. As [entra.RevocationList.LiftKey] does,
+// it matches the identifiers of a user, app or tenant key ignoring case.
 func (s *Store) LiftKey(ctx context.Context, key string) (bool, error) {
+	if kind, rest, ok := strings.Cut(key, ":"); ok && kind != string(entra.RevocationToken) {
+		key = kind + ":" + strings.ToLower(rest)
+	}
 	res, err := liftScript.Run(ctx, s.c, s.keys, key, s.channel, newEpoch(), newEpoch()).Int64Slice()
 	if err != nil {
 		return false, fmt.Errorf("entraredis: lift: %w", err)
