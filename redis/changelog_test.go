@@ -37,24 +37,10 @@ func TestMirrorBehindTheChangeLog(t *testing.T) {
 			return d.DialContext(ctx, network, addr)
 		}})
 	t.Cleanup(func() { rdb.Close() })
-	m, err := entraredis.New(rdb, entraredis.Options{PollInterval: 50 * time.Millisecond, StaleAfter: 10 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
 	srv := entratest.NewServer()
 	defer srv.Close()
-	cfg := srv.Config()
-	cfg.Revocations = m
-	v, err := entra.NewValidator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	r := &replica{rdb: rdb, mirror: m, v: v}
-	if err := m.Ready(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	r := replicaOn(t, rdb, srv, entraredis.Options{PollInterval: 50 * time.Millisecond, StaleAfter: 10 * time.Minute})
+	m := r.mirror
 	store, err := entraredis.NewStore(admin, entraredis.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)

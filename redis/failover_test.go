@@ -75,24 +75,10 @@ func testFailover(t *testing.T, movedOn bool, resyncInterval time.Duration) {
 	o := fastOptions()
 	o.ResyncInterval = resyncInterval
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	m, err := entraredis.New(rdb, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
 	srv := entratest.NewServer()
 	defer srv.Close()
-	cfg := srv.Config()
-	cfg.Revocations = m
-	v, err := entra.NewValidator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	r := &replica{rdb: rdb, mirror: m, v: v}
-	if err := m.Ready(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	r := replicaOn(t, rdb, srv, o)
+	m := r.mirror
 
 	// The first revocation reaches the replica.
 	store, err := entraredis.NewStore(master.client(t), entraredis.StoreOptions{})

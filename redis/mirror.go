@@ -590,6 +590,13 @@ func (m *Mirror) readChanges(ctx context.Context, since int64, limit int) (chang
 	return changes{head: head{version: v, epoch: res[1], stamp: res[2]}, sinceStamp: res[3], status: res[4], kv: res[5:]}, nil
 }
 
+// head reads the list's version, epoch ("" when Redis holds none: a new
+// or emptied Redis) and the version's stamp ("" if none was kept).
+func (m *Mirror) head(ctx context.Context) (head, error) {
+	c, err := m.readChanges(ctx, 0, 0)
+	return c.head, err
+}
+
 // lostHistory reports whether Redis no longer holds the list at the
 // version since (whose stamp was stamp), in the same epoch: its version
 // is lower, or its stamp of that version is another (a promoted replica
@@ -668,22 +675,16 @@ func (m *Mirror) resync(writeBack bool) error {
 	known, knownV, knownStamp := m.epoch, m.version, m.stamp
 	m.mu.Unlock()
 
-	h, err := m.Store.head(ctx)
+	c, err := m.readChanges(ctx, knownV, 0)
 	if err != nil {
 		return fmt.Errorf("entraredis: resync: %w", err)
 	}
+	h := c.head
 	lost := h.epoch == "" || (known != "" && h.epoch != known)
-	behind := writeBack
-	if !behind && !lost && known != "" {
-		// Whatever asked for this resync, check that Redis still holds the
-		// history of the version this mirror has: Replace must never drop
-		// what a lagging replica lost.
-		c, err := m.readChanges(ctx, knownV, 0)
-		if err != nil {
-			return fmt.Errorf("entraredis: resync: %w", err)
-		}
-		behind = c.epoch == known && c.lostHistory(knownV, knownStamp)
-	}
+	// Whatever asked for this resync, check that Redis still holds the
+	// history of the version this mirror has: Replace must never drop what
+	// a lagging replica lost.
+	behind := writeBack || (!lost && known != "" && c.lostHistory(knownV, knownStamp))
 	if lost || behind {
 		// A new or emptied Redis, one that replaced ours, or one that lost
 		// the latest writes: give it what this replica knows (merged with
@@ -702,7 +703,7 @@ func (m *Mirror) resync(writeBack bool) error {
 		case n > 0:
 			m.log.Warn("entraredis: Redis held another list (restarted without persistence?): wrote back the local entries", slog.Int("entries", n))
 		}
-		if h, err = m.Store.head(ctx); err != nil {
+		if h, err = m.head(ctx); err != nil {
 			return fmt.Errorf("entraredis: resync: %w", err)
 		}
 	}
@@ -713,7 +714,7 @@ func (m *Mirror) resync(writeBack bool) error {
 	}
 	// Redis may have restarted (or failed over) under the scan, which then
 	// read part of another list: check the epoch again before trusting it.
-	if h2, err := m.Store.head(ctx); err != nil || h2.epoch != h.epoch || h2.version < h.version {
+	if h2, err := m.head(ctx); err != nil || h2.epoch != h.epoch || h2.version < h.version {
 		if err == nil {
 			err = errors.New("the list was replaced during the scan")
 		}

@@ -27,7 +27,14 @@ type replica struct {
 
 func newReplica(t testing.TB, rs *redisServer, srv *entratest.Server, o entraredis.Options) *replica {
 	t.Helper()
-	rdb := rs.client(t)
+	return replicaOn(t, rs.client(t), srv, o)
+}
+
+// replicaOn is newReplica on a client of the test's own (one that can be
+// cut off, or follow a failover): it returns once the Validator and the
+// mirror are ready.
+func replicaOn(t testing.TB, rdb *redis.Client, srv *entratest.Server, o entraredis.Options) *replica {
+	t.Helper()
 	m, err := entraredis.New(rdb, o)
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +164,29 @@ func TestStoreMerges(t *testing.T) {
 	}
 	if l, err := st.List(ctxT(t)); len(l) != 1 || err != nil {
 		t.Fatalf("List after purge: %+v %v", l, err)
+	}
+	// Lift finds the entry whatever the case of the identifiers it is given.
+	if ok, err := st.Lift(ctxT(t), entra.Revocation{Kind: entra.RevocationApp, AppID: "0F5C0B4E-0000-4000-8000-000000000002"}); !ok || err != nil {
+		t.Fatalf("Lift with an upper-case AppID: %v %v", ok, err)
+	}
+	if l, err := st.List(ctxT(t)); len(l) != 0 || err != nil {
+		t.Fatalf("List after lift: %+v %v", l, err)
+	}
+	// So does LiftKey, as the local list's does; a token ID keeps its case.
+	if _, err := st.RevokeTenant(ctxT(t), tid, time.Time{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeToken(ctxT(t), "AbCdEf0123", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.LiftKey(ctxT(t), "token:abcdef0123"); ok || err != nil {
+		t.Fatalf("LiftKey of a token ID in another case: %v %v", ok, err)
+	}
+	if ok, err := st.LiftKey(ctxT(t), "tenant:"+strings.ToUpper(tid)); !ok || err != nil {
+		t.Fatalf("LiftKey with an upper-case tenant ID: %v %v", ok, err)
+	}
+	if l, err := st.List(ctxT(t)); len(l) != 1 || l[0].TokenID != "AbCdEf0123" || err != nil {
+		t.Fatalf("List after LiftKey: %+v %v", l, err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -264,12 +263,6 @@ end
 return out
 `)
 
-// headScript reads the version and the epoch together.
-var headScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[3]) or '0'
-return {v, redis.call('GET', KEYS[4]) or '', redis.call('ZRANGEBYSCORE', KEYS[8], v, v, 'LIMIT', 0, 1)[1] or ''}
-`)
-
 func newEpoch() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -311,35 +304,25 @@ func (s *Store) write(ctx context.Context, r entra.Revocation) (entra.Revocation
 	return out, v, nil
 }
 
-// Lift removes the entry with r's key (Kind and identifiers) and reports
-// whether there was one.
+// Lift removes the entry with r's key (Kind and identifiers; see
+// [entra.Revocation.Key], which lowercases them) and reports whether there
+// was one.
 func (s *Store) Lift(ctx context.Context, r entra.Revocation) (bool, error) {
-	r.TenantID, r.ObjectID, r.AppID = strings.ToLower(r.TenantID), strings.ToLower(r.ObjectID), strings.ToLower(r.AppID)
 	return s.LiftKey(ctx, r.Key())
 }
 
 // LiftKey removes the entry with this key (see [entra.Revocation.Key]) and
-// reports whether there was one.
+// reports whether there was one. As [entra.RevocationList.LiftKey] does,
+// it matches the identifiers of a user, app or tenant key ignoring case.
 func (s *Store) LiftKey(ctx context.Context, key string) (bool, error) {
+	if kind, rest, ok := strings.Cut(key, ":"); ok && kind != string(entra.RevocationToken) {
+		key = kind + ":" + strings.ToLower(rest)
+	}
 	res, err := liftScript.Run(ctx, s.c, s.keys, key, s.channel, newEpoch(), newEpoch()).Int64Slice()
 	if err != nil {
 		return false, fmt.Errorf("entraredis: lift: %w", err)
 	}
 	return res[0] == 1, nil
-}
-
-// head returns the list's version, epoch ("" when Redis holds none: a new
-// or emptied Redis) and the version's stamp ("" if none was kept).
-func (s *Store) head(ctx context.Context) (head, error) {
-	res, err := headScript.Run(ctx, s.c, s.keys).StringSlice()
-	if err != nil {
-		return head{}, err
-	}
-	v, err := strconv.ParseInt(res[0], 10, 64)
-	if err != nil {
-		return head{}, fmt.Errorf("version %q is not a number", res[0])
-	}
-	return head{version: v, epoch: res[1], stamp: res[2]}, nil
 }
 
 // head identifies one state of the list: its version, its epoch, and the

@@ -23,9 +23,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -89,7 +91,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		opt, err := redis.ParseURL(u)
 		if err != nil {
-			return fail(fmt.Errorf("-url: %w", err))
+			// net/url's errors quote the whole URL, password included.
+			var ue *neturl.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fail(fmt.Errorf("-url (or $REDIS_URL) is not a valid Redis URL (redis://[user:password@]host:port[/db], or rediss:// for TLS): %w", err))
 		}
 		rdb = redis.NewClient(opt)
 	}

@@ -86,6 +86,13 @@ func TestCommand(t *testing.T) {
 			t.Fatalf("%v: %s", tc.args, out)
 		}
 	}
+	// A malformed URL is refused without echoing its password.
+	for _, u := range []string{"redis://ops:s3cret-pw@redis.internal:port/0", "http://ops:s3cret-pw@redis.internal:6379"} {
+		var out, errb bytes.Buffer
+		if got := run([]string{"-url", u, "list"}, &out, &errb); got != 1 || !strings.Contains(errb.String(), "-url") || strings.Contains(out.String()+errb.String(), "s3cret-pw") {
+			t.Fatalf("-url %s: exit %d; %s%s", u, got, out.String(), errb.String())
+		}
+	}
 	out := cmd(0, "list")
 	for _, want := range []string{"user:" + tid + ":6b3c1a52-0000-4000-8000-000000000001", "tenant:" + tid, "token:AbCdEf0123", "ticket 1", "3 entries"} {
 		if !strings.Contains(out, want) {
