@@ -175,7 +175,9 @@ func TestHostileForwardHeaders(t *testing.T) {
 func TestHugeAndSlowRequests(t *testing.T) {
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
-	addr := startSidecarOptions(t, Options{Entra: srv.Config(), MaxHeaderBytes: 8 << 10, HeaderTimeout: 300 * time.Millisecond})
+	// HeaderTimeout: short enough to wait out the slow client, long enough
+	// that the other requests' headers arrive in time on a loaded machine.
+	addr := startSidecarOptions(t, Options{Entra: srv.Config(), MaxHeaderBytes: 8 << 10, HeaderTimeout: 2 * time.Second})
 	base := "http://" + addr
 	big := strings.Repeat("a", 16<<10)
 	if a := do(t, "GET", base+"/", map[string][]string{"Authorization": {"Bearer " + big}}, nil); a.status != http.StatusRequestHeaderFieldsTooLarge {
