@@ -334,15 +334,12 @@ func (fe *fileErrors) rule(i int, n *yaml.Node) (rule, bool) {
 	case allowNode != nil:
 		switch s, _ := fe.str(allowNode, "allow"); s {
 		case "public":
-			r.access = accessPublic
-		case "authenticated":
-			r.access = accessAuthenticated
-		case "":
+			r.public = true
+		case "authenticated", "":
 		default:
 			fe.add(allowNode, "allow: %q: write allow: public (no token needed) or allow: authenticated (any valid token), or use require:", s)
 		}
 	case requireNode != nil:
-		r.access = accessRequire
 		if req, ok := fe.require(requireNode); ok {
 			r.reqs = []entra.Requirement{req}
 		}

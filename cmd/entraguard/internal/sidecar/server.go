@@ -253,7 +253,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request, c *compiled
 			s.refuse(w, r, c, phase, resp, "no rule")
 			return
 		}
-		if ru.access == accessPublic {
+		if ru.public {
 			s.allow(w, r, phase, c, nil, ru)
 			return
 		}
