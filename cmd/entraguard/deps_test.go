@@ -7,7 +7,8 @@ import (
 )
 
 // TestDependencies checks that installing the CLI downloads no framework
-// and no client library: it depends on core (and entratest), plus what
+// and no client library: it depends on core (and entratest) and the
+// emulator module (the emulator command), plus what
 // the sidecar serves with: a YAML parser for its rules file, gRPC with
 // Envoy's ext_authz types (go-control-plane) for Envoy, OpenTelemetry
 // (the otel module and an OTLP exporter) for its metrics, and go-redis

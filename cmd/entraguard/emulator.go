@@ -171,7 +171,7 @@ func runEmulator(e *env, args []string) int {
 		st.WorkloadToken = *workloadFile
 		renewCtx, stopRenewing := context.WithCancel(e.ctx)
 		renewed := make(chan struct{})
-		go func() { renewWorkloadToken(renewCtx, emu, *workloadFile, *workloadSubject); close(renewed) }()
+		go func() { renewWorkloadToken(renewCtx, emu, *workloadFile, *workloadSubject, e.stderr); close(renewed) }()
 		defer func() { stopRenewing(); <-renewed }()
 	}
 
@@ -225,8 +225,9 @@ func emulatorSettings(emu *emulator.Emulator) settings {
 }
 
 // renewWorkloadToken rewrites the workload identity token file every 30
-// minutes, as the kubelet renews a projected service account token.
-func renewWorkloadToken(ctx context.Context, emu *emulator.Emulator, path, subject string) {
+// minutes, as the kubelet renews a projected service account token. A
+// failed renewal is reported on stderr: the token in the file then expires.
+func renewWorkloadToken(ctx context.Context, emu *emulator.Emulator, path, subject string, stderr io.Writer) {
 	t := time.NewTicker(30 * time.Minute)
 	defer t.Stop()
 	for {
@@ -234,7 +235,9 @@ func renewWorkloadToken(ctx context.Context, emu *emulator.Emulator, path, subje
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_ = emu.WriteWorkloadToken(path, subject)
+			if err := emu.WriteWorkloadToken(path, subject); err != nil {
+				fmt.Fprintf(stderr, "entraguard emulator: renewing the workload identity token in %s: %v (the token there expires)\n", path, err)
+			}
 		}
 	}
 }

@@ -206,10 +206,15 @@ func (x *explainer) skip(name, detail string) {
 }
 
 func (x *explainer) fail(name string, code entra.Code, why string) {
+	x.failFix(name, code, why, code.Fix())
+}
+
+// failFix is fail with a fix more precise than the code's own.
+func (x *explainer) failFix(name string, code entra.Code, why, fix string) {
 	x.failed++
 	fmt.Fprintf(x.w, "  FAIL  %-12s %s\n", name, code)
 	fmt.Fprintf(x.w, "        why: %s\n", why)
-	if fix := code.Fix(); fix != "" {
+	if fix != "" {
 		fmt.Fprintf(x.w, "        fix: %s\n", fix)
 	}
 }
@@ -580,10 +585,7 @@ func (x *explainer) checkAuthority(t *parsedToken, a authority) bool {
 	case a.source != "the default":
 		fix += " (Entra ID), or leave out " + a.source
 	}
-	x.failed++
-	fmt.Fprintf(x.w, "  FAIL  %-12s %s\n", "authority", entra.CodeIssuerInvalid)
-	fmt.Fprintf(x.w, "        why: %s\n", why)
-	fmt.Fprintf(x.w, "        fix: %s\n", fix)
+	x.failFix("authority", entra.CodeIssuerInvalid, why, fix)
 	return false
 }
 

@@ -74,14 +74,18 @@ func (e *ExtAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3
 	hdr["X-Forwarded-Host"] = []string{host}
 	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: hdr, Host: host}).WithContext(ctx)
 	rec := &captured{h: http.Header{}}
-	e.s.forwardAuth(rec, r)
+	// One policy decides and names the identity headers to set or remove:
+	// with two, a reload in between could let a client's own header through.
+	c := e.s.cur.Load()
+	e.s.forwardAuth(rec, r, c)
 
 	if rec.status == http.StatusOK {
 		ok := &authv3.OkHttpResponse{}
-		for _, name := range e.s.cur.Load().p.headers.names() {
-			if v := rec.h.Get(name); v != "" {
+		for _, o := range c.p.headers {
+			name := o.header
+			if v := rec.h[name]; len(v) == 1 && v[0] != "" {
 				ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
-					Header:       &corev3.HeaderValue{Key: name, Value: v},
+					Header:       &corev3.HeaderValue{Key: name, Value: v[0]},
 					AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 				})
 			} else {

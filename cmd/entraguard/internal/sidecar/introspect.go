@@ -136,8 +136,10 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _ := entra.ClaimsFromContext(ctx)
+	// Authenticate accepted the header, so it is "Bearer", a space or a
+	// tab, and the token, with white space around any of them.
 	token := strings.TrimSpace(r.Header.Get("Authorization"))
-	token = strings.TrimSpace(token[strings.IndexByte(token, ' ')+1:])
+	token = strings.TrimSpace(token[min(len("Bearer"), len(token)):])
 	// The token goes back to the caller who sent it, as Microsoft's
 	// sidecar returns it (clients read it to call downstream APIs); it is
 	// never logged.

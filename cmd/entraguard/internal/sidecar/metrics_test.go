@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -73,5 +76,34 @@ func TestOpenTelemetryMetrics(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d:\n%s", code, stderr.String())
+	}
+}
+
+// TestOpenTelemetryVariablesNotLogged: a malformed
+// OTEL_EXPORTER_OTLP_HEADERS (which carries API keys) is reported in the
+// sidecar's log, naming the problem but not the value.
+func TestOpenTelemetryVariablesNotLogged(t *testing.T) {
+	const secret = "s3cr3t-api-key"
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=%zz"+secret+",Authorization Bearer "+secret)
+	var logs syncBuffer
+	obs, shutdown, err := otelObserver(context.Background(), os.Getenv, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs == nil {
+		t.Fatal("no observer with OTEL_EXPORTER_OTLP_ENDPOINT set")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // nothing to flush to a collector that is not there
+	_ = shutdown(ctx)
+	got := logs.String()
+	for _, want := range []string{"escape header value", "parse headers"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the log does not report %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, secret) {
+		t.Errorf("the log holds the header's value:\n%s", got)
 	}
 }

@@ -27,15 +27,6 @@ func DefaultPolicy() *Policy {
 // HeaderNames returns the identity headers a 200 carries, canonical.
 func (p *Policy) HeaderNames() []string { return p.headers.names() }
 
-// access is what a rule lets through.
-type access int
-
-const (
-	accessPublic        access = iota + 1 // no token needed
-	accessAuthenticated                   // any valid token (the default policy)
-	accessRequire                         // a valid token meeting reqs
-)
-
 // rule is one compiled rule: a request matches when every condition given
 // matches (hosts, paths and methods each match any of their values).
 type rule struct {
@@ -44,7 +35,7 @@ type rule struct {
 	hosts    []hostMatch // empty: any host
 	paths    []pathMatch // empty: any path
 	methods  []string    // empty: any method
-	access   access
+	public   bool        // no token needed; else a valid token meeting reqs (none: any valid token)
 	reqs     []entra.Requirement
 	describe string // for logs: "rule 3 (orders), line 12"
 }

@@ -36,6 +36,7 @@ func TestRulesFileMistakes(t *testing.T) {
 		{"no decision", "rules:\n  - path: /api\n", []string{"rules.yaml:2: rule 1 says nothing about who may pass"}},
 		{"allow and require", "rules:\n  - path: /api\n    allow: public\n    require: {roles: [Admin]}\n", []string{"rules.yaml:3: rule 1 has both allow: and require:"}},
 		{"bad allow", "rules:\n  - path: /api\n    allow: everyone\n", []string{"rules.yaml:3: allow: \"everyone\": write allow: public"}},
+		{"empty allow", "rules:\n  - path: /api\n    allow: \"\"\n", []string{"rules.yaml:3: allow: \"\": write allow: public"}},
 		{"relative path", "rules:\n  - path: api\n    allow: public\n", []string{"rules.yaml:2: path \"api\" must start with /"}},
 		{"unclean path", "rules:\n  - path_prefix: /api/../admin\n    allow: public\n", []string{"rules.yaml:2: path_prefix \"/api/../admin\" is not a clean path", `write it as "/admin"`}},
 		{"wildcard in a prefix", "rules:\n  - path_prefix: /api/*\n    allow: public\n", []string{"rules.yaml:2: path_prefix \"/api/*\" holds a wildcard: use path_pattern"}},

@@ -332,17 +332,16 @@ func (fe *fileErrors) rule(i int, n *yaml.Node) (rule, bool) {
 	case allowNode != nil && requireNode != nil:
 		fe.add(allowNode, "rule %d has both allow: and require: — require: already needs a valid token; remove allow:", i)
 	case allowNode != nil:
-		switch s, _ := fe.str(allowNode, "allow"); s {
-		case "public":
-			r.access = accessPublic
-		case "authenticated":
-			r.access = accessAuthenticated
-		case "":
-		default:
-			fe.add(allowNode, "allow: %q: write allow: public (no token needed) or allow: authenticated (any valid token), or use require:", s)
+		if s, ok := fe.str(allowNode, "allow"); ok {
+			switch s {
+			case "public":
+				r.public = true
+			case "authenticated":
+			default:
+				fe.add(allowNode, "allow: %q: write allow: public (no token needed) or allow: authenticated (any valid token), or use require:", s)
+			}
 		}
 	case requireNode != nil:
-		r.access = accessRequire
 		if req, ok := fe.require(requireNode); ok {
 			r.reqs = []entra.Requirement{req}
 		}

@@ -349,7 +349,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	o.Entra = entra.ConfigFromEnv()
 	o.Entra.Logger = o.Logger
-	obs, shutdown, err := otelObserver(ctx, getenv)
+	obs, shutdown, err := otelObserver(ctx, getenv, o.Logger)
 	if err != nil {
 		o.Logger.Error("entraguard sidecar: stopped", "error", err.Error())
 		return 1

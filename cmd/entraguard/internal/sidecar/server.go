@@ -91,7 +91,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathValidate:
 		s.validate(w, r)
 	default:
-		s.forwardAuth(w, r)
+		s.forwardAuth(w, r, s.cur.Load())
 	}
 }
 
@@ -231,13 +231,14 @@ var noRule = entra.RequireFunc("a rule of the sidecar allowing this request", fu
 	return errors.New("no rule of the sidecar allows this request")
 })
 
-// forwardAuth answers a proxy's question: may this request through?
-func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
-	c := s.cur.Load()
+// forwardAuth answers a proxy's question: may this request through? It
+// decides with c, the policy in force when the request arrived, from start
+// to end: a reload meanwhile does not mix two policies in one answer.
+func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request, c *compiled) {
 	phase := r.Header[headerNginxPhase]
 	o, problem := original(r)
 	if problem != "" {
-		s.refuse(w, r, phase, refusalFor(r.Context(), c.auth, &entra.Error{Code: entra.CodeInvalidRequest, Description: problem}), "")
+		s.refuse(w, r, c, phase, refusalFor(r.Context(), c.auth, &entra.Error{Code: entra.CodeInvalidRequest, Description: problem}), "")
 		return
 	}
 	var ru *rule
@@ -249,10 +250,10 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			if resp == nil {
 				resp = entra.AuthorizeRoute(ctx, "unmatched", noRule)
 			}
-			s.refuse(w, r, phase, resp, "no rule")
+			s.refuse(w, r, c, phase, resp, "no rule")
 			return
 		}
-		if ru.access == accessPublic {
+		if ru.public {
 			s.allow(w, r, phase, c, nil, ru)
 			return
 		}
@@ -266,7 +267,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		if ru != nil {
 			desc = ru.describe
 		}
-		s.refuse(w, r, phase, resp, desc)
+		s.refuse(w, r, c, phase, resp, desc)
 		return
 	}
 	claims, _ := entra.ClaimsFromContext(ctx)
@@ -314,7 +315,7 @@ func ruleName(ru *rule) string {
 // refuse writes the library's answer, or for nginx's auth subrequest a
 // bare 401 (nginx passes on 401 and 403 only; its error_page then fetches
 // the full answer with X-Entraguard-Nginx: refusal).
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, phase []string, resp *entra.Response, rule string) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, c *compiled, phase []string, resp *entra.Response, rule string) {
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "entraguard sidecar: refused", slog.String("rule", rule), slog.Int("status", resp.Status), slog.String("code", string(resp.Err.Code)))
 	}
@@ -328,7 +329,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, phase []string, 
 			// nginx refused the request as malformed: the answer stays a
 			// 400, the library's own when it is one (two Authorization headers).
 			if resp.Status != http.StatusBadRequest {
-				resp = refusalFor(r.Context(), s.cur.Load().auth, errMalformed)
+				resp = refusalFor(r.Context(), c.auth, errMalformed)
 			}
 		}
 	}

@@ -175,7 +175,9 @@ func TestHostileForwardHeaders(t *testing.T) {
 func TestHugeAndSlowRequests(t *testing.T) {
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
-	addr := startSidecarOptions(t, Options{Entra: srv.Config(), MaxHeaderBytes: 8 << 10, HeaderTimeout: 300 * time.Millisecond})
+	// HeaderTimeout: short enough to wait out the slow client, long enough
+	// that the other requests' headers arrive in time on a loaded machine.
+	addr := startSidecarOptions(t, Options{Entra: srv.Config(), MaxHeaderBytes: 8 << 10, HeaderTimeout: 2 * time.Second})
 	base := "http://" + addr
 	big := strings.Repeat("a", 16<<10)
 	if a := do(t, "GET", base+"/", map[string][]string{"Authorization": {"Bearer " + big}}, nil); a.status != http.StatusRequestHeaderFieldsTooLarge {
@@ -295,6 +297,13 @@ func TestIntrospection(t *testing.T) {
 		}
 		if got.Protocol != "Bearer" || got.Token != user || got.Claims["oid"] != "11111111-2222-3333-4444-555555555555" || got.Claims["scp"] != "Orders.Read Orders.Write" {
 			t.Errorf("answer %+v", got)
+		}
+		// The scheme in any case and a tab before the token, as the
+		// library accepts them: the token alone comes back.
+		a = do(t, "GET", base+PathValidate, map[string][]string{"Authorization": {"bearer\t" + user}}, nil)
+		got.Token = ""
+		if err := json.Unmarshal([]byte(a.body), &got); err != nil || a.status != 200 || got.Token != user {
+			t.Errorf("Authorization \"bearer<TAB>token\": %d, token %.20q...", a.status, got.Token)
 		}
 		v := newValidator(t, srv)
 		for _, auth := range [][]string{nil, {"Bearer " + expired}} {
