@@ -1,8 +1,6 @@
 package emulator
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -75,13 +73,10 @@ func (e *Emulator) serveTokenV1(w http.ResponseWriter, r *http.Request, tenantSe
 		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
-	if err != nil || len(body) > maxFormBytes {
-		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid. The body is larger than 64 KiB or could not be read."))
+	_, form, err, ok := e.readTokenForm(w, r)
+	if !ok {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid: the body is not a form (application/x-www-form-urlencoded)."))
 		return
@@ -164,10 +159,7 @@ func (e *Emulator) issueUserTokensV1(app *App, g *refreshGrant, resID, nonce, ac
 // appGrantV1 answers client credentials with a resource: an app-only
 // token for it, in the version its app is configured for.
 func (e *Emulator) appGrantV1(r *http.Request, form url.Values, tenantSeg string) (*tokenAnswerV1, *entratest.TokenError) {
-	clientID := form.Get("client_id")
-	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(u)
-	}
+	clientID := clientIDOf(r, form)
 	if clientID == "" {
 		return nil, missing("client_id")
 	}
