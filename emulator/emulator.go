@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -441,9 +440,13 @@ func derived(seed, label string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// maxCertificateFile bounds what readCertificate reads: a PEM chain of a
+// few certificates is a few KiB.
+const maxCertificateFile = 1 << 20
+
 // readCertificate reads the first PEM certificate of a file.
 func readCertificate(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileMax(path, maxCertificateFile)
 	if err != nil {
 		return nil, err
 	}
