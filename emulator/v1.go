@@ -166,14 +166,7 @@ func (e *Emulator) appGrantV1(r *http.Request, form url.Values, tenantSeg string
 	if form.Get("resource") == "" {
 		return nil, missing("resource")
 	}
-	app := e.lookupApp(clientID)
-	if app == nil {
-		return nil, unknownClient(clientID, e.cfg.TenantID)
-	}
-	if app.Type != AppConfidential {
-		return nil, tokenError(http.StatusUnauthorized, "invalid_client", 7000218, "The client credentials grant is for confidential apps; '%s' is a %s client.", app.ClientID, app.Type)
-	}
-	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	app, acr, terr := e.credentialsClient(r, form, clientID, tenantSeg)
 	if terr != nil {
 		return nil, terr
 	}
