@@ -207,8 +207,8 @@ func readFileMax(path string, max int64) ([]byte, error) {
 
 // LoadConfig reads a config file. A field the emulator does not know, a
 // value of the wrong type, a second JSON value or an invalid setting is an
-// error that names the field; relative certificate paths are resolved
-// against the file's directory.
+// error that names the field; so is a file over 4 MiB. Relative
+// certificate paths are resolved against the file's directory.
 func LoadConfig(path string) (Config, error) {
 	var c Config
 	b, err := readFileMax(path, maxConfigFile)
