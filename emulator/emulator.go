@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -168,9 +169,9 @@ func New(cfg Config, opts ...Option) (e *Emulator, err error) {
 func (e *Emulator) initUsers(cfg *Config) {
 	if cfg.User != nil {
 		u := *cfg.User
-		u.ObjectID = cmpOr(u.ObjectID, e.srv.UserObjectID)
-		u.Name = cmpOr(u.Name, e.srv.UserName)
-		u.UPN = cmpOr(u.UPN, e.srv.UserPrincipalName)
+		u.ObjectID = cmp.Or(u.ObjectID, e.srv.UserObjectID)
+		u.Name = cmp.Or(u.Name, e.srv.UserName)
+		u.UPN = cmp.Or(u.UPN, e.srv.UserPrincipalName)
 		cfg.Users = append([]User{u}, cfg.Users...)
 		cfg.User = nil
 	}
@@ -200,7 +201,7 @@ func (e *Emulator) initApp(a *App, i int) error {
 	if a.Type == "" {
 		a.Type = AppConfidential
 	}
-	a.Name = cmpOr(a.Name, a.ClientID)
+	a.Name = cmp.Or(a.Name, a.ClientID)
 	var cert *x509.Certificate
 	if a.CertificateFile != "" {
 		c, err := readCertificate(a.CertificateFile)
@@ -422,13 +423,6 @@ func orNew(id string) string {
 		return entratest.NewGUID()
 	}
 	return id
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // derived returns a GUID derived from seed and label.

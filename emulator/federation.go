@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -112,7 +113,7 @@ func (e *Emulator) checkFederated(app *App, assertion string) *entratest.TokenEr
 	if cred == nil {
 		return badRequest("invalid_request", 70021, "No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Add a federated credential with this issuer and subject to app '%s' (federated_credentials).", iss, sub, app.ClientID)
 	}
-	aud := cmpOr(cred.Audience, tokenExchangeAud)
+	aud := cmp.Or(cred.Audience, tokenExchangeAud)
 	if !audienceHas(c["aud"], aud) {
 		return badRequest("invalid_request", 700212, "No matching federated identity record found for presented assertion audience: the federated credential's audience is '%s'.", aud)
 	}

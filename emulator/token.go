@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -399,7 +400,7 @@ func (e *Emulator) resourceOf(id string) *resource {
 	case e.lookupApp(bare) != nil:
 		a := e.lookupApp(bare)
 		bare = a.ClientID
-		v = cmpOr(a.TokenVersion, e.cfg.TokenVersion)
+		v = cmp.Or(a.TokenVersion, e.cfg.TokenVersion)
 	default:
 		return nil
 	}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -112,7 +113,7 @@ func (e *Emulator) codeGrantV1(r *http.Request, form url.Values, tenantSeg strin
 	if terr != nil {
 		return nil, terr
 	}
-	resID := cmpOr(form.Get("resource"), cmpOr(c.resource, graphResourceURI))
+	resID := cmp.Or(form.Get("resource"), c.resource, graphResourceURI)
 	g := &refreshGrant{clientID: app.ClientID, user: c.user, sid: c.sid, authTime: c.authTime}
 	return e.issueUserTokensV1(app, g, resID, c.nonce, acr)
 }
@@ -130,7 +131,7 @@ func (e *Emulator) refreshGrantV1(r *http.Request, form url.Values, tenantSeg st
 		if terr != nil {
 			return nil, terr
 		}
-		resID = cmpOr(strings.TrimSuffix(res.prefix, "/"), graphResourceURI)
+		resID = cmp.Or(strings.TrimSuffix(res.prefix, "/"), graphResourceURI)
 	}
 	return e.issueUserTokensV1(app, g, resID, "", acr)
 }
