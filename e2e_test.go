@@ -227,17 +227,21 @@ func TestExamples(t *testing.T) {
 	})
 }
 
-// buildExamples builds the example programs into a temporary directory and
-// returns their paths by name.
-func buildExamples(t *testing.T) map[string]string {
+// buildExamples builds example programs (those named, else every API
+// example and client) into a temporary directory and returns their paths
+// by name.
+func buildExamples(t *testing.T, names ...string) map[string]string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go command is not on PATH")
 	}
+	if len(names) == 0 {
+		names = append(slices.Clone(examples), clients...)
+	}
 	dir := t.TempDir()
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
-	for _, name := range append(slices.Clone(examples), clients...) {
+	for _, name := range names {
 		args = append(args, "./examples/"+name)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -246,7 +250,7 @@ func buildExamples(t *testing.T) map[string]string {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	bins := map[string]string{}
-	for _, name := range append(slices.Clone(examples), clients...) {
+	for _, name := range names {
 		bins[name] = filepath.Join(dir, name)
 	}
 	return bins

@@ -1,7 +1,6 @@
 package entraguard_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -45,16 +43,7 @@ func TestWebAppExample(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops the programs with SIGTERM")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", dir+string(filepath.Separator), "./examples/webapp", "./examples/nethttp").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bins := buildExamples(t, "webapp", "nethttp")
 
 	e, err := emulator.New(emulator.Config{
 		TenantID:  webTenant,
@@ -74,16 +63,16 @@ func TestWebAppExample(t *testing.T) {
 	ts := httptest.NewTLSServer(e)
 	e.SetURL(ts.URL)
 	t.Cleanup(func() { ts.Close(); e.Close() })
-	caFile := filepath.Join(dir, "emulator.pem")
+	caFile := filepath.Join(t.TempDir(), "emulator.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	api := startProgram(t, filepath.Join(dir, "nethttp"), map[string]string{
+	api := startProgram(t, bins["nethttp"], map[string]string{
 		"ENTRA_TENANT_ID": webTenant, "ENTRA_CLIENT_ID": webAPI, "ENTRA_AUTHORITY_HOST": ts.URL + "/",
 		"ENTRA_AUTHORITY_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})
-	web := startProgram(t, filepath.Join(dir, "webapp"), map[string]string{
+	web := startProgram(t, bins["webapp"], map[string]string{
 		"ENTRA_TENANT_ID": webTenant, "ENTRA_AUTHORITY_HOST": ts.URL + "/",
 		"WEB_CLIENT_ID": webApp, "WEB_CLIENT_SECRET": webSecret,
 		"API_URL": api.url, "API_SCOPE": "api://" + webAPI + "/Orders.Read",
@@ -266,18 +255,9 @@ func TestWebAppAgainstMakeRun(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops the programs with SIGTERM")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", dir+string(filepath.Separator), "./examples/gin", "./examples/webapp").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bins := buildExamples(t, "gin", "webapp")
 
-	api := startProgram(t, filepath.Join(dir, "gin"), map[string]string{"ADDR": "127.0.0.1:0"})
+	api := startProgram(t, bins["gin"], map[string]string{"ADDR": "127.0.0.1:0"})
 	deadline := time.Now().Add(startTimeout)
 	for !strings.Contains(api.stdout.String(), "Press Ctrl+C to stop.") {
 		wait(t, api, deadline, "to print the demo")
@@ -315,7 +295,7 @@ func TestWebAppAgainstMakeRun(t *testing.T) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatalf("%s holds no PEM certificate", env["EMULATOR_CA_FILE"])
 	}
-	web := startProgram(t, filepath.Join(dir, "webapp"), env)
+	web := startProgram(t, bins["webapp"], env)
 
 	for i, u := range users {
 		b := newBrowserTrusting(t, pool)

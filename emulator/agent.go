@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -138,7 +139,7 @@ func (e *Emulator) agentUserGrant(_ *http.Request, form url.Values) (*tokenAnswe
 	if err != nil || !audienceHas(c["aud"], tokenExchangeAud) || !strings.EqualFold(azp, agent.AgentID) {
 		return nil, badRequest("invalid_grant", 700211, "user_federated_identity_credential is not a token of agent '%s' for %s.", agent.AgentID, tokenExchangeAud)
 	}
-	who := cmpOr(form.Get("user_id"), form.Get("username"))
+	who := cmp.Or(form.Get("user_id"), form.Get("username"))
 	if !strings.EqualFold(who, agent.UserObjectID) && !strings.EqualFold(who, agent.UserUPN) {
 		return nil, badRequest("invalid_grant", 50034, "The user account '%s' is not the agent user of agent '%s'.", who, agent.AgentID)
 	}

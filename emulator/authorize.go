@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -435,7 +436,7 @@ func (e *Emulator) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	e.endSessions(sids)
 	target := r.Form.Get("post_logout_redirect_uri")
-	if target != "" && e.logoutRedirectAllowed(target, cmpOr(r.Form.Get("client_id"), hintAud)) {
+	if target != "" && e.logoutRedirectAllowed(target, cmp.Or(r.Form.Get("client_id"), hintAud)) {
 		if st := r.Form.Get("state"); st != "" {
 			u, _ := url.Parse(target)
 			q := u.Query()

@@ -183,13 +183,35 @@ type Agent struct {
 	Roles []string `json:"roles"`
 }
 
+// maxConfigFile bounds what LoadConfig reads: a config of thousands of
+// users and apps is well under it.
+const maxConfigFile = 4 << 20
+
+// readFileMax reads a file of at most max bytes; a larger one (or a
+// device that never ends) is an error, not unbounded memory.
+func readFileMax(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d KiB", path, max>>10)
+	}
+	return b, nil
+}
+
 // LoadConfig reads a config file. A field the emulator does not know, a
 // value of the wrong type, a second JSON value or an invalid setting is an
-// error that names the field; relative certificate paths are resolved
-// against the file's directory.
+// error that names the field; so is a file over 4 MiB. Relative
+// certificate paths are resolved against the file's directory.
 func LoadConfig(path string) (Config, error) {
 	var c Config
-	b, err := os.ReadFile(path)
+	b, err := readFileMax(path, maxConfigFile)
 	if err != nil {
 		return c, fmt.Errorf("emulator: reading the config file: %w", err)
 	}

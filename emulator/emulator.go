@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -12,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -169,9 +169,9 @@ func New(cfg Config, opts ...Option) (e *Emulator, err error) {
 func (e *Emulator) initUsers(cfg *Config) {
 	if cfg.User != nil {
 		u := *cfg.User
-		u.ObjectID = cmpOr(u.ObjectID, e.srv.UserObjectID)
-		u.Name = cmpOr(u.Name, e.srv.UserName)
-		u.UPN = cmpOr(u.UPN, e.srv.UserPrincipalName)
+		u.ObjectID = cmp.Or(u.ObjectID, e.srv.UserObjectID)
+		u.Name = cmp.Or(u.Name, e.srv.UserName)
+		u.UPN = cmp.Or(u.UPN, e.srv.UserPrincipalName)
 		cfg.Users = append([]User{u}, cfg.Users...)
 		cfg.User = nil
 	}
@@ -201,7 +201,7 @@ func (e *Emulator) initApp(a *App, i int) error {
 	if a.Type == "" {
 		a.Type = AppConfidential
 	}
-	a.Name = cmpOr(a.Name, a.ClientID)
+	a.Name = cmp.Or(a.Name, a.ClientID)
 	var cert *x509.Certificate
 	if a.CertificateFile != "" {
 		c, err := readCertificate(a.CertificateFile)
@@ -425,13 +425,6 @@ func orNew(id string) string {
 	return id
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // derived returns a GUID derived from seed and label.
 func derived(seed, label string) string {
 	var b [16]byte
@@ -441,9 +434,13 @@ func derived(seed, label string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// maxCertificateFile bounds what readCertificate reads: a PEM chain of a
+// few certificates is a few KiB.
+const maxCertificateFile = 1 << 20
+
 // readCertificate reads the first PEM certificate of a file.
 func readCertificate(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileMax(path, maxCertificateFile)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -112,7 +113,7 @@ func (e *Emulator) checkFederated(app *App, assertion string) *entratest.TokenEr
 	if cred == nil {
 		return badRequest("invalid_request", 70021, "No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Add a federated credential with this issuer and subject to app '%s' (federated_credentials).", iss, sub, app.ClientID)
 	}
-	aud := cmpOr(cred.Audience, tokenExchangeAud)
+	aud := cmp.Or(cred.Audience, tokenExchangeAud)
 	if !audienceHas(c["aud"], aud) {
 		return badRequest("invalid_request", 700212, "No matching federated identity record found for presented assertion audience: the federated credential's audience is '%s'.", aud)
 	}
@@ -259,14 +260,7 @@ func (e *Emulator) appGrant(r *http.Request, form url.Values, tenantSeg string) 
 	if ag := e.agentByID(clientID); ag != nil {
 		return e.agentAppGrant(form, ag)
 	}
-	app := e.lookupApp(clientID)
-	if app == nil {
-		return nil, unknownClient(clientID, e.cfg.TenantID)
-	}
-	if app.Type != AppConfidential {
-		return nil, tokenError(http.StatusUnauthorized, "invalid_client", 7000218, "The client credentials grant is for confidential apps; '%s' is a %s client.", app.ClientID, app.Type)
-	}
-	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	app, acr, terr := e.credentialsClient(r, form, clientID, tenantSeg)
 	if terr != nil {
 		return nil, terr
 	}
@@ -275,6 +269,24 @@ func (e *Emulator) appGrant(r *http.Request, form url.Values, tenantSeg string) 
 		return nil, terr
 	}
 	return e.appToken(res, app.ClientID, appObjectID(app.ClientID), app.Roles, acr, nil), nil
+}
+
+// credentialsClient checks the client of a client credentials grant (at
+// either endpoint): a confidential app of the config, authenticated. It
+// returns the app and how it authenticated.
+func (e *Emulator) credentialsClient(r *http.Request, form url.Values, clientID, tenantSeg string) (*App, string, *entratest.TokenError) {
+	app := e.lookupApp(clientID)
+	if app == nil {
+		return nil, "", unknownClient(clientID, e.cfg.TenantID)
+	}
+	if app.Type != AppConfidential {
+		return nil, "", tokenError(http.StatusUnauthorized, "invalid_client", 7000218, "The client credentials grant is for confidential apps; '%s' is a %s client.", app.ClientID, app.Type)
+	}
+	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	if terr != nil {
+		return nil, "", terr
+	}
+	return app, acr, nil
 }
 
 // defaultResource reads the one "{resource}/.default" scope of the client

@@ -6,7 +6,7 @@ require github.com/entraguard/entraguard/core v0.0.0
 
 require (
 	filippo.io/bigmod v0.1.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.11.0 // indirect
 )
 

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -78,13 +79,10 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenantSeg 
 		e.srv.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
-	if err != nil || len(body) > maxFormBytes {
-		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid. The body is larger than 64 KiB or could not be read."))
+	body, form, err, ok := e.readTokenForm(w, r)
+	if !ok {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		e.srv.ServeHTTP(w, r) // entratest refuses it in Entra's words
 		return
@@ -117,6 +115,31 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, tenantSeg 
 		return
 	}
 	writeJSON(w, http.StatusOK, ans)
+}
+
+// readTokenForm reads the form of a POST to a token endpoint, at most
+// maxFormBytes, and puts the body back for entratest. parseErr says the
+// body is not a form; ok is false when the body was too large or could
+// not be read, and the request is answered.
+func (e *Emulator) readTokenForm(w http.ResponseWriter, r *http.Request) (body []byte, form url.Values, parseErr error, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
+	if err != nil || len(body) > maxFormBytes {
+		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid. The body is larger than 64 KiB or could not be read."))
+		return nil, nil, nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, parseErr = url.ParseQuery(string(body))
+	return body, form, parseErr, true
+}
+
+// clientIDOf is the client_id of a token request: the form's, else the
+// user name of its HTTP Basic credentials.
+func clientIDOf(r *http.Request, form url.Values) string {
+	clientID := form.Get("client_id")
+	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
+		clientID, _ = url.QueryUnescape(u)
+	}
+	return clientID
 }
 
 // corsPreflight allows a SPA's cross-origin token requests, as Entra ID
@@ -202,10 +225,7 @@ func (e *Emulator) codeGrant(r *http.Request, form url.Values, tenantSeg string)
 // PKCE verifier, at the endpoint version (v1.0 or v2.0) that issued it.
 // It returns the app, the code and how the client authenticated.
 func (e *Emulator) redeemCode(r *http.Request, form url.Values, tenantSeg string, v1 bool) (*App, *authCode, string, *entratest.TokenError) {
-	clientID := form.Get("client_id")
-	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(u)
-	}
+	clientID := clientIDOf(r, form)
 	for _, p := range []string{"code", "redirect_uri"} {
 		if form.Get(p) == "" {
 			return nil, nil, "", missing(p)
@@ -269,10 +289,7 @@ func (e *Emulator) refreshTokenGrant(r *http.Request, form url.Values, tenantSeg
 // (rotated: each is good once). It returns the app, the grant and how the
 // client authenticated.
 func (e *Emulator) takeRefresh(r *http.Request, form url.Values, tenantSeg string) (*App, *refreshGrant, string, *entratest.TokenError) {
-	clientID := form.Get("client_id")
-	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(u)
-	}
+	clientID := clientIDOf(r, form)
 	if form.Get("refresh_token") == "" {
 		return nil, nil, "", missing("refresh_token")
 	}
@@ -383,7 +400,7 @@ func (e *Emulator) resourceOf(id string) *resource {
 	case e.lookupApp(bare) != nil:
 		a := e.lookupApp(bare)
 		bare = a.ClientID
-		v = cmpOr(a.TokenVersion, e.cfg.TokenVersion)
+		v = cmp.Or(a.TokenVersion, e.cfg.TokenVersion)
 	default:
 		return nil
 	}

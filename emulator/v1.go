@@ -1,8 +1,7 @@
 package emulator
 
 import (
-	"bytes"
-	"io"
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -75,13 +74,10 @@ func (e *Emulator) serveTokenV1(w http.ResponseWriter, r *http.Request, tenantSe
 		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
-	if err != nil || len(body) > maxFormBytes {
-		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid. The body is larger than 64 KiB or could not be read."))
+	_, form, err, ok := e.readTokenForm(w, r)
+	if !ok {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		e.srv.WriteTokenError(w, r, badRequest("invalid_request", 9002313, "Invalid request. Request is malformed or invalid: the body is not a form (application/x-www-form-urlencoded)."))
 		return
@@ -117,7 +113,7 @@ func (e *Emulator) codeGrantV1(r *http.Request, form url.Values, tenantSeg strin
 	if terr != nil {
 		return nil, terr
 	}
-	resID := cmpOr(form.Get("resource"), cmpOr(c.resource, graphResourceURI))
+	resID := cmp.Or(form.Get("resource"), c.resource, graphResourceURI)
 	g := &refreshGrant{clientID: app.ClientID, user: c.user, sid: c.sid, authTime: c.authTime}
 	return e.issueUserTokensV1(app, g, resID, c.nonce, acr)
 }
@@ -135,7 +131,7 @@ func (e *Emulator) refreshGrantV1(r *http.Request, form url.Values, tenantSeg st
 		if terr != nil {
 			return nil, terr
 		}
-		resID = cmpOr(strings.TrimSuffix(res.prefix, "/"), graphResourceURI)
+		resID = cmp.Or(strings.TrimSuffix(res.prefix, "/"), graphResourceURI)
 	}
 	return e.issueUserTokensV1(app, g, resID, "", acr)
 }
@@ -164,24 +160,14 @@ func (e *Emulator) issueUserTokensV1(app *App, g *refreshGrant, resID, nonce, ac
 // appGrantV1 answers client credentials with a resource: an app-only
 // token for it, in the version its app is configured for.
 func (e *Emulator) appGrantV1(r *http.Request, form url.Values, tenantSeg string) (*tokenAnswerV1, *entratest.TokenError) {
-	clientID := form.Get("client_id")
-	if u, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(u)
-	}
+	clientID := clientIDOf(r, form)
 	if clientID == "" {
 		return nil, missing("client_id")
 	}
 	if form.Get("resource") == "" {
 		return nil, missing("resource")
 	}
-	app := e.lookupApp(clientID)
-	if app == nil {
-		return nil, unknownClient(clientID, e.cfg.TenantID)
-	}
-	if app.Type != AppConfidential {
-		return nil, tokenError(http.StatusUnauthorized, "invalid_client", 7000218, "The client credentials grant is for confidential apps; '%s' is a %s client.", app.ClientID, app.Type)
-	}
-	acr, terr := e.authenticate(r, form, app, tenantSeg)
+	app, acr, terr := e.credentialsClient(r, form, clientID, tenantSeg)
 	if terr != nil {
 		return nil, terr
 	}

@@ -82,7 +82,7 @@ func chromium(t *testing.T, emulatorCert *x509.Certificate, javaScript bool) con
 func browserEntra(t *testing.T, nonInteractive bool, redirect string) (*emulator.Emulator, *httptest.Server, string) {
 	t.Helper()
 	api := newID()
-	e, err := emulator.New(emulator.Config{
+	e, ts := serveEmulator(t, emulator.Config{
 		TenantID:       emuTenant,
 		ClientID:       api,
 		APIScopes:      []string{"Orders.Read"},
@@ -97,12 +97,6 @@ func browserEntra(t *testing.T, nonInteractive bool, redirect string) (*emulator
 		},
 		DeviceCodeInterval: 1,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewTLSServer(e)
-	e.SetURL(ts.URL)
-	t.Cleanup(func() { ts.Close(); e.Close() })
 	return e, ts, api
 }
 

@@ -61,6 +61,32 @@ type localEntra struct {
 	api, systemMI, userMI string
 }
 
+// serveEmulator runs an emulator of cfg on TLS, as "entraguard emulator
+// -tls" serves it, until the test ends.
+func serveEmulator(t *testing.T, cfg emulator.Config) (*emulator.Emulator, *httptest.Server) {
+	t.Helper()
+	e, err := emulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(e)
+	e.SetURL(ts.URL)
+	t.Cleanup(func() { ts.Close(); e.Close() })
+	return e, ts
+}
+
+// apiValidator is the validator of an API whose authority is the emulator
+// at ts.
+func apiValidator(t *testing.T, ts *httptest.Server, api string) *entra.Validator {
+	t.Helper()
+	v, err := entra.NewValidator(entra.Config{TenantID: emuTenant, ClientID: api, AuthorityHost: ts.URL + "/", HTTPClient: ts.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
+
 func newLocalEntra(t *testing.T) *localEntra {
 	t.Helper()
 	// The API and the managed identities get new IDs per emulator: MSAL
@@ -92,18 +118,8 @@ func newLocalEntra(t *testing.T) *localEntra {
 		Agents:             []emulator.Agent{{BlueprintClientID: emuBP, BlueprintSecret: emuBPSec, AgentID: emuAgent, Roles: []string{"Orders.Read.All"}}},
 		DeviceCodeInterval: 1,
 	}
-	e, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewTLSServer(e)
-	e.SetURL(ts.URL)
-	t.Cleanup(func() { ts.Close(); e.Close() })
-	v, err := entra.NewValidator(entra.Config{TenantID: emuTenant, ClientID: api, AuthorityHost: ts.URL + "/", HTTPClient: ts.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
+	e, ts := serveEmulator(t, cfg)
+	v := apiValidator(t, ts, api)
 	return &localEntra{Emulator: e, ts: ts, v: v, daemonKey: key, daemonCrt: cert, api: api, systemMI: systemMI, userMI: userMI}
 }
 

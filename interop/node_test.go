@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
 	"github.com/entraguard/entraguard/emulator"
 )
@@ -140,7 +138,7 @@ func TestNodeClients(t *testing.T) {
 		"AZURE_FEDERATED_TOKEN_FILE": filepath.Join(dir, "azure-identity-token"),
 		"OUT_FILE":                   filepath.Join(dir, "tokens.json"),
 	}
-	e, err := emulator.New(emulator.Config{
+	e, ts := serveEmulator(t, emulator.Config{
 		TenantID:       emuTenant,
 		ClientID:       api,
 		APIScopes:      []string{"Orders.Read", "Orders.Write"},
@@ -160,17 +158,7 @@ func TestNodeClients(t *testing.T) {
 		ManagedIdentities:  []emulator.ManagedIdentity{{ClientID: userMI, Roles: []string{"Admin"}}},
 		DeviceCodeInterval: 1,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewTLSServer(e)
-	e.SetURL(ts.URL)
-	t.Cleanup(func() { ts.Close(); e.Close() })
-	v, err := entra.NewValidator(entra.Config{TenantID: emuTenant, ClientID: api, AuthorityHost: ts.URL + "/", HTTPClient: ts.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
+	v := apiValidator(t, ts, api)
 	l := &localEntra{Emulator: e, ts: ts, v: v, api: api}
 	if err := e.WriteWorkloadToken(env["AZURE_FEDERATED_TOKEN_FILE"], emuSubject); err != nil {
 		t.Fatal(err)

@@ -3,9 +3,6 @@ package interop_test
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
-	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -109,7 +106,7 @@ func TestBrowserWebApp(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	api, web := newID(), newID()
-	e, err := emulator.New(emulator.Config{
+	_, ts := serveEmulator(t, emulator.Config{
 		TenantID: emuTenant, ClientID: api, APIScopes: []string{"Orders.Read"},
 		Users: []emulator.User{
 			{ObjectID: emuAdele, Name: "Adele Vance", UPN: "adele@contoso.example"},
@@ -117,16 +114,7 @@ func TestBrowserWebApp(t *testing.T) {
 		},
 		Apps: []emulator.App{{ClientID: web, Name: "Orders web", Secret: emuWebSec, RedirectURIs: []string{"http://127.0.0.1/auth/callback", "http://127.0.0.1/"}}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewTLSServer(e)
-	e.SetURL(ts.URL)
-	t.Cleanup(func() { ts.Close(); e.Close() })
-	caFile := filepath.Join(dir, "emulator.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writePEM(t, dir, "emulator.pem", ts.Certificate())
 	apiURL := startExample(t, filepath.Join(dir, "nethttp"), map[string]string{
 		"ENTRA_TENANT_ID": emuTenant, "ENTRA_CLIENT_ID": api, "ENTRA_AUTHORITY_HOST": ts.URL + "/", "ENTRA_AUTHORITY_CA_FILE": caFile, "ADDR": "127.0.0.1:0",
 	})

@@ -294,15 +294,6 @@ type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 }
 
-// tokenError is a refusal of the token endpoint, before it is answered.
-type tokenError struct {
-	status   int
-	err      string // the OAuth error code
-	code     int    // the AADSTS code
-	desc     string
-	suberror string // Entra ID's suberror, such as "consent_required"
-}
-
 // tokenErrorBody is a refusal as Entra ID writes it.
 type tokenErrorBody struct {
 	Error         string `json:"error"`
@@ -315,20 +306,20 @@ type tokenErrorBody struct {
 	Suberror      string `json:"suberror,omitempty"`
 }
 
-func invalidRequest(code int, format string, args ...any) *tokenError {
-	return &tokenError{status: http.StatusBadRequest, err: "invalid_request", code: code, desc: fmt.Sprintf(format, args...)}
+func invalidRequest(code int, format string, args ...any) *TokenError {
+	return &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_request", AADSTS: code, Description: fmt.Sprintf(format, args...)}
 }
 
-func invalidClient(code int, format string, args ...any) *tokenError {
-	return &tokenError{status: http.StatusUnauthorized, err: "invalid_client", code: code, desc: fmt.Sprintf(format, args...)}
+func invalidClient(code int, format string, args ...any) *TokenError {
+	return &TokenError{Status: http.StatusUnauthorized, OAuthError: "invalid_client", AADSTS: code, Description: fmt.Sprintf(format, args...)}
 }
 
-func missingParam(name string) *tokenError {
+func missingParam(name string) *TokenError {
 	return invalidRequest(900144, "The request body must contain the following parameter: '%s'.", name)
 }
 
 // malformedRequest is Entra ID's catch-all for requests it cannot read.
-func malformedRequest(detail string) *tokenError {
+func malformedRequest(detail string) *TokenError {
 	return invalidRequest(9002313, "Invalid request. Request is malformed or invalid. %s", detail)
 }
 
@@ -373,7 +364,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	answerJSON(w, http.StatusOK, noStore, resp)
 }
 
-func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tokenError) {
+func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *TokenError) {
 	now := s.opts.now().UTC()
 	ts := now.Format("2006-01-02 15:04:05Z")
 	trace := NewGUID()
@@ -381,21 +372,21 @@ func (s *Server) answerTokenError(w http.ResponseWriter, r *http.Request, e *tok
 	if !guid.Is(corr) {
 		corr = NewGUID()
 	}
-	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.code, e.desc, trace, corr, ts)
-	answerJSON(w, e.status, noStore, tokenErrorBody{
-		Error:         e.err,
+	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.AADSTS, e.Description, trace, corr, ts)
+	answerJSON(w, e.Status, noStore, tokenErrorBody{
+		Error:         e.OAuthError,
 		Description:   desc,
-		ErrorCodes:    []int{e.code},
+		ErrorCodes:    []int{e.AADSTS},
 		Timestamp:     ts,
 		TraceID:       trace,
 		CorrelationID: corr,
-		ErrorURI:      s.baseURL(r) + "/error?code=" + fmt.Sprint(e.code),
-		Suberror:      e.suberror,
+		ErrorURI:      s.baseURL(r) + "/error?code=" + fmt.Sprint(e.AADSTS),
+		Suberror:      e.Suberror,
 	})
 }
 
 // issueToken checks a token request and mints its token.
-func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, *tokenError) {
+func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, *TokenError) {
 	if r.Method != http.MethodPost {
 		return nil, invalidRequest(900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method)
 	}
@@ -414,8 +405,8 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 	case grant == "":
 		return nil, missingParam("grant_type")
 	case grant != GrantClientCredentials && grant != GrantJWTBearer:
-		return nil, &tokenError{status: http.StatusBadRequest, err: "unsupported_grant_type", code: 70003,
-			desc: fmt.Sprintf("The app requested an unsupported grant type '%s'. (entratest serves the client_credentials and on-behalf-of (%s) grants; mint other tokens with Server.Mint.)", grant, GrantJWTBearer)}
+		return nil, &TokenError{Status: http.StatusBadRequest, OAuthError: "unsupported_grant_type", AADSTS: 70003,
+			Description: fmt.Sprintf("The app requested an unsupported grant type '%s'. (entratest serves the client_credentials and on-behalf-of (%s) grants; mint other tokens with Server.Mint.)", grant, GrantJWTBearer)}
 	}
 	if grant == GrantJWTBearer {
 		if terr := checkOBOForm(form); terr != nil {
@@ -461,7 +452,7 @@ func (s *Server) issueToken(r *http.Request, tenantSeg string) (*tokenResponse, 
 // returns the app and how it authenticated ("1" a secret, "2" a
 // certificate). With needScope a missing scope is refused after a missing
 // client_id, in Entra ID's order.
-func (s *Server) authenticateClient(r *http.Request, form url.Values, t tenant, tenantSeg, grant string, needScope bool) (*registeredApp, string, *tokenError) {
+func (s *Server) authenticateClient(r *http.Request, form url.Values, t tenant, tenantSeg, grant string, needScope bool) (*registeredApp, string, *TokenError) {
 	clientID := form.Get("client_id")
 	secret, hasSecret := form.Get("client_secret"), form.Has("client_secret")
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -492,8 +483,8 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, t tenant, 
 		app = s.lookupApp(clientID)
 	}
 	if app == nil {
-		return nil, "", &tokenError{status: http.StatusBadRequest, err: "unauthorized_client", code: 700016,
-			desc: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
+		return nil, "", &TokenError{Status: http.StatusBadRequest, OAuthError: "unauthorized_client", AADSTS: 700016,
+			Description: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.tid)}
 	}
 
 	assertion, hasAssertion := form.Get("client_assertion"), form.Has("client_assertion")
@@ -559,17 +550,13 @@ func (e *TokenError) Error() string {
 func (s *Server) AuthenticateClient(r *http.Request, form url.Values, tenantSeg string) (clientID, acr string, err error) {
 	t, ok := resolveTenant(tenantSeg)
 	if !ok {
-		return "", "", exportTokenError(invalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenantSeg))
+		return "", "", invalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenantSeg)
 	}
 	app, acr, terr := s.authenticateClient(r, form, t, tenantSeg, form.Get("grant_type"), false)
 	if terr != nil {
-		return "", "", exportTokenError(terr)
+		return "", "", terr
 	}
 	return app.ClientID, acr, nil
-}
-
-func exportTokenError(e *tokenError) *TokenError {
-	return &TokenError{Status: e.status, OAuthError: e.err, AADSTS: e.code, Description: e.desc, Suberror: e.suberror}
 }
 
 // WriteTokenError answers e as Entra ID writes a token endpoint's refusal:
@@ -578,7 +565,7 @@ func exportTokenError(e *tokenError) *TokenError {
 // error_uri and suberror, with no-store caching.
 func (s *Server) WriteTokenError(w http.ResponseWriter, r *http.Request, e *TokenError) {
 	w.Header().Set("Pragma", "no-cache")
-	s.answerTokenError(w, r, &tokenError{status: e.Status, err: e.OAuthError, code: e.AADSTS, desc: e.Description, suberror: e.Suberror})
+	s.answerTokenError(w, r, e)
 }
 
 // grantName names a grant_type in errors.
@@ -632,20 +619,20 @@ func resourceScopes(scope string) []string {
 // credentials grant requires, and returns the resource as requested. The
 // OpenID Connect scopes MSAL adds (openid, offline_access, profile) are
 // ignored, as Entra ID ignores them.
-func (s *Server) checkScope(scope, tid string) (string, *tokenError) {
+func (s *Server) checkScope(scope, tid string) (string, *TokenError) {
 	scopes := resourceScopes(scope)
 	if len(scopes) != 1 {
-		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 70011,
-			desc: fmt.Sprintf("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope %s is not valid. The client credentials grant takes one scope, the API's '{application ID URI}/.default'.", scope)}
+		return "", &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_scope", AADSTS: 70011,
+			Description: fmt.Sprintf("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope %s is not valid. The client credentials grant takes one scope, the API's '{application ID URI}/.default'.", scope)}
 	}
 	resource, ok := strings.CutSuffix(scopes[0], "/.default")
 	if !ok {
-		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 1002012,
-			desc: fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scopes[0])}
+		return "", &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_scope", AADSTS: 1002012,
+			Description: fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scopes[0])}
 	}
 	if !s.isAPIResource(resource) {
-		return "", &tokenError{status: http.StatusBadRequest, err: "invalid_resource", code: 500011,
-			desc: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. (entratest issues tokens for its API only: api://%s/.default.)", resource, tid, s.ClientID)}
+		return "", &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_resource", AADSTS: 500011,
+			Description: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. (entratest issues tokens for its API only: api://%s/.default.)", resource, tid, s.ClientID)}
 	}
 	return resource, nil
 }
@@ -658,8 +645,8 @@ func (s *Server) isAPIResource(resource string) bool {
 // checkAssertion verifies a client assertion of app: its header and
 // signature against the app's certificate, then iss, sub, aud, nbf, exp
 // and jti.
-func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, audiences []string) *tokenError {
-	malformed := func(detail string) *tokenError {
+func (s *Server) checkAssertion(app *registeredApp, clientID, assertion string, audiences []string) *TokenError {
+	malformed := func(detail string) *TokenError {
 		return invalidClient(50027, "JWT token is invalid or malformed. %s", detail)
 	}
 	parts := strings.Split(assertion, ".")
@@ -815,8 +802,8 @@ func decodeThumbprint(v string) ([]byte, bool) {
 
 // checkX5C verifies the x5c chain of an assertion of an app with subject
 // name and issuer authentication, and returns its leaf certificate.
-func (s *Server) checkX5C(app *registeredApp, x5c []string) (*x509.Certificate, *tokenError) {
-	refuse := func(reason string) *tokenError {
+func (s *Server) checkX5C(app *registeredApp, x5c []string) (*x509.Certificate, *TokenError) {
+	refuse := func(reason string) *TokenError {
 		return invalidClient(700027, "Client assertion failed signature validation. [Reason - %s, subject name and issuer authentication of app '%s']", reason, app.ClientID)
 	}
 	if len(x5c) > 10 {

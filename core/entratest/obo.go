@@ -18,12 +18,12 @@ import (
 // says it: Entra ID's delegated tokens live 60 to 90 minutes.
 const oboTokenLifetime = 4779 * time.Second
 
-func invalidGrant(code int, format string, args ...any) *tokenError {
-	return &tokenError{status: http.StatusBadRequest, err: "invalid_grant", code: code, desc: fmt.Sprintf(format, args...)}
+func invalidGrant(code int, format string, args ...any) *TokenError {
+	return &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_grant", AADSTS: code, Description: fmt.Sprintf(format, args...)}
 }
 
 // checkOBOForm checks the parameters proper to the on-behalf-of grant.
-func checkOBOForm(form url.Values) *tokenError {
+func checkOBOForm(form url.Values) *TokenError {
 	switch use := form.Get("requested_token_use"); {
 	case use == "":
 		return missingParam("requested_token_use")
@@ -47,7 +47,7 @@ type userAssertion struct {
 // this authority, issued for the app, in its time range, a user's), then
 // issues a delegated token of that user for the API under test, with the
 // consented scopes that were asked for and azp (appid) the middle tier.
-func (s *Server) onBehalfOf(form url.Values, app *registeredApp, t tenant, acr string) (*tokenResponse, *tokenError) {
+func (s *Server) onBehalfOf(form url.Values, app *registeredApp, t tenant, acr string) (*tokenResponse, *TokenError) {
 	user, terr := s.checkUserAssertion(form.Get("assertion"), app, t)
 	if terr != nil {
 		return nil, terr
@@ -82,8 +82,8 @@ func (s *Server) onBehalfOf(form url.Values, app *registeredApp, t tenant, acr s
 
 // checkUserAssertion verifies the incoming user token of an on-behalf-of
 // request from app.
-func (s *Server) checkUserAssertion(assertion string, app *registeredApp, t tenant) (userAssertion, *tokenError) {
-	invalid := func(detail string) *tokenError {
+func (s *Server) checkUserAssertion(assertion string, app *registeredApp, t tenant) (userAssertion, *TokenError) {
+	invalid := func(detail string) *TokenError {
 		return invalidGrant(50013, "Assertion failed signature validation. [Reason - %s]", detail)
 	}
 	parts := strings.Split(assertion, ".")
@@ -148,7 +148,7 @@ func (s *Server) checkUserAssertion(assertion string, app *registeredApp, t tena
 // under test, and returns the resource as requested and the granted
 // delegated scopes: every consented scope for "/.default", else those asked
 // for, all of which must be consented.
-func (s *Server) checkOBOScopes(scope string, app *registeredApp, t tenant) (string, []string, *tokenError) {
+func (s *Server) checkOBOScopes(scope string, app *registeredApp, t tenant) (string, []string, *TokenError) {
 	scopes := resourceScopes(scope)
 	if len(scopes) == 0 {
 		return "", nil, missingParam("scope")
@@ -159,17 +159,17 @@ func (s *Server) checkOBOScopes(scope string, app *registeredApp, t tenant) (str
 	for _, sc := range scopes {
 		i := strings.LastIndex(sc, "/")
 		if i <= 0 || i == len(sc)-1 {
-			return "", nil, &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 70011,
-				desc: fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid: name the downstream API's scopes in full, such as api://%s/Orders.Read, or api://%s/.default.", sc, s.ClientID, s.ClientID)}
+			return "", nil, &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_scope", AADSTS: 70011,
+				Description: fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid: name the downstream API's scopes in full, such as api://%s/Orders.Read, or api://%s/.default.", sc, s.ClientID, s.ClientID)}
 		}
 		res, name := sc[:i], sc[i+1:]
 		if !s.isAPIResource(res) {
-			return "", nil, &tokenError{status: http.StatusBadRequest, err: "invalid_resource", code: 500011,
-				desc: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. (entratest issues tokens for its API only: api://%s.)", res, t.tid, s.ClientID)}
+			return "", nil, &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_resource", AADSTS: 500011,
+				Description: fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. (entratest issues tokens for its API only: api://%s.)", res, t.tid, s.ClientID)}
 		}
 		if resource != "" && !strings.EqualFold(res, resource) {
-			return "", nil, &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 70011,
-				desc: fmt.Sprintf("The provided value for the input parameter 'scope' is not valid: the scopes name two forms of one resource, %s and %s.", resource, res)}
+			return "", nil, &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_scope", AADSTS: 70011,
+				Description: fmt.Sprintf("The provided value for the input parameter 'scope' is not valid: the scopes name two forms of one resource, %s and %s.", resource, res)}
 		}
 		resource = res
 		if name == ".default" {
@@ -179,12 +179,12 @@ func (s *Server) checkOBOScopes(scope string, app *registeredApp, t tenant) (str
 		}
 	}
 	if def && len(asked) > 0 {
-		return "", nil, &tokenError{status: http.StatusBadRequest, err: "invalid_scope", code: 70011,
-			desc: "The provided value for the input parameter 'scope' is not valid: .default cannot be combined with other scopes of the resource."}
+		return "", nil, &TokenError{Status: http.StatusBadRequest, OAuthError: "invalid_scope", AADSTS: 70011,
+			Description: "The provided value for the input parameter 'scope' is not valid: .default cannot be combined with other scopes of the resource."}
 	}
-	consentMissing := func() *tokenError {
+	consentMissing := func() *TokenError {
 		e := invalidGrant(65001, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource. (entratest: add the scopes to App.Scopes of the middle tier; consented: %q.)", app.ClientID, app.ClientID, app.Scopes)
-		e.suberror = "consent_required"
+		e.Suberror = "consent_required"
 		return e
 	}
 	if def {

@@ -2,17 +2,13 @@ package demo
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -120,7 +116,7 @@ func startDemo() (d *demoMode, err error) {
 // serveTLS serves the emulator on HTTPS on a loopback port, with a
 // certificate made for it, and writes that certificate to caFile.
 func (d *demoMode) serveTLS() error {
-	cert, err := newServingCertificate()
+	cert, err := entratest.LoopbackCertificate()
 	if err != nil {
 		return err
 	}
@@ -148,41 +144,6 @@ func (d *demoMode) serveTLS() error {
 func (d *demoMode) config() entra.Config {
 	srv := d.emulator.Authority()
 	return entra.Config{TenantID: srv.TenantID, ClientID: srv.ClientID, AuthorityHost: srv.URL + "/", HTTPClient: d.client}
-}
-
-// newServingCertificate makes a self-signed TLS certificate (ECDSA P-256)
-// for 127.0.0.1, ::1 and localhost, valid a year from an hour ago.
-func newServingCertificate() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "entraguard demo emulator"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // writeDaemonFile writes the daemon's certificate and key, as PEM, into
