@@ -479,7 +479,7 @@ func writeCA(path string, der []byte) (string, bool, error) {
 
 // readCertificate reads the first PEM certificate of a file.
 func readCertificate(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPEMFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -504,11 +504,25 @@ func hostPort(a net.Addr) string {
 	return a.String()
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
+// maxPEMFile bounds the PEM files the commands read (-certificate, -key,
+// -ca-file): a file larger than that is not a certificate or key.
+const maxPEMFile = 1 << 20
+
+// readPEMFile reads a PEM file of at most maxPEMFile bytes.
+func readPEMFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return b
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPEMFile {
+		return nil, fmt.Errorf("larger than %d KiB: not a PEM certificate or key", maxPEMFile>>10)
+	}
+	return b, nil
 }
 
 func splitComma(v string) []string {

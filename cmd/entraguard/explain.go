@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -613,7 +614,7 @@ func (x *explainer) checkPermissions(t *parsedToken) {
 // metadata and keys only.
 func (x *explainer) validate(ctx context.Context, token string, t *parsedToken, cfg entra.Config, caFile string, timeout time.Duration) {
 	if cfg.TenantID == "" {
-		cfg.TenantID = cmpOr(str(t.claims, "tid"), entra.TenantCommon)
+		cfg.TenantID = cmp.Or(str(t.claims, "tid"), entra.TenantCommon)
 	}
 	switch strings.ToLower(cfg.TenantID) {
 	case entra.TenantOrganizations, entra.TenantCommon:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/tls"
@@ -14,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -193,7 +193,7 @@ func (l *lifetimeFlag) Set(s string) error {
 func httpClient(caFile string) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
-		b, err := os.ReadFile(caFile)
+		b, err := readPEMFile(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("-ca-file: %v", err)
 		}
@@ -216,8 +216,8 @@ func readCertAndKey(certFile, keyFile string) (*x509.Certificate, crypto.Signer,
 	if err != nil {
 		return nil, nil, fmt.Errorf("-certificate %s: %v", certFile, err)
 	}
-	kf := cmpOr(keyFile, certFile)
-	b, err := os.ReadFile(kf)
+	kf := cmp.Or(keyFile, certFile)
+	b, err := readPEMFile(kf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("-key: %v", err)
 	}
