@@ -88,7 +88,7 @@ func (g *Guard) Check(srv *grpc.Server) error {
 // authenticate checks one call and returns the handler's context, or the
 // status error to answer with after setting the trailers through setTrailer.
 func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
+	md := incoming{ctx}
 	if g.a.VerifiesCertificateBinding() {
 		ctx = withPeer(ctx) // mtls.go
 	}
@@ -101,6 +101,14 @@ func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func
 	}
 	return ctx, FromStatus(st).Err()
 }
+
+// incoming presents a call's incoming metadata as entra.Metadata. It reads
+// only the keys the core asks for (metadata.FromIncomingContext would copy
+// every key and value of every call).
+type incoming struct{ ctx context.Context }
+
+// Get implements entra.Metadata.
+func (m incoming) Get(key string) []string { return metadata.ValueFromIncomingContext(m.ctx, key) }
 
 // Unary returns the unary server interceptor.
 func (g *Guard) Unary() grpc.UnaryServerInterceptor {
