@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -297,20 +296,5 @@ func TestKeysUnavailable(t *testing.T) {
 				t.Errorf("Retry-After %q, RetryInfo %v", ce.Meta().Get("Retry-After"), r.retry)
 			}
 		})
-	}
-}
-
-// The module must stay free of HTTP frameworks and of grpc-go.
-func TestDependencies(t *testing.T) {
-	for _, file := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, other := range []string{"gin-gonic", "labstack/echo", "gofiber", "valyala/fasthttp", "google.golang.org/grpc ", "redis"} {
-			if strings.Contains(string(b), other) {
-				t.Errorf("%s mentions %s", file, other)
-			}
-		}
 	}
 }
