@@ -75,6 +75,14 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
 				return result(t, err)
 			},
+			CallWith: func(headers map[string]string) adaptertest.RPCResult {
+				req := connect.NewRequest(wrapperspb.String(""))
+				for k, v := range headers {
+					req.Header().Set(k, v)
+				}
+				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
+				return result(t, err)
+			},
 			Open: func(authorization string) adaptertest.RPCStream {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)

@@ -120,14 +120,18 @@ func (i *Interceptor) Check(server *connect.Server) error {
 // response trailers.
 //
 // With [entra.WithMTLSBinding], the client certificate is read from the
-// TLS connection of calls served by connecthttp, or from the peer
-// [entra.PeerMiddleware] puts in the request's context.
+// connection of calls served by connecthttp (its TLS state, or, from an
+// MTLSBinding.TrustedProxies address, the certificate the proxy
+// forwards), or from the peer [entra.PeerMiddleware] puts in the
+// request's context.
 func (i *Interceptor) Intercept(next connect.ServerFunc) connect.ServerFunc {
 	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 		var md headerMetadata
 		if info, ok := connect.CallInfoForServerContext(ctx); ok {
 			md.h = info.RequestHeader()
-			if si, ok := connecthttp.ServerInfoForContext(ctx); ok && i.a.VerifiesCertificateBinding() && si.TLS() != nil {
+			// The peer's address counts even without TLS: a trusted proxy
+			// that terminates TLS forwards the certificate in a header.
+			if si, ok := connecthttp.ServerInfoForContext(ctx); ok && i.a.VerifiesCertificateBinding() {
 				ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
 			}
 		}

@@ -106,6 +106,14 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
 				return result(t, err, info)
 			},
+			CallWith: func(headers map[string]string) adaptertest.RPCResult {
+				ctx, info := connect.NewClientContext(t.Context())
+				for k, v := range headers {
+					info.RequestHeader().Set(k, v)
+				}
+				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
+				return result(t, err, info)
+			},
 			Open: func(authorization string) adaptertest.RPCStream {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)

@@ -1,7 +1,10 @@
 package adaptertest
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,6 +72,10 @@ type RPCClient struct {
 	// Call calls the unary method with this Authorization value
 	// ("Bearer <token>"; "": none).
 	Call func(authorization string) RPCResult
+	// CallWith calls the unary method with these request headers
+	// (metadata), keyed in lower case ("authorization",
+	// "x-forwarded-client-cert").
+	CallWith func(headers map[string]string) RPCResult
 	// Open opens a stream of the streaming method with this
 	// Authorization value; the stream is closed when the test ends.
 	Open func(authorization string) RPCStream
@@ -139,7 +146,10 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 //     token bound to alice's certificate is accepted as "MTLS_POP <token>"
 //     from alice, on a call and on a stream; refused (Unauthenticated)
 //     from another certificate, without one, as a bearer token, unbound,
-//     and over a connection without TLS.
+//     and over a connection without TLS; and, from a trusted proxy that
+//     terminates TLS and forwards the certificate (Envoy's
+//     X-Forwarded-Client-Cert) over a plain connection, accepted with
+//     alice's certificate and refused with another.
 func RunRPCTests(t *testing.T, a RPCAdapter) {
 	t.Run("refusals", func(t *testing.T) { testRPCRefusals(t, a) })
 	t.Run("step-up", func(t *testing.T) { testRPCStepUp(t, a) })
@@ -325,6 +335,20 @@ func testRPCMTLS(t *testing.T, a RPCAdapter) {
 	if r := asAlice.Open("MTLS_POP " + tok)(); r != nil {
 		t.Fatalf("alice's stream: %v", r)
 	}
+	// Behind a trusted proxy (the loopback), over a plain connection.
+	proxied := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
+		Options: []entra.Option{entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"127.0.0.0/8", "::1"}, CertHeaderFormat: entra.CertHeaderXFCC})}})
+	forwarded := func(cert *x509.Certificate) map[string]string {
+		sum := sha256.Sum256(cert.Raw)
+		return map[string]string{"authorization": "MTLS_POP " + tok, "x-forwarded-client-cert": "Hash=" + hex.EncodeToString(sum[:])}
+	}
+	if r := proxied.CallWith(forwarded(alice.Leaf)); r.Code != 0 {
+		t.Errorf("alice through a trusted proxy: %v", r)
+	}
+	if r := proxied.CallWith(forwarded(mallory.Leaf)); r.Code != entra.RPCUnauthenticated || r.Reason != string(entra.CodeTokenBindingInvalid) {
+		t.Errorf("another certificate through a trusted proxy: %v, want Unauthenticated %q", r, entra.CodeTokenBindingInvalid)
+	}
+
 	for name, tc := range map[string]struct {
 		client RPCClient
 		auth   string
