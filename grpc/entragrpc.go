@@ -23,7 +23,6 @@ package entragrpc
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -212,13 +211,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 //   - google.rpc.RetryInfo with the delay, for Unavailable.
 func FromStatus(st *entra.RPCStatus) *status.Status {
 	s := status.New(codes.Code(st.Code), st.Message)
-	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
-	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
-		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
-	}
-	if c := st.ChallengeClaims(); c != "" {
-		info.Metadata = map[string]string{"claims": c}
-	}
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain, Metadata: st.ErrorInfoMetadata()}
 	details := []protoadapt.MessageV1{info}
 	if st.Code == entra.RPCUnavailable {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})

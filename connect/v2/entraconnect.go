@@ -37,7 +37,6 @@ package entraconnect
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -233,13 +232,7 @@ func (m headerMetadata) Get(key string) []string { return m.h.Values(key) }
 // it so both are read alike.
 func FromStatus(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), st.Message)
-	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
-	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
-		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
-	}
-	if c := st.ChallengeClaims(); c != "" {
-		info.Metadata = map[string]string{"claims": c}
-	}
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain, Metadata: st.ErrorInfoMetadata()}
 	details := []proto.Message{info}
 	if st.Code == entra.RPCUnavailable {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})
