@@ -12,6 +12,7 @@ import (
 
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	entragrpc "github.com/entraguard/entraguard/grpc"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -92,15 +93,7 @@ func authority(t *testing.T) (*entratest.Server, *entra.Validator) {
 	t.Helper()
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
-	v, err := entra.NewValidator(srv.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	if err := v.Ready(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return srv, v
+	return srv, adaptertest.NewReadyValidator(t, srv)
 }
 
 func withAuth(ctx context.Context, values ...string) context.Context {

@@ -17,6 +17,7 @@ import (
 	entraconnect "github.com/entraguard/entraguard/connect/v2"
 	entra "github.com/entraguard/entraguard/core"
 	"github.com/entraguard/entraguard/core/entratest"
+	"github.com/entraguard/entraguard/core/entratest/adaptertest"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -169,15 +170,7 @@ func authority(t *testing.T) (*entratest.Server, *entra.Validator) {
 	t.Helper()
 	srv := entratest.NewServer()
 	t.Cleanup(srv.Close)
-	v, err := entra.NewValidator(srv.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
-	if err := v.Ready(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return srv, v
+	return srv, adaptertest.NewReadyValidator(t, srv)
 }
 
 func TestProtocols(t *testing.T) {
