@@ -48,8 +48,9 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // "/package.Service/Method", which is what rules hold. opts are the
 // middleware's options that apply to RPCs (WithRealm, WithOptionalToken,
 // WithoutScopeOrRoleCheck, WithTokenFromHeader, OnAuthenticated, OnRejected,
-// WithLogger). A nil rules refuses every procedure. New panics at set-up
-// if v is nil.
+// WithLogger, WithCallCheckInterval, and WithMTLSBinding, which needs the
+// handlers wrapped in entra.PeerMiddleware to see the connection). A nil
+// rules refuses every procedure. New panics at set-up if v is nil.
 func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Interceptor {
 	return &Interceptor{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }

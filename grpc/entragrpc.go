@@ -58,7 +58,9 @@ type Guard struct {
 // New returns the interceptors' Guard. opts are the middleware's options
 // that apply to RPCs (WithRealm, WithOptionalToken, WithoutScopeOrRoleCheck,
 // WithTokenFromHeader for another metadata key, OnAuthenticated,
-// OnRejected, WithLogger); cookie and query sources never match. A nil
+// OnRejected, WithLogger, WithCallCheckInterval, and WithMTLSBinding, which
+// reads the call's peer: its TLS state under TLS transport credentials);
+// cookie and query sources never match. A nil
 // rules refuses every method. New panics at set-up if v is nil.
 func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Guard {
 	return &Guard{a: entra.NewAuthenticator(v, opts...), rules: rules}
