@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -75,9 +76,13 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				err := conn.Invoke(withAuth(t.Context(), nonEmpty(authorization)...), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
 				return result(t, err, tr)
 			},
-			CallWith: func(headers map[string]string) adaptertest.RPCResult {
+			CallWith: func(headers http.Header) adaptertest.RPCResult {
+				md := metadata.MD{}
+				for k, vs := range headers {
+					md.Append(k, vs...)
+				}
 				var tr metadata.MD
-				err := conn.Invoke(metadata.NewOutgoingContext(t.Context(), metadata.New(headers)), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
+				err := conn.Invoke(metadata.NewOutgoingContext(t.Context(), md), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
 				return result(t, err, tr)
 			},
 			Open: func(authorization string) adaptertest.RPCStream {
@@ -163,7 +168,7 @@ func result(t *testing.T, err error, tr metadata.MD) adaptertest.RPCResult {
 		t.Errorf("%d challenges", n)
 	}
 	r := read(t, err, tr)
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata, RetryDelay: r.retry}
 }
 
 // listenServer serves srv on an in-memory listener and returns a client.

@@ -106,10 +106,12 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
 				return result(t, err, info)
 			},
-			CallWith: func(headers map[string]string) adaptertest.RPCResult {
+			CallWith: func(headers http.Header) adaptertest.RPCResult {
 				ctx, info := connect.NewClientContext(t.Context())
-				for k, v := range headers {
-					info.RequestHeader().Set(k, v)
+				for k, vs := range headers {
+					for _, v := range vs {
+						info.RequestHeader().Add(k, v)
+					}
 				}
 				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
 				return result(t, err, info)
@@ -159,7 +161,7 @@ func result(t *testing.T, err error, info *connect.CallInfo) adaptertest.RPCResu
 	if r.challenge == "" {
 		r.challenge = info.ResponseTrailer().Get("Www-Authenticate")
 	}
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata, RetryDelay: r.retry}
 }
 
 // setAuthorization sets the Authorization header to a, none for "".
