@@ -130,8 +130,10 @@ func (i *Interceptor) Intercept(next connect.ServerFunc) connect.ServerFunc {
 			md.h = info.RequestHeader()
 			// The peer's address counts even without TLS: a trusted proxy
 			// that terminates TLS forwards the certificate in a header.
-			if si, ok := connecthttp.ServerInfoForContext(ctx); ok && i.a.VerifiesCertificateBinding() {
-				ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
+			if i.a.VerifiesCertificateBinding() {
+				if si, ok := connecthttp.ServerInfoForContext(ctx); ok {
+					ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
+				}
 			}
 		}
 		ctx, st := i.a.AuthenticateRPC(ctx, spec.Procedure, md, i.rules)
