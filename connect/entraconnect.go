@@ -23,7 +23,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -49,8 +48,9 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // "/package.Service/Method", which is what rules hold. opts are the
 // middleware's options that apply to RPCs (WithRealm, WithOptionalToken,
 // WithoutScopeOrRoleCheck, WithTokenFromHeader, OnAuthenticated, OnRejected,
-// WithLogger). A nil rules refuses every procedure. New panics at set-up
-// if v is nil.
+// WithLogger, WithCallCheckInterval, and WithMTLSBinding, which needs the
+// handlers wrapped in entra.PeerMiddleware to see the connection). A nil
+// rules refuses every procedure. New panics at set-up if v is nil.
 func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Interceptor {
 	return &Interceptor{a: entra.NewAuthenticator(v, opts...), rules: rules}
 }
@@ -184,13 +184,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 // error's metadata; Retry-After goes with it so both are read alike.
 func FromStatus(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), errors.New(st.Message))
-	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
-	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
-		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
-	}
-	if c := st.ChallengeClaims(); c != "" {
-		info.Metadata = map[string]string{"claims": c}
-	}
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain, Metadata: st.ErrorInfoMetadata()}
 	details := []proto.Message{info}
 	if st.Code == entra.RPCUnavailable {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})

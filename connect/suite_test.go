@@ -75,6 +75,16 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
 				return result(t, err)
 			},
+			CallWith: func(headers http.Header) adaptertest.RPCResult {
+				req := connect.NewRequest(wrapperspb.String(""))
+				for k, vs := range headers {
+					for _, v := range vs {
+						req.Header().Add(k, v)
+					}
+				}
+				_, err := connect.NewClient[str, str](hc, srv.URL+get).CallUnary(t.Context(), req)
+				return result(t, err)
+			},
 			Open: func(authorization string) adaptertest.RPCStream {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)
@@ -113,7 +123,7 @@ func result(t *testing.T, err error) adaptertest.RPCResult {
 		return adaptertest.RPCResult{}
 	}
 	r := read(t, err)
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata, RetryDelay: r.retry}
 }
 
 // setAuthorization sets the Authorization header to a, none for "".

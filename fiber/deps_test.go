@@ -7,7 +7,9 @@ import (
 )
 
 // TestDependencies keeps other frameworks out of a Fiber user's build: a
-// Fiber v2 user's go.sum must never contain Fiber v3, Gin or Echo.
+// Fiber v2 user's go.sum must never contain Fiber v3, Gin, Echo, an RPC
+// library, Redis or OpenTelemetry.
 func TestDependencies(t *testing.T) {
-	adaptertest.AssertModuleOmits(t, "gofiber/fiber/v3", "gin-gonic", "labstack/echo")
+	adaptertest.AssertModuleOmits(t, "gofiber/fiber/v3", "gin-gonic", "labstack/echo",
+		"google.golang.org/grpc ", "connectrpc.com", "redis", "go.opentelemetry.io")
 }

@@ -23,7 +23,6 @@ package entragrpc
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -59,7 +58,9 @@ type Guard struct {
 // New returns the interceptors' Guard. opts are the middleware's options
 // that apply to RPCs (WithRealm, WithOptionalToken, WithoutScopeOrRoleCheck,
 // WithTokenFromHeader for another metadata key, OnAuthenticated,
-// OnRejected, WithLogger); cookie and query sources never match. A nil
+// OnRejected, WithLogger, WithCallCheckInterval, and WithMTLSBinding, which
+// reads the call's peer: its TLS state under TLS transport credentials);
+// cookie and query sources never match. A nil
 // rules refuses every method. New panics at set-up if v is nil.
 func New(v *entra.Validator, rules *entra.MethodRules, opts ...entra.Option) *Guard {
 	return &Guard{a: entra.NewAuthenticator(v, opts...), rules: rules}
@@ -88,7 +89,7 @@ func (g *Guard) Check(srv *grpc.Server) error {
 // authenticate checks one call and returns the handler's context, or the
 // status error to answer with after setting the trailers through setTrailer.
 func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func(metadata.MD)) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
+	md := incoming{ctx}
 	if g.a.VerifiesCertificateBinding() {
 		ctx = withPeer(ctx) // mtls.go
 	}
@@ -101,6 +102,14 @@ func (g *Guard) authenticate(ctx context.Context, method string, setTrailer func
 	}
 	return ctx, FromStatus(st).Err()
 }
+
+// incoming presents a call's incoming metadata as entra.Metadata. It reads
+// only the keys the core asks for (metadata.FromIncomingContext would copy
+// every key and value of every call).
+type incoming struct{ ctx context.Context }
+
+// Get implements entra.Metadata.
+func (m incoming) Get(key string) []string { return metadata.ValueFromIncomingContext(m.ctx, key) }
 
 // Unary returns the unary server interceptor.
 func (g *Guard) Unary() grpc.UnaryServerInterceptor {
@@ -204,13 +213,7 @@ func Claims(ctx context.Context) (*entra.Claims, bool) {
 //   - google.rpc.RetryInfo with the delay, for Unavailable.
 func FromStatus(st *entra.RPCStatus) *status.Status {
 	s := status.New(codes.Code(st.Code), st.Message)
-	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
-	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
-		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
-	}
-	if c := st.ChallengeClaims(); c != "" {
-		info.Metadata = map[string]string{"claims": c}
-	}
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain, Metadata: st.ErrorInfoMetadata()}
 	details := []protoadapt.MessageV1{info}
 	if st.Code == entra.RPCUnavailable {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})

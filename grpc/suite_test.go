@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 
 	entra "github.com/entraguard/entraguard/core"
@@ -75,6 +76,15 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				err := conn.Invoke(withAuth(t.Context(), nonEmpty(authorization)...), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
 				return result(t, err, tr)
 			},
+			CallWith: func(headers http.Header) adaptertest.RPCResult {
+				md := metadata.MD{}
+				for k, vs := range headers {
+					md.Append(k, vs...)
+				}
+				var tr metadata.MD
+				err := conn.Invoke(metadata.NewOutgoingContext(t.Context(), md), prefix+"EmptyCall", &testpb.Empty{}, &testpb.Empty{}, grpc.Trailer(&tr))
+				return result(t, err, tr)
+			},
 			Open: func(authorization string) adaptertest.RPCStream {
 				ctx, cancel := context.WithCancel(withAuth(context.Background(), nonEmpty(authorization)...))
 				t.Cleanup(cancel)
@@ -97,9 +107,8 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 			Check: func(rules *entra.MethodRules) error { return entragrpc.New(s.Validator, rules).Check(srv) },
 		}
 	}
-	if s.TLS == nil {
-		return client(listenServer(t, srv))
-	}
+	// A loopback port, not an in-memory listener: the peer's address is
+	// an IP, which MTLSBinding.TrustedProxies can name.
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -107,16 +116,22 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
 	t.Cleanup(func() { srv.Stop(); <-done })
-	c := adaptertest.RPCClient{}
-	c.Dial = func(cfg *tls.Config) adaptertest.RPCClient {
-		cfg = cfg.Clone()
-		cfg.ServerName = "localhost"
-		conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	dial := func(creds credentials.TransportCredentials) *grpc.ClientConn {
+		conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(creds))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = conn.Close() })
-		return client(conn)
+		return conn
+	}
+	if s.TLS == nil {
+		return client(dial(insecure.NewCredentials()))
+	}
+	c := adaptertest.RPCClient{}
+	c.Dial = func(cfg *tls.Config) adaptertest.RPCClient {
+		cfg = cfg.Clone()
+		cfg.ServerName = "localhost"
+		return client(dial(credentials.NewTLS(cfg)))
 	}
 	return c
 }
@@ -153,7 +168,7 @@ func result(t *testing.T, err error, tr metadata.MD) adaptertest.RPCResult {
 		t.Errorf("%d challenges", n)
 	}
 	r := read(t, err, tr)
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata, RetryDelay: r.retry}
 }
 
 // listenServer serves srv on an in-memory listener and returns a client.

@@ -37,7 +37,6 @@ package entraconnect
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -120,15 +119,21 @@ func (i *Interceptor) Check(server *connect.Server) error {
 // response trailers.
 //
 // With [entra.WithMTLSBinding], the client certificate is read from the
-// TLS connection of calls served by connecthttp, or from the peer
-// [entra.PeerMiddleware] puts in the request's context.
+// connection of calls served by connecthttp (its TLS state, or, from an
+// MTLSBinding.TrustedProxies address, the certificate the proxy
+// forwards), or from the peer [entra.PeerMiddleware] puts in the
+// request's context.
 func (i *Interceptor) Intercept(next connect.ServerFunc) connect.ServerFunc {
 	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 		var md headerMetadata
 		if info, ok := connect.CallInfoForServerContext(ctx); ok {
 			md.h = info.RequestHeader()
-			if si, ok := connecthttp.ServerInfoForContext(ctx); ok && i.a.VerifiesCertificateBinding() && si.TLS() != nil {
-				ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
+			// The peer's address counts even without TLS: a trusted proxy
+			// that terminates TLS forwards the certificate in a header.
+			if i.a.VerifiesCertificateBinding() {
+				if si, ok := connecthttp.ServerInfoForContext(ctx); ok {
+					ctx = entra.ContextWithPeer(ctx, entra.Peer{Addr: info.PeerAddr, TLS: si.TLS()})
+				}
 			}
 		}
 		ctx, st := i.a.AuthenticateRPC(ctx, spec.Procedure, md, i.rules)
@@ -229,13 +234,7 @@ func (m headerMetadata) Get(key string) []string { return m.h.Values(key) }
 // it so both are read alike.
 func FromStatus(st *entra.RPCStatus) *connect.Error {
 	e := connect.NewError(connect.Code(st.Code), st.Message)
-	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain}
-	if st.Code == entra.RPCPermissionDenied && st.Err != nil && len(st.Err.Scopes) > 0 {
-		info.Metadata = map[string]string{"scope": strings.Join(st.Err.Scopes, " ")}
-	}
-	if c := st.ChallengeClaims(); c != "" {
-		info.Metadata = map[string]string{"claims": c}
-	}
+	info := &errdetails.ErrorInfo{Reason: string(st.Reason), Domain: ErrorDomain, Metadata: st.ErrorInfoMetadata()}
 	details := []proto.Message{info}
 	if st.Code == entra.RPCUnavailable {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(st.RetryAfter)})

@@ -106,6 +106,16 @@ func serveSuite(t *testing.T, s adaptertest.RPCServer) adaptertest.RPCClient {
 				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
 				return result(t, err, info)
 			},
+			CallWith: func(headers http.Header) adaptertest.RPCResult {
+				ctx, info := connect.NewClientContext(t.Context())
+				for k, vs := range headers {
+					for _, v := range vs {
+						info.RequestHeader().Add(k, v)
+					}
+				}
+				err := client.CallUnary(ctx, connect.Spec{Procedure: get, StreamType: connect.StreamTypeUnary}, wrapperspb.String(""), &str{})
+				return result(t, err, info)
+			},
 			Open: func(authorization string) adaptertest.RPCStream {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a failure only
 				t.Cleanup(cancel)
@@ -151,7 +161,7 @@ func result(t *testing.T, err error, info *connect.CallInfo) adaptertest.RPCResu
 	if r.challenge == "" {
 		r.challenge = info.ResponseTrailer().Get("Www-Authenticate")
 	}
-	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata}
+	return adaptertest.RPCResult{Code: entra.RPCCode(r.code), Reason: r.reason, Message: r.message, Challenge: r.challenge, Metadata: r.metadata, RetryDelay: r.retry}
 }
 
 // setAuthorization sets the Authorization header to a, none for "".

@@ -7,7 +7,9 @@ import (
 )
 
 // TestDependencies checks that an Echo v5 user never downloads Echo v4 or
-// another framework: this module's go.mod and go.sum must not name one.
+// another framework, an RPC library, Redis or OpenTelemetry: this module's go.mod
+// and go.sum must not name one.
 func TestDependencies(t *testing.T) {
-	adaptertest.AssertModuleOmits(t, "labstack/echo/v4", "gin-gonic", "gofiber", "valyala/fasthttp")
+	adaptertest.AssertModuleOmits(t, "labstack/echo/v4", "gin-gonic", "gofiber", "valyala/fasthttp",
+		"google.golang.org/grpc ", "connectrpc.com", "redis", "go.opentelemetry.io")
 }

@@ -1,9 +1,13 @@
 package adaptertest
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,6 +73,9 @@ type RPCClient struct {
 	// Call calls the unary method with this Authorization value
 	// ("Bearer <token>"; "": none).
 	Call func(authorization string) RPCResult
+	// CallWith calls the unary method with these request headers, every
+	// value of each (in gRPC, metadata keyed by their lower-case names).
+	CallWith func(headers http.Header) RPCResult
 	// Open opens a stream of the streaming method with this
 	// Authorization value; the stream is closed when the test ends.
 	Open func(authorization string) RPCStream
@@ -98,11 +105,13 @@ type RPCResult struct {
 	Challenge string
 	// Metadata is the metadata of the ErrorInfo detail (scope, claims).
 	Metadata map[string]string
+	// RetryDelay is the delay of the RetryInfo detail, 0 if none.
+	RetryDelay time.Duration
 }
 
 // String formats r for a test's failure message.
 func (r RPCResult) String() string {
-	return fmt.Sprintf("code %d, reason %q, message %q, challenge %q, metadata %v", r.Code, r.Reason, r.Message, r.Challenge, r.Metadata)
+	return fmt.Sprintf("code %d, reason %q, message %q, challenge %q, metadata %v, retry delay %v", r.Code, r.Reason, r.Message, r.Challenge, r.Metadata, r.RetryDelay)
 }
 
 // rpcRuns makes service names unique to one run of a test: a method is
@@ -118,8 +127,10 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 //   - a unary call's refusals: the status code, the ErrorInfo reason and
 //     metadata (the scope missing), the message and the challenge, for no
 //     token, a token of another scheme, malformed, expired, alg none,
-//     another audience, no scp or roles, a scope not met; never echoing
-//     the token;
+//     another audience, no scp or roles, a scope not met, two
+//     Authorization values (InvalidArgument); never echoing the token;
+//   - signing keys that cannot be fetched: Unavailable, keys_unavailable,
+//     a RetryInfo delay of a second or more, and no challenge;
 //   - RequireAuthContext: a client that handles claims challenges gets
 //     Unauthenticated with the claims in the challenge and the ErrorInfo
 //     metadata; other callers PermissionDenied naming the context;
@@ -139,9 +150,13 @@ func freshService() string { return fmt.Sprintf("r%d.Orders", rpcRuns.Add(1)) }
 //     token bound to alice's certificate is accepted as "MTLS_POP <token>"
 //     from alice, on a call and on a stream; refused (Unauthenticated)
 //     from another certificate, without one, as a bearer token, unbound,
-//     and over a connection without TLS.
+//     and over a connection without TLS; and, from a trusted proxy that
+//     terminates TLS and forwards the certificate (Envoy's
+//     X-Forwarded-Client-Cert) over a plain connection, accepted with
+//     alice's certificate and refused with another.
 func RunRPCTests(t *testing.T, a RPCAdapter) {
 	t.Run("refusals", func(t *testing.T) { testRPCRefusals(t, a) })
+	t.Run("keys unavailable", func(t *testing.T) { testRPCKeysUnavailable(t, a) })
 	t.Run("step-up", func(t *testing.T) { testRPCStepUp(t, a) })
 	t.Run("rule typos are reported", func(t *testing.T) { testRuleTypos(t, a) })
 	t.Run("claims without the interceptor are reported", func(t *testing.T) { testRPCClaimsReported(t, a) })
@@ -325,6 +340,20 @@ func testRPCMTLS(t *testing.T, a RPCAdapter) {
 	if r := asAlice.Open("MTLS_POP " + tok)(); r != nil {
 		t.Fatalf("alice's stream: %v", r)
 	}
+	// Behind a trusted proxy (the loopback), over a plain connection.
+	proxied := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc),
+		Options: []entra.Option{entra.WithMTLSBinding(entra.MTLSBinding{TrustedProxies: []string{"127.0.0.0/8", "::1"}, CertHeaderFormat: entra.CertHeaderXFCC})}})
+	forwarded := func(cert *x509.Certificate) http.Header {
+		sum := sha256.Sum256(cert.Raw)
+		return http.Header{"Authorization": {"MTLS_POP " + tok}, "X-Forwarded-Client-Cert": {"Hash=" + hex.EncodeToString(sum[:])}}
+	}
+	if r := proxied.CallWith(forwarded(alice.Leaf)); r.Code != 0 {
+		t.Errorf("alice through a trusted proxy: %v", r)
+	}
+	if r := proxied.CallWith(forwarded(mallory.Leaf)); r.Code != entra.RPCUnauthenticated || r.Reason != string(entra.CodeTokenBindingInvalid) {
+		t.Errorf("another certificate through a trusted proxy: %v, want Unauthenticated %q", r, entra.CodeTokenBindingInvalid)
+	}
+
 	for name, tc := range map[string]struct {
 		client RPCClient
 		auth   string
@@ -407,6 +436,39 @@ func testRPCRefusals(t *testing.T, a RPCAdapter) {
 				t.Error("the refusal echoes the token")
 			}
 		})
+	}
+	t.Run("two Authorization values", func(t *testing.T) {
+		tok := auth.UserToken("Orders.Read")
+		r := c.CallWith(http.Header{"Authorization": {"Bearer " + tok, "Bearer " + tok}})
+		if r.Code != entra.RPCInvalidArgument || r.Reason != string(entra.CodeInvalidRequest) {
+			t.Fatalf("got %v, want InvalidArgument and %q", r, entra.CodeInvalidRequest)
+		}
+		if r.Message != "the request has more than one Authorization header" {
+			t.Errorf("message %q", r.Message)
+		}
+		if !strings.HasPrefix(r.Challenge, "Bearer ") || !strings.Contains(r.Challenge, `error="invalid_request"`) || r.Metadata["scope"] != "" {
+			t.Errorf("challenge %q, metadata %v", r.Challenge, r.Metadata)
+		}
+		if strings.Contains(r.Message+r.Challenge, tok) {
+			t.Error("the refusal echoes the token")
+		}
+	})
+}
+
+func testRPCKeysUnavailable(t *testing.T, a RPCAdapter) {
+	auth := entratest.NewServer()
+	t.Cleanup(auth.Close)
+	auth.SetFault(entratest.EndpointJWKS, entratest.RetryAfter(http.StatusServiceUnavailable, 5*time.Second))
+	v, err := entra.NewValidator(auth.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	svc := freshService()
+	c := a.Serve(t, RPCServer{Service: svc, Validator: v, Rules: entra.NewMethodRules().Service(svc)})
+	r := c.Call("Bearer " + auth.UserToken("Orders.Read"))
+	if r.Code != entra.RPCUnavailable || r.Reason != string(entra.CodeKeysUnavailable) || r.RetryDelay < time.Second || r.Challenge != "" || r.Message == "" {
+		t.Fatalf("got %v, want Unavailable, %q, a retry delay of 1s or more and no challenge", r, entra.CodeKeysUnavailable)
 	}
 }
 
